@@ -1,0 +1,60 @@
+package keyring
+
+import (
+	"bytes"
+	"crypto/rand"
+	"errors"
+	"testing"
+)
+
+func key(id string, b byte) Key { return Key{ID: id, Secret: bytes.Repeat([]byte{b}, KeySize)} }
+
+func TestSealOpenRotate(t *testing.T) {
+	old, err := New([]Key{key("k1", 1)}, rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, sealed, err := old.Seal([]byte("descriptor"), []byte("face-template:u1"))
+	if err != nil || id != "k1" {
+		t.Fatalf("seal: %v %q", err, id)
+	}
+	if bytes.Contains(sealed, []byte("descriptor")) {
+		t.Fatal("plaintext visible in sealed record")
+	}
+	_, again, _ := old.Seal([]byte("descriptor"), []byte("face-template:u1"))
+	if bytes.Equal(sealed, again) {
+		t.Fatal("two seals of the same plaintext are identical: nonce not random")
+	}
+	if _, err := old.Open(id, sealed, []byte("face-template:u2")); err == nil {
+		t.Fatal("record opened under another record's aad")
+	}
+
+	rotated, err := New([]Key{key("k1", 1), key("k2", 2)}, rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	newID, resealed, changed, err := rotated.Reseal(id, sealed, []byte("face-template:u1"))
+	if err != nil || !changed || newID != "k2" {
+		t.Fatalf("reseal: %v changed=%v id=%q", err, changed, newID)
+	}
+	pt, err := rotated.Open(newID, resealed, []byte("face-template:u1"))
+	if err != nil || string(pt) != "descriptor" {
+		t.Fatalf("open after reseal: %v %q", err, pt)
+	}
+	if _, err := old.Open(newID, resealed, []byte("face-template:u1")); !errors.Is(err, ErrUnknownKey) {
+		t.Fatalf("old keyring opened a k2 record: %v", err)
+	}
+}
+
+func TestNewRejectsBadKeys(t *testing.T) {
+	for name, keys := range map[string][]Key{
+		"none":      nil,
+		"short":     {{ID: "a", Secret: []byte("short")}},
+		"no id":     {{Secret: make([]byte, KeySize)}},
+		"duplicate": {key("a", 1), key("a", 2)},
+	} {
+		if _, err := New(keys, rand.Reader); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}

@@ -1,0 +1,51 @@
+package models
+
+import "time"
+
+// LoginStep is the state of a login flow attached to an authorization request.
+type LoginStep string
+
+const (
+	StepFirstFactor  LoginStep = "first_factor"
+	StepSecondFactor LoginStep = "second_factor"
+	StepFaceEnrol    LoginStep = "face_enrol"
+	StepConsent      LoginStep = "consent"
+	StepDone         LoginStep = "done"
+)
+
+// AuthRequest is a pending OIDC authorization request and the login flow
+// state that goes with it. It lives in the database so that any instance
+// can continue the flow.
+type AuthRequest struct {
+	ID                  string   `gorm:"primaryKey;size:64"`
+	ClientID            string   `gorm:"index;size:128;not null"`
+	RedirectURI         string   `gorm:"size:2048"`
+	Scopes              []string `gorm:"serializer:json"`
+	State               string   `gorm:"size:1024"`
+	Nonce               string   `gorm:"size:1024"`
+	ResponseType        string   `gorm:"size:64"`
+	ResponseMode        string   `gorm:"size:64"`
+	CodeChallenge       string   `gorm:"size:256"`
+	CodeChallengeMethod string   `gorm:"size:16"`
+	Prompt              []string `gorm:"serializer:json"`
+	MaxAge              *int64
+	LoginHint           string   `gorm:"size:320"`
+	UILocales           []string `gorm:"serializer:json"`
+
+	// Flow state.
+	Step LoginStep `gorm:"size:32"`
+	// BrowserBinding is a hash of a random value kept in the browser's cookie,
+	// so a request ID alone cannot be used to continue someone else's flow.
+	BrowserBinding string `gorm:"size:128"`
+	UserID         string `gorm:"index;size:64"`
+	SessionID      string `gorm:"size:64"`
+	AuthTime       time.Time
+	AMR            []string `gorm:"serializer:json"`
+	ACR            string   `gorm:"size:128"`
+	Done           bool
+
+	// CodeHash is the SHA-256 of the authorization code once issued.
+	CodeHash  string `gorm:"index;size:128"`
+	CreatedAt time.Time
+	ExpiresAt time.Time `gorm:"index"`
+}

@@ -1,0 +1,162 @@
+// Package storage persists faceidp's state behind one interface, Storage,
+// with a gorm implementation for SQLite (the embedded default) and
+// PostgreSQL. Every backend must pass the conformance suite in
+// storage/storagetest.
+package storage
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/faceidp/faceidp/models"
+)
+
+var (
+	// ErrNotFound is returned when a record does not exist.
+	ErrNotFound = errors.New("not found")
+	// ErrAlreadyExists is returned when a unique key is taken.
+	ErrAlreadyExists = errors.New("already exists")
+	// ErrRefreshTokenReused is returned by RotateRefreshToken when the
+	// presented token was already rotated or revoked; the whole family has
+	// been revoked by the time it is returned.
+	ErrRefreshTokenReused = errors.New("refresh token reused")
+	// ErrChallengeUsed is returned by ConsumeFaceChallenge for a challenge
+	// that was already answered.
+	ErrChallengeUsed = errors.New("face challenge already used")
+	// ErrStale is returned by compare-and-swap updates whose precondition
+	// no longer holds.
+	ErrStale = errors.New("record changed concurrently")
+)
+
+// Storage is everything faceidp keeps. Implementations must be safe for
+// concurrent use by several processes sharing one database.
+type Storage interface {
+	Users
+	Clients
+	AuthRequests
+	Tokens
+	Sessions
+	Consents
+	SigningKeys
+	FaceTemplates
+	FaceChallenges
+	Audit
+
+	// Migrate brings the schema up to date.
+	Migrate(ctx context.Context) error
+	// DeleteExpired removes expired auth requests, tokens, sessions and
+	// challenges and signing keys past RemoveAfter; it returns the count.
+	DeleteExpired(ctx context.Context, now time.Time) (int64, error)
+	Health(ctx context.Context) error
+	Close() error
+}
+
+type Users interface {
+	// CreateUser fails with ErrAlreadyExists if the username or email is taken.
+	CreateUser(ctx context.Context, u *models.User) error
+	GetUser(ctx context.Context, id string) (*models.User, error)
+	// GetUserByLogin finds a user by username or email (case-insensitive).
+	GetUserByLogin(ctx context.Context, login string) (*models.User, error)
+	ListUsers(ctx context.Context) ([]models.User, error)
+	UpdateUser(ctx context.Context, u *models.User) error
+}
+
+type Clients interface {
+	CreateClient(ctx context.Context, c *models.Client) error
+	GetClient(ctx context.Context, id string) (*models.Client, error)
+	ListClients(ctx context.Context) ([]models.Client, error)
+	DeleteClient(ctx context.Context, id string) error
+}
+
+type AuthRequests interface {
+	CreateAuthRequest(ctx context.Context, r *models.AuthRequest) error
+	GetAuthRequest(ctx context.Context, id string) (*models.AuthRequest, error)
+	GetAuthRequestByCodeHash(ctx context.Context, codeHash string) (*models.AuthRequest, error)
+	UpdateAuthRequest(ctx context.Context, r *models.AuthRequest) error
+	DeleteAuthRequest(ctx context.Context, id string) error
+}
+
+type Tokens interface {
+	CreateAccessToken(ctx context.Context, t *models.AccessToken) error
+	GetAccessToken(ctx context.Context, id string) (*models.AccessToken, error)
+	DeleteAccessToken(ctx context.Context, id string) error
+	// CreateRefreshToken stores the first token of a new family and its
+	// access token in one transaction.
+	CreateRefreshToken(ctx context.Context, rt *models.RefreshToken, at *models.AccessToken) error
+	// RotateRefreshToken atomically marks the token with oldHash rotated at
+	// now and stores next (same family) and its access token. If the old
+	// token was already rotated or revoked it revokes the whole family and
+	// returns ErrRefreshTokenReused.
+	RotateRefreshToken(ctx context.Context, oldHash string, now time.Time, next *models.RefreshToken, at *models.AccessToken) error
+	GetRefreshTokenByHash(ctx context.Context, hash string) (*models.RefreshToken, error)
+	GetRefreshToken(ctx context.Context, id string) (*models.RefreshToken, error)
+	// RevokeRefreshFamily revokes every refresh token of the family and
+	// deletes their access tokens.
+	RevokeRefreshFamily(ctx context.Context, familyID string, now time.Time) error
+	// DeleteUserClientTokens removes every access and refresh token of a
+	// user for a client (RP-initiated logout, admin revocation).
+	DeleteUserClientTokens(ctx context.Context, userID, clientID string) error
+}
+
+type Sessions interface {
+	CreateSession(ctx context.Context, s *models.Session) error
+	GetSession(ctx context.Context, id string) (*models.Session, error)
+	UpdateSession(ctx context.Context, s *models.Session) error
+	RevokeSession(ctx context.Context, id string, now time.Time) error
+	// RevokeUserSessions revokes every session of a user; returns the count.
+	RevokeUserSessions(ctx context.Context, userID string, now time.Time) (int64, error)
+	ListUserSessions(ctx context.Context, userID string) ([]models.Session, error)
+}
+
+type Consents interface {
+	GetConsent(ctx context.Context, userID, clientID string) (*models.Consent, error)
+	SaveConsent(ctx context.Context, c *models.Consent) error
+	DeleteConsent(ctx context.Context, userID, clientID string) error
+}
+
+type SigningKeys interface {
+	CreateSigningKey(ctx context.Context, k *models.SigningKey) error
+	// ListSigningKeys returns every stored key, newest first.
+	ListSigningKeys(ctx context.Context) ([]models.SigningKey, error)
+	// RotateSigningKey stores next and retires every other unretired key at
+	// now, setting its RemoveAfter to removeAfter, in one transaction.
+	RotateSigningKey(ctx context.Context, next *models.SigningKey, now, removeAfter time.Time) error
+	// ResealSigningKey replaces a key's sealed private key.
+	ResealSigningKey(ctx context.Context, id string, sealed []byte) error
+}
+
+type FaceTemplates interface {
+	GetFaceTemplate(ctx context.Context, userID string) (*models.FaceTemplate, error)
+	// SaveFaceTemplate inserts or replaces the user's template.
+	SaveFaceTemplate(ctx context.Context, t *models.FaceTemplate) error
+	DeleteFaceTemplate(ctx context.Context, userID string) error
+	// ListFaceTemplateKeys returns userID -> KeyID for every template, for
+	// key rotation without loading every blob at once.
+	ListFaceTemplateKeys(ctx context.Context) (map[string]string, error)
+	// ResealFaceTemplate replaces the sealed blob only if the record is still
+	// sealed under oldKeyID; otherwise ErrStale (a re-enrolment raced it).
+	ResealFaceTemplate(ctx context.Context, userID, oldKeyID, newKeyID string, sealed []byte) error
+}
+
+type FaceChallenges interface {
+	CreateFaceChallenge(ctx context.Context, c *models.FaceChallenge) error
+	GetFaceChallenge(ctx context.Context, id string) (*models.FaceChallenge, error)
+	// ConsumeFaceChallenge atomically marks the challenge used at now and
+	// returns it; ErrChallengeUsed if it was used before, ErrNotFound if
+	// it does not exist. Expiry is the caller's check.
+	ConsumeFaceChallenge(ctx context.Context, id string, now time.Time) (*models.FaceChallenge, error)
+}
+
+// AuditFilter selects audit events; zero fields match everything.
+type AuditFilter struct {
+	UserID string
+	Type   string
+	Since  time.Time
+	Limit  int
+}
+
+type Audit interface {
+	AppendAudit(ctx context.Context, e *models.AuditEvent) error
+	ListAudit(ctx context.Context, f AuditFilter) ([]models.AuditEvent, error)
+}
