@@ -1,0 +1,217 @@
+package face
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/faceidp/faceidp/faceauth"
+	"github.com/faceidp/faceidp/models"
+	"github.com/faceidp/faceidp/storage"
+)
+
+// Audit event types written by the face factor.
+const (
+	AuditEnrol  = "face.enrol"
+	AuditVerify = "face.verify"
+	AuditDelete = "face.delete"
+	AuditReseal = "face.reseal"
+)
+
+// Outcome is the decision on an answered challenge.
+type Outcome struct {
+	UserID  string
+	Purpose models.FacePurpose
+	// AuthRequestID is the login flow the challenge was bound to ("" outside one).
+	AuthRequestID string
+	// Result is the engine's decision; Result.Pass says whether the user
+	// enrolled or verified.
+	Result *faceauth.Result
+}
+
+// Passed reports whether the attempt succeeded.
+func (o *Outcome) Passed() bool { return o != nil && o.Result != nil && o.Result.Pass }
+
+// Lookup checks that challengeID is an unused, unexpired challenge of the
+// given flow without consuming it, so that the caller can refuse a bad
+// upload before anything changes.
+func (s *Service) Lookup(ctx context.Context, challengeID, authRequestID, sessionID string) (*models.FaceChallenge, error) {
+	ch, err := s.store.GetFaceChallenge(ctx, challengeID)
+	if err != nil {
+		if errors.Is(err, storage.ErrNotFound) {
+			return nil, ErrChallengeNotFound
+		}
+		return nil, fmt.Errorf("face: load challenge: %w", err)
+	}
+	if !bound(ch, authRequestID, sessionID) {
+		return nil, ErrWrongSession
+	}
+	if ch.UsedAt != nil {
+		return nil, ErrChallengeUsed
+	}
+	if !s.now().Before(ch.ExpiresAt) {
+		return nil, ErrChallengeExpired
+	}
+	return ch, nil
+}
+
+// bound compares the challenge's binding with the caller's. Both values are
+// server-side identifiers, not secrets presented by the client, so a plain
+// comparison is fine.
+func bound(ch *models.FaceChallenge, authRequestID, sessionID string) bool {
+	return ch.AuthRequestID == authRequestID && ch.SessionID == sessionID
+}
+
+// Answer consumes the challenge and judges frames with the engine. A
+// challenge can be answered once: a replay returns ErrChallengeUsed, another
+// flow's challenge ErrWrongSession, a late one ErrChallengeExpired. An
+// engine refusal of the frames returns *RefusedError; a saturated engine
+// ErrBusy. A completed decision (pass or fail) returns an Outcome. An
+// enrolment that passes replaces the user's template.
+func (s *Service) Answer(ctx context.Context, challengeID, authRequestID, sessionID string, frames [][]byte, opt faceauth.Options) (*Outcome, error) {
+	if _, err := s.Lookup(ctx, challengeID, authRequestID, sessionID); err != nil {
+		return nil, err
+	}
+	now := s.now()
+	ch, err := s.store.ConsumeFaceChallenge(ctx, challengeID, now)
+	switch {
+	case errors.Is(err, storage.ErrChallengeUsed):
+		return nil, ErrChallengeUsed
+	case errors.Is(err, storage.ErrNotFound):
+		return nil, ErrChallengeNotFound
+	case err != nil:
+		return nil, fmt.Errorf("face: consume challenge: %w", err)
+	}
+	// Re-check on the record we consumed: the binding cannot change, but keep
+	// the decision on the atomic read.
+	if !bound(ch, authRequestID, sessionID) {
+		return nil, ErrWrongSession
+	}
+	if !now.Before(ch.ExpiresAt) {
+		return nil, ErrChallengeExpired
+	}
+	out := &Outcome{UserID: ch.UserID, Purpose: ch.Purpose, AuthRequestID: ch.AuthRequestID}
+	actions := toActions(ch.Actions)
+	switch ch.Purpose {
+	case models.FacePurposeEnrol:
+		out.Result, err = s.enrol(ctx, ch, actions, frames, opt)
+	case models.FacePurposeVerify:
+		out.Result, err = s.verify(ctx, ch, actions, frames, opt)
+	default:
+		err = fmt.Errorf("face: challenge %s has unknown purpose %q", ch.ID, ch.Purpose)
+	}
+	if err != nil {
+		s.auditRefusal(ctx, ch, err)
+		return nil, err
+	}
+	return out, nil
+}
+
+func (s *Service) enrol(ctx context.Context, ch *models.FaceChallenge, actions []faceauth.Action, frames [][]byte, opt faceauth.Options) (*faceauth.Result, error) {
+	tmpl, res, err := s.engine.Enrol(ctx, actions, frames, opt)
+	if err != nil {
+		return nil, engineErr(err)
+	}
+	if res.Pass {
+		if tmpl == nil {
+			return nil, errors.New("face: engine passed an enrolment without a template")
+		}
+		keyID, sealed, err := faceauth.SealTemplate(s.kr, ch.UserID, tmpl)
+		if err != nil {
+			return nil, fmt.Errorf("face: seal template of user %s: %w", ch.UserID, err)
+		}
+		now := s.now()
+		rec := &models.FaceTemplate{UserID: ch.UserID, KeyID: keyID, Sealed: sealed, Samples: tmpl.Samples(), CreatedAt: now, UpdatedAt: now}
+		if err := s.store.SaveFaceTemplate(ctx, rec); err != nil {
+			return nil, fmt.Errorf("face: save template of user %s: %w", ch.UserID, err)
+		}
+	}
+	s.auditDecision(ctx, AuditEnrol, ch, res)
+	return res, nil
+}
+
+func (s *Service) verify(ctx context.Context, ch *models.FaceChallenge, actions []faceauth.Action, frames [][]byte, opt faceauth.Options) (*faceauth.Result, error) {
+	rec, err := s.store.GetFaceTemplate(ctx, ch.UserID)
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil, ErrNotEnrolled // deleted after the challenge was issued
+	}
+	if err != nil {
+		return nil, fmt.Errorf("face: load template of user %s: %w", ch.UserID, err)
+	}
+	tmpl, err := faceauth.OpenTemplate(s.kr, ch.UserID, rec.KeyID, rec.Sealed)
+	if err != nil {
+		return nil, fmt.Errorf("face: open template of user %s: %w", ch.UserID, err)
+	}
+	res, err := s.engine.Verify(ctx, tmpl, actions, frames, opt)
+	if err != nil {
+		return nil, engineErr(err)
+	}
+	s.auditDecision(ctx, AuditVerify, ch, res)
+	return res, nil
+}
+
+func engineErr(err error) error {
+	var in *faceauth.InputError
+	switch {
+	case errors.As(err, &in):
+		return &RefusedError{Input: in}
+	case errors.Is(err, faceauth.ErrBusy):
+		return ErrBusy
+	}
+	return fmt.Errorf("face: engine: %w", err)
+}
+
+func (s *Service) auditDecision(ctx context.Context, typ string, ch *models.FaceChallenge, res *faceauth.Result) {
+	outcome := "failure"
+	if res.Pass {
+		outcome = "success"
+	}
+	steps := make([]map[string]any, len(res.Steps))
+	for i, st := range res.Steps {
+		steps[i] = map[string]any{"action": string(st.Action), "passed": st.Passed, "score": st.Score}
+	}
+	s.audit(ctx, &models.AuditEvent{
+		Type: typ, Outcome: outcome, UserID: ch.UserID, Reason: res.Reason,
+		Details: map[string]any{
+			"challenge_actions": ch.Actions,
+			"auth_request_id":   ch.AuthRequestID,
+			"distance":          res.Distance,
+			"frames":            res.Frames,
+			"steps":             steps,
+			"elapsed_ms":        res.Elapsed.Milliseconds(),
+		},
+	})
+}
+
+func (s *Service) auditRefusal(ctx context.Context, ch *models.FaceChallenge, err error) {
+	typ := AuditVerify
+	if ch.Purpose == models.FacePurposeEnrol {
+		typ = AuditEnrol
+	}
+	reason := "error"
+	var ref *RefusedError
+	switch {
+	case errors.As(err, &ref):
+		reason = ref.Input.Code
+	case errors.Is(err, ErrBusy):
+		reason = "busy"
+	case errors.Is(err, ErrNotEnrolled):
+		reason = "not_enrolled"
+	}
+	s.audit(ctx, &models.AuditEvent{
+		Type: typ, Outcome: "failure", UserID: ch.UserID, Reason: reason,
+		Details: map[string]any{"challenge_actions": ch.Actions, "auth_request_id": ch.AuthRequestID},
+	})
+}
+
+// audit appends an event; a failure to audit is logged, never shown to the
+// user as a failed sign-in.
+func (s *Service) audit(ctx context.Context, e *models.AuditEvent) {
+	if e.Time.IsZero() {
+		e.Time = s.now()
+	}
+	if err := s.store.AppendAudit(ctx, e); err != nil {
+		slog.ErrorContext(ctx, "face: append audit event", "type", e.Type, "user", e.UserID, "err", err)
+	}
+}
