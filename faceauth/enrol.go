@@ -1,0 +1,108 @@
+package faceauth
+
+import (
+	"context"
+	"fmt"
+	"math"
+)
+
+// Enrolment quality thresholds (analysis scale).
+const (
+	minBrightness   = 50.0 // mean luma of the face box
+	minSharpness    = 20.0 // variance of the Laplacian in the face box
+	maxFrontalYaw   = 0.25 // |yaw proxy|
+	maxFrontalRoll  = 0.25 // radians of the eye line
+	enrolMaxSamples = 5
+)
+
+// Enrol checks frames captured during a live challenge (which must pass),
+// then builds a template from up to five of the best frontal frames.
+func (e *Engine) Enrol(ctx context.Context, actions []Action, frames [][]byte, opt Options) (*Template, *Result, error) {
+	r, obs, err := e.challenge(ctx, "enrol", nil, actions, frames, opt)
+	if err != nil || !r.Pass {
+		return nil, r, err
+	}
+	t, ierr := buildTemplate(obs, opt)
+	if ierr != nil {
+		r.Pass, r.Reason, r.Message = false, ierr.Code, ierr.Message
+		return nil, r, nil
+	}
+	return t, r, nil
+}
+
+// EnrolFromImages builds a template from photos (no liveness check), each
+// of which must show one good frontal face. It is for enrolment from
+// uploaded or administrator-provided photos and for tests.
+func (e *Engine) EnrolFromImages(ctx context.Context, images [][]byte) (*Template, error) {
+	lim := e.cfg.EnrolImageLimits
+	if err := precheckFrames(images, lim); err != nil {
+		return nil, err
+	}
+	leave, err := e.pool.enter()
+	if err != nil {
+		return nil, err
+	}
+	obs, err := e.analyseFrames(ctx, images, lim, enrolSide)
+	leave()
+	if err != nil {
+		return nil, err
+	}
+	if ierr := checkFaces(obs); ierr != nil {
+		return nil, ierr
+	}
+	for i := range obs {
+		if ierr := enrolQuality(&obs[i], Options{}); ierr != nil {
+			return nil, ierr
+		}
+	}
+	return buildTemplate(obs, Options{})
+}
+
+// enrolQuality refuses a frame that is too dark, blurred or not frontal.
+func enrolQuality(o *frameObs, opt Options) *InputError {
+	s := signalsOf(o.pts, opt.Mirrored)
+	roll := math.Atan2(o.pts[45].Y-o.pts[36].Y, o.pts[45].X-o.pts[36].X)
+	switch {
+	case o.brightness < minBrightness:
+		return inputError(CodeTooDark, o.index, fmt.Sprintf("frame %d", o.index+1))
+	case o.sharpness < minSharpness:
+		return inputError(CodeTooBlurred, o.index, fmt.Sprintf("frame %d", o.index+1))
+	case math.Abs(s.yaw) > maxFrontalYaw || math.Abs(roll) > maxFrontalRoll:
+		return inputError(CodeNotFrontal, o.index, fmt.Sprintf("frame %d", o.index+1))
+	}
+	return nil
+}
+
+// buildTemplate keeps the good frames (frontal, sharp, well lit), prefers
+// the sharpest, and spreads the picks over the sequence.
+func buildTemplate(obs []frameObs, opt Options) (*Template, *InputError) {
+	var good []frameObs
+	var firstErr *InputError
+	for i := range obs {
+		if obs[i].faces != 1 {
+			continue
+		}
+		if ierr := enrolQuality(&obs[i], opt); ierr != nil {
+			if firstErr == nil {
+				firstErr = ierr
+			}
+			continue
+		}
+		good = append(good, obs[i])
+	}
+	if len(good) == 0 {
+		if firstErr == nil {
+			firstErr = inputError(CodeNoFace, -1, "")
+		}
+		return nil, firstErr
+	}
+	// Pick evenly over the good frames (in time order) so the template
+	// covers the whole capture, not one instant.
+	n := min(enrolMaxSamples, len(good))
+	t := &Template{}
+	for k := 0; k < n; k++ {
+		t.Descriptors = append(t.Descriptors, good[k*len(good)/n].desc)
+	}
+	return t, nil
+}
+

@@ -1,0 +1,220 @@
+package faceauth
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"fmt"
+	"image"
+	"image/draw"
+	"image/jpeg"
+	"io"
+	"math"
+	"sync"
+
+	face "github.com/Kagami/go-face"
+)
+
+func cryptoRand() io.Reader { return rand.Reader }
+
+// Analysis sizes: challenge frames are analysed with their long side at
+// most challengeSide pixels (640x480 frames are halved), enrolment photos
+// at most enrolSide.
+const (
+	challengeSide = 320
+	enrolSide     = 800
+	// analysisJPEGQuality is the quality of the JPEG handed to go-face
+	// (it only reads JPEG).
+	analysisJPEGQuality = 92
+)
+
+type point struct{ X, Y float64 }
+
+// frameObs is what the engine sees in one frame, in analysis coordinates.
+type frameObs struct {
+	index  int
+	faces  int
+	box    image.Rectangle
+	pts    []point // 68 landmarks when faces == 1
+	desc   Descriptor
+	width  int
+	height int
+	// luma statistics of the face box
+	brightness float64
+	sharpness  float64
+	// screen replay cues (see spoof.go)
+	screen screenCues
+}
+
+func (o *frameObs) iod() float64 { return dist(o.pts[36], o.pts[45]) }
+
+func dist(a, b point) float64 { return math.Hypot(a.X-b.X, a.Y-b.Y) }
+
+// precheckFrames validates every frame's format and size from its header
+// before any is decoded, so bad input is refused cheaply and in order.
+func precheckFrames(frames [][]byte, lim Limits) error {
+	if err := checkFrameCount(len(frames), lim); err != nil {
+		return err
+	}
+	for i, b := range frames {
+		if err := checkHeader(b, i, lim); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// analyseFrames decodes every frame, downscales it so its long side is at
+// most side, and runs go-face on it, spreading frames over the pool's
+// recognizers. The caller must hold an admission from pool.enter.
+func (e *Engine) analyseFrames(ctx context.Context, frames [][]byte, lim Limits, side int) ([]frameObs, error) {
+	obs := make([]frameObs, len(frames))
+	errs := make([]error, len(frames))
+	workers := min(e.pool.size(), len(frames))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				obs[i], errs[i] = e.analyseFrame(ctx, frames[i], i, lim, side)
+			}
+		}()
+	}
+feed:
+	for i := range frames {
+		select {
+		case next <- i:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(next)
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	return obs, nil
+}
+
+func (e *Engine) analyseFrame(ctx context.Context, b []byte, idx int, lim Limits, side int) (frameObs, error) {
+	img, err := decodeFrame(b, idx, lim)
+	if err != nil {
+		return frameObs{}, err
+	}
+	small := downscale(toRGBA(img), side)
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, small, &jpeg.Options{Quality: analysisJPEGQuality}); err != nil {
+		return frameObs{}, fmt.Errorf("frame %d: encode for analysis: %w", idx, err)
+	}
+	rec, err := e.pool.acquire(ctx)
+	if err != nil {
+		return frameObs{}, err
+	}
+	faces, err := rec.Recognize(buf.Bytes())
+	e.pool.release(rec)
+	if err != nil {
+		return frameObs{}, fmt.Errorf("frame %d: recognize: %w", idx, err)
+	}
+	return observe(idx, small, faces)
+}
+
+// observe turns go-face's output into a frameObs.
+func observe(idx int, img *image.RGBA, faces []face.Face) (frameObs, error) {
+	o := frameObs{index: idx, faces: len(faces), width: img.Rect.Dx(), height: img.Rect.Dy()}
+	if len(faces) != 1 {
+		return o, nil
+	}
+	f := faces[0]
+	if len(f.Shapes) != 68 {
+		return o, fmt.Errorf("frame %d: the landmark model gave %d points, want 68; the model directory's %s must be dlib's 68-point model", idx, len(f.Shapes), ShapePredictorFile)
+	}
+	o.box = f.Rectangle
+	o.desc = Descriptor(f.Descriptor)
+	o.pts = make([]point, 68)
+	for i, p := range f.Shapes {
+		o.pts[i] = point{float64(p.X), float64(p.Y)}
+	}
+	o.brightness, o.sharpness = lumaStats(img, f.Rectangle.Intersect(img.Rect))
+	o.screen = screenCuesOf(img, f.Rectangle)
+	return o, nil
+}
+
+// toRGBA converts any decoded image to RGBA (fast paths in image/draw).
+func toRGBA(img image.Image) *image.RGBA {
+	if r, ok := img.(*image.RGBA); ok && r.Rect.Min == (image.Point{}) {
+		return r
+	}
+	b := img.Bounds()
+	dst := image.NewRGBA(image.Rect(0, 0, b.Dx(), b.Dy()))
+	draw.Draw(dst, dst.Rect, img, b.Min, draw.Src)
+	return dst
+}
+
+// downscale shrinks img by area averaging so that its long side is at most
+// side; smaller images are returned as they are.
+func downscale(img *image.RGBA, side int) *image.RGBA {
+	w, h := img.Rect.Dx(), img.Rect.Dy()
+	long := max(w, h)
+	if long <= side {
+		return img
+	}
+	nw := max(1, w*side/long)
+	nh := max(1, h*side/long)
+	dst := image.NewRGBA(image.Rect(0, 0, nw, nh))
+	for y := 0; y < nh; y++ {
+		y0, y1 := y*h/nh, (y+1)*h/nh
+		for x := 0; x < nw; x++ {
+			x0, x1 := x*w/nw, (x+1)*w/nw
+			var r, g, b, n uint32
+			for sy := y0; sy < y1; sy++ {
+				row := img.Pix[sy*img.Stride+x0*4 : sy*img.Stride+x1*4]
+				for i := 0; i < len(row); i += 4 {
+					r += uint32(row[i])
+					g += uint32(row[i+1])
+					b += uint32(row[i+2])
+					n++
+				}
+			}
+			d := dst.Pix[y*dst.Stride+x*4:]
+			d[0], d[1], d[2], d[3] = uint8(r/n), uint8(g/n), uint8(b/n), 255
+		}
+	}
+	return dst
+}
+
+func luma(p []uint8) float64 {
+	return 0.299*float64(p[0]) + 0.587*float64(p[1]) + 0.114*float64(p[2])
+}
+
+// lumaStats returns the mean luma and the variance of the Laplacian (a
+// sharpness measure) inside r.
+func lumaStats(img *image.RGBA, r image.Rectangle) (mean, lapVar float64) {
+	if r.Dx() < 3 || r.Dy() < 3 {
+		return 0, 0
+	}
+	at := func(x, y int) float64 { return luma(img.Pix[y*img.Stride+x*4:]) }
+	var sum, lsum, lsq float64
+	var n, ln float64
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		for x := r.Min.X; x < r.Max.X; x++ {
+			v := at(x, y)
+			sum += v
+			n++
+			if y > r.Min.Y && y < r.Max.Y-1 && x > r.Min.X && x < r.Max.X-1 {
+				l := at(x-1, y) + at(x+1, y) + at(x, y-1) + at(x, y+1) - 4*v
+				lsum += l
+				lsq += l * l
+				ln++
+			}
+		}
+	}
+	lm := lsum / ln
+	return sum / n, lsq/ln - lm*lm
+}

@@ -1,0 +1,142 @@
+package faceauth
+
+import (
+	"bytes"
+	"fmt"
+	"image"
+	"image/jpeg"
+	"image/png"
+)
+
+// Capture parameters the engine is tuned for (see docs/face-engine.md): the
+// page sends 320x240 frames at 5 fps, at most 40 (8 s, enough for a
+// neutral start and three actions).
+const (
+	CaptureWidth  = 320
+	CaptureHeight = 240
+	CaptureFPS    = 5
+)
+
+// DefaultLimits are the input limits of a challenge upload. Frames may be
+// larger than the capture size (up to 1280x960); the engine downscales.
+func DefaultLimits() Limits {
+	return Limits{
+		MaxFrames:     40,
+		MinFrames:     8,
+		MaxFrameBytes: 512 << 10,
+		MaxPixels:     1280 * 960,
+		FrameWidth:    CaptureWidth,
+		FrameHeight:   CaptureHeight,
+		FPS:           CaptureFPS,
+	}
+}
+
+// DefaultEnrolImageLimits are the per-image limits of EnrolFromImages
+// (uploaded photos rather than camera frames).
+func DefaultEnrolImageLimits() Limits {
+	return Limits{
+		MaxFrames:     10,
+		MinFrames:     1,
+		MaxFrameBytes: 8 << 20,
+		MaxPixels:     4096 * 4096,
+	}
+}
+
+// Stable InputError codes.
+const (
+	CodeUnsupportedFormat = "unsupported_format"
+	CodeFrameTooLarge     = "frame_too_large"
+	CodeTooManyFrames     = "too_many_frames"
+	CodeTooFewFrames      = "too_few_frames"
+	CodeNoFace            = "no_face"
+	CodeSeveralFaces      = "several_faces"
+	CodeFaceTooSmall      = "face_too_small"
+	CodeTooDark           = "too_dark"
+	CodeTooBlurred        = "too_blurred"
+	CodeNotFrontal        = "not_frontal"
+)
+
+var codeMessages = map[string]string{
+	CodeUnsupportedFormat: "Only JPEG or PNG images are accepted.",
+	CodeFrameTooLarge:     "An image is too large.",
+	CodeTooManyFrames:     "Too many frames were sent.",
+	CodeTooFewFrames:      "Too few frames were sent; keep your face in view until the capture ends.",
+	CodeNoFace:            "No face was found. Face the camera in good light.",
+	CodeSeveralFaces:      "More than one face is in view. Only you should be in the picture.",
+	CodeFaceTooSmall:      "Your face is too small in the picture. Move closer to the camera.",
+	CodeTooDark:           "The picture is too dark. Turn on a light or face a window.",
+	CodeTooBlurred:        "The picture is too blurred. Hold still and clean the camera lens.",
+	CodeNotFrontal:        "Look straight into the camera.",
+}
+
+func inputError(code string, frame int, detail string) *InputError {
+	msg := codeMessages[code]
+	if detail != "" {
+		msg += " (" + detail + ")"
+	}
+	return &InputError{Code: code, Message: msg, Frame: frame}
+}
+
+var (
+	jpegMagic = []byte{0xFF, 0xD8, 0xFF}
+	pngMagic  = []byte("\x89PNG\r\n\x1a\n")
+)
+
+// checkFrameCount enforces the frame count limits.
+func checkFrameCount(n int, lim Limits) error {
+	if n > lim.MaxFrames {
+		return inputError(CodeTooManyFrames, -1, fmt.Sprintf("%d frames, at most %d", n, lim.MaxFrames))
+	}
+	if n < lim.MinFrames {
+		return inputError(CodeTooFewFrames, -1, fmt.Sprintf("%d frames, at least %d", n, lim.MinFrames))
+	}
+	return nil
+}
+
+// checkHeader checks one image by content (magic bytes, then its header via
+// DecodeConfig, so a decompression bomb is refused before it is decoded).
+func checkHeader(b []byte, idx int, lim Limits) error {
+	_, err := frameConfig(b, idx, lim)
+	return err
+}
+
+// decodeFrame checks one image's header and decodes it.
+func decodeFrame(b []byte, idx int, lim Limits) (image.Image, error) {
+	isJPEG, err := frameConfig(b, idx, lim)
+	if err != nil {
+		return nil, err
+	}
+	var img image.Image
+	if isJPEG {
+		img, err = jpeg.Decode(bytes.NewReader(b))
+	} else {
+		img, err = png.Decode(bytes.NewReader(b))
+	}
+	if err != nil {
+		return nil, inputError(CodeUnsupportedFormat, idx, "the image is damaged")
+	}
+	return img, nil
+}
+
+func frameConfig(b []byte, idx int, lim Limits) (isJPEG bool, err error) {
+	if int64(len(b)) > lim.MaxFrameBytes {
+		return false, inputError(CodeFrameTooLarge, idx, fmt.Sprintf("%d bytes, at most %d", len(b), lim.MaxFrameBytes))
+	}
+	var cfg image.Config
+	isJPEG = bytes.HasPrefix(b, jpegMagic)
+	switch {
+	case isJPEG:
+		cfg, err = jpeg.DecodeConfig(bytes.NewReader(b))
+	case bytes.HasPrefix(b, pngMagic):
+		cfg, err = png.DecodeConfig(bytes.NewReader(b))
+	default:
+		return false, inputError(CodeUnsupportedFormat, idx, "")
+	}
+	if err != nil {
+		return false, inputError(CodeUnsupportedFormat, idx, "the image is damaged")
+	}
+	if cfg.Width <= 0 || cfg.Height <= 0 || cfg.Width*cfg.Height > lim.MaxPixels {
+		return false, inputError(CodeFrameTooLarge, idx, fmt.Sprintf("%dx%d pixels, at most %d pixels", cfg.Width, cfg.Height, lim.MaxPixels))
+	}
+	return isJPEG, nil
+}

@@ -1,0 +1,167 @@
+package faceauth
+
+import (
+	"math"
+	"sort"
+)
+
+// signals are the per-frame liveness measurements from the 68 landmarks
+// (0-based dlib indices). All are ratios, so they do not change when a
+// photo is moved, turned in the image plane or scaled.
+type signals struct {
+	// ear is the mean eye aspect ratio of both eyes.
+	ear float64
+	// mouth is the mouth width over the outer eye-corner distance.
+	mouth float64
+	// yaw is (x(nose tip) - mid x(outer eye corners)) / eye-corner distance,
+	// in the subject's frame: it rises when they turn to their own left.
+	yaw float64
+}
+
+func signalsOf(p []point, mirrored bool) signals {
+	iod := dist(p[36], p[45])
+	earL := (dist(p[37], p[41]) + dist(p[38], p[40])) / (2 * dist(p[36], p[39]))
+	earR := (dist(p[43], p[47]) + dist(p[44], p[46])) / (2 * dist(p[42], p[45]))
+	yaw := (p[30].X - (p[36].X+p[45].X)/2) / iod
+	if mirrored {
+		// A mirrored frame shows the subject's left on the image's left.
+		yaw = -yaw
+	}
+	return signals{ear: (earL + earR) / 2, mouth: dist(p[48], p[54]) / iod, yaw: yaw}
+}
+
+// LivenessParams are the action thresholds, relative to the sequence's own
+// neutral baseline (the median of its first BaselineFrames frames).
+type LivenessParams struct {
+	BaselineFrames int
+	// BlinkDrop is the relative eye-aspect-ratio drop that counts as eyes
+	// closed; the eyes must reopen afterwards.
+	BlinkDrop float64
+	// SmileRise is the relative mouth-width increase that counts as a smile.
+	SmileRise float64
+	// TurnShift is the yaw-proxy change that counts as a turn.
+	TurnShift float64
+	// Recover is the fraction of a threshold the signal must fall back
+	// under for the action to end (the face returns to neutral).
+	Recover float64
+	// OffAxisYaw is how far the yaw may leave the baseline while a blink or
+	// smile is judged (turning the head distorts eye and mouth ratios).
+	OffAxisYaw float64
+}
+
+// DefaultLivenessParams were calibrated on ../shared/liveness (see
+// docs/face-engine.md).
+func DefaultLivenessParams() LivenessParams {
+	return LivenessParams{
+		BaselineFrames: 3,
+		BlinkDrop:      0.30,
+		SmileRise:      0.12,
+		TurnShift:      0.11,
+		Recover:        0.5,
+		OffAxisYaw:     0.08,
+	}
+}
+
+// baseline is the component-wise median of the first frames' signals.
+func baseline(sig []signals, n int) signals {
+	n = max(1, min(n, len(sig)))
+	med := func(get func(signals) float64) float64 {
+		v := make([]float64, n)
+		for i := range v {
+			v[i] = get(sig[i])
+		}
+		return median(v)
+	}
+	return signals{
+		ear:   med(func(s signals) float64 { return s.ear }),
+		mouth: med(func(s signals) float64 { return s.mouth }),
+		yaw:   med(func(s signals) float64 { return s.yaw }),
+	}
+}
+
+// activation is how strongly frame s shows action a relative to base, in
+// units of the action's threshold (>= 1 means the action is under way).
+func activation(a Action, s, base signals, lp LivenessParams) float64 {
+	offAxis := math.Abs(s.yaw-base.yaw) > lp.OffAxisYaw
+	switch a {
+	case ActionBlink:
+		if offAxis {
+			return 0
+		}
+		return (base.ear - s.ear) / base.ear / lp.BlinkDrop
+	case ActionSmile:
+		if offAxis {
+			return 0
+		}
+		return (s.mouth/base.mouth - 1) / lp.SmileRise
+	case ActionTurnLeft:
+		return (s.yaw - base.yaw) / lp.TurnShift
+	case ActionTurnRight:
+		return (base.yaw - s.yaw) / lp.TurnShift
+	}
+	return 0
+}
+
+// judgeSteps looks for each action, in order, as an excursion from the
+// neutral baseline and back, each after the previous one ended. reason is
+// "ok", "action_missing" or "wrong_order".
+func judgeSteps(sig []signals, actions []Action, lp LivenessParams) (steps []StepScore, reason string) {
+	reason = "ok"
+	base := baseline(sig, lp.BaselineFrames)
+	cursor := min(1, len(sig))
+	for _, a := range actions {
+		st := StepScore{Action: a, FirstFrame: -1, LastFrame: -1}
+		start, end, peak := findExcursion(sig, a, base, lp, cursor)
+		if start >= 0 && end >= 0 {
+			st.Passed, st.FirstFrame, st.LastFrame, st.Score = true, start, end-1, peak
+			cursor = end
+		} else {
+			st.Score = peak
+			if reason == "ok" {
+				reason = "action_missing"
+				if s, e, _ := findExcursion(sig[:cursor], a, base, lp, 1); s >= 0 && e >= 0 {
+					reason = "wrong_order"
+				}
+			}
+		}
+		steps = append(steps, st)
+	}
+	return steps, reason
+}
+
+// findExcursion returns the first frame at or after from where action a is
+// under way, the first frame after it where the signal has recovered, and
+// the peak activation seen (from "from" on); -1 when not found.
+func findExcursion(sig []signals, a Action, base signals, lp LivenessParams, from int) (start, end int, peak float64) {
+	start, end = -1, -1
+	for t := from; t < len(sig); t++ {
+		v := activation(a, sig[t], base, lp)
+		if start < 0 {
+			peak = math.Max(peak, v)
+			if v >= 1 {
+				start = t
+			}
+			continue
+		}
+		if v < lp.Recover {
+			end = t
+			return start, end, peak
+		}
+		peak = math.Max(peak, v)
+	}
+	return start, end, peak
+}
+
+func median(v []float64) float64 {
+	if len(v) == 0 {
+		return math.NaN()
+	}
+	s := append([]float64(nil), v...)
+	sort.Float64s(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+func sortFloats(v []float64) { sort.Float64s(v) }

