@@ -1,0 +1,163 @@
+// Package config holds faceidp's configuration: one Config struct read from
+// an optional YAML file and overridden by FACEIDP_* environment variables,
+// then validated as a whole so that every problem is reported at once.
+//
+// Every key has exactly one environment variable: FACEIDP_ followed by the
+// key's path in upper case with dots replaced by underscores
+// (face.match_threshold ↔ FACEIDP_FACE_MATCH_THRESHOLD). Lists are
+// comma-separated in the environment; master keys are "id:base64key" pairs.
+package config
+
+import (
+	"path/filepath"
+	"time"
+)
+
+// Config is faceidp's whole configuration. The yaml tags are the key names;
+// the environment variable names derive from them (see EnvName).
+type Config struct {
+	// Issuer is the OpenID Provider's issuer URL (https, or http on loopback).
+	Issuer string `yaml:"issuer"`
+	// Listen is the address the HTTP server binds (host:port).
+	Listen string `yaml:"listen"`
+	// TrustedProxies are IPs or CIDRs of reverse proxies whose
+	// X-Forwarded-For header is believed for the client address.
+	TrustedProxies []string `yaml:"trusted_proxies"`
+	// DataDir holds the SQLite database, demo secrets and, by default, the
+	// face model directory.
+	DataDir string `yaml:"data_dir"`
+	// DatabaseURL selects the database: "sqlite://PATH" or a PostgreSQL URL
+	// ("postgres://user@host:5432/db?sslmode=disable"). Empty means
+	// sqlite in DataDir.
+	DatabaseURL string `yaml:"database_url"`
+	// Demo generates missing secrets once and keeps them in DataDir.
+	Demo bool `yaml:"demo"`
+
+	Secrets   Secrets   `yaml:"secrets"`
+	Tokens    Tokens    `yaml:"tokens"`
+	Face      Face      `yaml:"face"`
+	RateLimit RateLimit `yaml:"rate_limit"`
+	Log       Log       `yaml:"log"`
+}
+
+// Secrets are base64-encoded (standard or URL alphabet, padded or not) keys.
+type Secrets struct {
+	// CookieHashKey authenticates session cookies (HMAC-SHA256): 32 or 64 bytes.
+	CookieHashKey string `yaml:"cookie_hash_key"`
+	// CookieBlockKey encrypts session cookies (AES-256): 32 bytes.
+	CookieBlockKey string `yaml:"cookie_block_key"`
+	// CSRFKey authenticates CSRF tokens (gorilla/csrf): 32 bytes.
+	CSRFKey string `yaml:"csrf_key"`
+	// TokenKey encrypts opaque tokens handed out by the OP (zitadel op
+	// CryptoKey): 32 bytes.
+	TokenKey string `yaml:"token_key"`
+	// MasterKeys seal signing keys and face templates, oldest first; the
+	// last one seals new records.
+	MasterKeys []MasterKey `yaml:"master_keys"`
+}
+
+// MasterKey is one keyring key: an id stored with every sealed record and a
+// base64-encoded 32-byte secret.
+type MasterKey struct {
+	ID  string `yaml:"id"`
+	Key string `yaml:"key"`
+}
+
+// Tokens are lifetimes of protocol artefacts.
+type Tokens struct {
+	AccessTokenTTL  time.Duration `yaml:"access_token_ttl"`
+	IDTokenTTL      time.Duration `yaml:"id_token_ttl"`
+	RefreshTokenTTL time.Duration `yaml:"refresh_token_ttl"`
+	AuthRequestTTL  time.Duration `yaml:"auth_request_ttl"`
+	CodeTTL         time.Duration `yaml:"code_ttl"`
+	SessionTTL      time.Duration `yaml:"session_ttl"`
+}
+
+// Face mode values.
+const (
+	FaceOff      = "off"
+	FaceOptional = "optional"
+	FaceRequired = "required"
+)
+
+// Face configures the face second factor.
+type Face struct {
+	// Mode is off (never asked), optional (enrolled users and clients that
+	// require it) or required (every sign-in needs face).
+	Mode string `yaml:"mode"`
+	// ModelsDir is the go-face model directory. Empty means DataDir/models.
+	ModelsDir string `yaml:"models_dir"`
+	// MatchThreshold is the largest descriptor distance that counts as the
+	// same person; 0 means the engine's calibrated default.
+	MatchThreshold float64 `yaml:"match_threshold"`
+	// ChallengeSteps is how many distinct actions a challenge asks for.
+	ChallengeSteps int `yaml:"challenge_steps"`
+	// ChallengeTTL is how long a challenge may be answered.
+	ChallengeTTL time.Duration `yaml:"challenge_ttl"`
+	// Recognizers is the size of the recognizer pool; 0 means one per CPU.
+	Recognizers int `yaml:"recognizers"`
+	// Queue is how many face requests may wait for a recognizer before the
+	// server answers 503.
+	Queue int `yaml:"queue"`
+}
+
+// RateLimit configures per-client-IP request limits, in ulule/limiter's
+// "N-S|M|H" format (for example "10-M" is ten per minute). An empty rate
+// disables that limit.
+type RateLimit struct {
+	Login string `yaml:"login"`
+	Token string `yaml:"token"`
+	Face  string `yaml:"face"`
+}
+
+// Log configures log/slog output.
+type Log struct {
+	Level  string `yaml:"level"`  // debug, info, warn, error
+	Format string `yaml:"format"` // text or json
+}
+
+// Defaults returns the built-in configuration.
+func Defaults() Config {
+	return Config{
+		Issuer:  "http://127.0.0.1:8080",
+		Listen:  "127.0.0.1:8080",
+		DataDir: "./data",
+		Tokens: Tokens{
+			AccessTokenTTL:  15 * time.Minute,
+			IDTokenTTL:      time.Hour,
+			RefreshTokenTTL: 30 * 24 * time.Hour,
+			AuthRequestTTL:  30 * time.Minute,
+			CodeTTL:         time.Minute,
+			SessionTTL:      12 * time.Hour,
+		},
+		Face: Face{
+			Mode:           FaceOptional,
+			ChallengeSteps: 2,
+			ChallengeTTL:   60 * time.Second,
+			Queue:          16,
+		},
+		RateLimit: RateLimit{
+			Login: "10-M",
+			Token: "60-M",
+			Face:  "20-M",
+		},
+		Log: Log{Level: "info", Format: "text"},
+	}
+}
+
+// ResolvedDatabaseURL is DatabaseURL, or the SQLite database in DataDir when
+// it is empty.
+func (c *Config) ResolvedDatabaseURL() string {
+	if c.DatabaseURL != "" {
+		return c.DatabaseURL
+	}
+	return "sqlite://" + filepath.Join(c.DataDir, "faceidp.db")
+}
+
+// ResolvedModelsDir is Face.ModelsDir, or DataDir/models when it is empty.
+func (c *Config) ResolvedModelsDir() string {
+	if c.Face.ModelsDir != "" {
+		return c.Face.ModelsDir
+	}
+	return filepath.Join(c.DataDir, "models")
+}

@@ -1,0 +1,273 @@
+package config
+
+import (
+	"fmt"
+	"net"
+	"net/netip"
+	"net/url"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ulule/limiter/v3"
+)
+
+// Validate checks a configuration that was built by hand (Load already
+// validates what it returns).
+func (c *Config) Validate() error {
+	if ps := validate(c); len(ps) > 0 {
+		return &Error{Problems: ps}
+	}
+	return nil
+}
+
+// validate returns every problem in c. Missing secrets are problems only
+// outside demo mode, where Load generates them after validation.
+func validate(c *Config) []Problem {
+	var ps []Problem
+	add := func(key, format string, args ...any) {
+		ps = append(ps, Problem{Key: key, Message: fmt.Sprintf(format, args...)})
+	}
+
+	validateIssuer(c.Issuer, add)
+	validateListen(c.Listen, add)
+	for i, p := range c.TrustedProxies {
+		if _, err := netip.ParsePrefix(p); err == nil {
+			continue
+		}
+		if _, err := netip.ParseAddr(p); err == nil {
+			continue
+		}
+		add("trusted_proxies", "entry %d is neither an IP address nor a CIDR range: %q", i+1, p)
+	}
+	if strings.TrimSpace(c.DataDir) == "" {
+		add("data_dir", "must not be empty")
+	} else if fi, err := os.Stat(c.DataDir); err == nil && !fi.IsDir() {
+		add("data_dir", "%q exists and is not a directory", c.DataDir)
+	}
+	validateDatabaseURL(c.DatabaseURL, add)
+	validateSecrets(&c.Secrets, c.Demo, add)
+	validateTokens(&c.Tokens, add)
+	validateFace(&c.Face, add)
+	for key, rate := range map[string]string{
+		"rate_limit.login": c.RateLimit.Login,
+		"rate_limit.token": c.RateLimit.Token,
+		"rate_limit.face":  c.RateLimit.Face,
+	} {
+		if rate == "" {
+			continue
+		}
+		if _, err := limiter.NewRateFromFormatted(rate); err != nil {
+			add(key, "not a rate like \"10-M\" (requests-per S, M, H or D): %q", rate)
+		}
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		add("log.level", "must be one of debug, info, warn, error, got %q", c.Log.Level)
+	}
+	switch c.Log.Format {
+	case "text", "json":
+	default:
+		add("log.format", "must be text or json, got %q", c.Log.Format)
+	}
+	sortProblems(ps)
+	return ps
+}
+
+type addFunc func(key, format string, args ...any)
+
+func validateIssuer(issuer string, add addFunc) {
+	if issuer == "" {
+		add("issuer", "must not be empty")
+		return
+	}
+	u, err := url.Parse(issuer)
+	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+		add("issuer", "must be an absolute http(s) URL such as https://id.example.com, got %q", issuer)
+		return
+	}
+	if u.Scheme == "http" && !IsLoopbackHost(u.Hostname()) {
+		add("issuer", "plain http is allowed only for a loopback issuer (127.0.0.1, ::1, localhost), got %q", issuer)
+	}
+	if u.User != nil || u.RawQuery != "" || u.Fragment != "" || strings.HasSuffix(issuer, "?") || strings.HasSuffix(issuer, "#") {
+		add("issuer", "must not contain user info, a query or a fragment, got %q", issuer)
+	}
+	if strings.HasSuffix(u.Path, "/") {
+		add("issuer", "must not end with a slash, got %q", issuer)
+	}
+}
+
+// IsLoopbackHost reports whether host (without port) is a loopback name or
+// address.
+func IsLoopbackHost(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.IsLoopback()
+}
+
+func validateListen(listen string, add addFunc) {
+	host, port, err := net.SplitHostPort(listen)
+	if err != nil {
+		add("listen", "must be host:port such as 127.0.0.1:8080, got %q", listen)
+		return
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		add("listen", "port must be a number from 0 to 65535, got %q", port)
+	}
+	if host != "" && net.ParseIP(host) == nil && host != "localhost" {
+		add("listen", "host must be an IP address, localhost or empty (all interfaces), got %q", host)
+	}
+}
+
+func validateDatabaseURL(dsn string, add addFunc) {
+	if dsn == "" {
+		return // sqlite in data_dir
+	}
+	scheme, rest, ok := strings.Cut(dsn, "://")
+	switch {
+	case !ok:
+		add("database_url", "must be sqlite://PATH or postgres://USER@HOST:PORT/DB, got %s", redactDSN(dsn))
+	case scheme == "sqlite":
+		if rest == "" {
+			add("database_url", "sqlite:// needs a file path, e.g. sqlite://./data/faceidp.db")
+		}
+	case scheme == "postgres" || scheme == "postgresql":
+		u, err := url.Parse(dsn)
+		if err != nil || u.Host == "" || strings.Trim(u.Path, "/") == "" {
+			add("database_url", "a PostgreSQL URL needs a host and a database name (postgres://USER@HOST:5432/DB), got %s", redactDSN(dsn))
+		}
+	default:
+		add("database_url", "unsupported database %q: use sqlite:// or postgres://", scheme)
+	}
+}
+
+// redactDSN hides a password in a database URL before it is printed.
+func redactDSN(dsn string) string {
+	if u, err := url.Parse(dsn); err == nil && u.User != nil {
+		if _, has := u.User.Password(); has {
+			u.User = url.UserPassword(u.User.Username(), "REDACTED")
+			return strconv.Quote(u.String())
+		}
+	}
+	return strconv.Quote(dsn)
+}
+
+var keyIDPattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
+
+func validateSecrets(s *Secrets, demo bool, add addFunc) {
+	const missing = "required outside demo mode (generate one with `faceidp secrets generate` or `openssl rand -base64 32`)"
+	for _, k := range []struct {
+		key   string
+		value string
+		sizes []int
+	}{
+		{"secrets.cookie_hash_key", s.CookieHashKey, []int{32, 64}},
+		{"secrets.cookie_block_key", s.CookieBlockKey, []int{32}},
+		{"secrets.csrf_key", s.CSRFKey, []int{32}},
+		{"secrets.token_key", s.TokenKey, []int{32}},
+	} {
+		if k.value == "" {
+			if !demo {
+				add(k.key, "%s", missing)
+			}
+			continue
+		}
+		checkKeyBytes(k.key, k.value, k.sizes, add)
+	}
+	if len(s.MasterKeys) == 0 {
+		if !demo {
+			add("secrets.master_keys", "at least one {id, key} is %s", missing)
+		}
+		return
+	}
+	seen := map[string]bool{}
+	for i, mk := range s.MasterKeys {
+		key := fmt.Sprintf("secrets.master_keys[%d]", i)
+		switch {
+		case mk.ID == "":
+			add(key+".id", "must not be empty")
+		case !keyIDPattern.MatchString(mk.ID):
+			add(key+".id", "may hold only letters, digits, '.', '_' and '-' (at most 64), got %q", mk.ID)
+		case seen[mk.ID]:
+			add(key+".id", "%q appears more than once", mk.ID)
+		}
+		seen[mk.ID] = true
+		if mk.Key == "" {
+			add(key+".key", "must not be empty")
+			continue
+		}
+		checkKeyBytes(key+".key", mk.Key, []int{32}, add)
+	}
+}
+
+func checkKeyBytes(key, value string, sizes []int, add addFunc) {
+	b, err := decodeKey(value)
+	if err != nil {
+		add(key, "not valid base64 (the value is not shown)")
+		return
+	}
+	for _, n := range sizes {
+		if len(b) == n {
+			return
+		}
+	}
+	want := make([]string, len(sizes))
+	for i, n := range sizes {
+		want[i] = strconv.Itoa(n)
+	}
+	add(key, "must decode to %s bytes, got %d", strings.Join(want, " or "), len(b))
+}
+
+func validateTokens(t *Tokens, add addFunc) {
+	for _, d := range []struct {
+		key      string
+		value    time.Duration
+		min, max time.Duration
+	}{
+		{"tokens.access_token_ttl", t.AccessTokenTTL, time.Minute, 24 * time.Hour},
+		{"tokens.id_token_ttl", t.IDTokenTTL, time.Minute, 24 * time.Hour},
+		{"tokens.refresh_token_ttl", t.RefreshTokenTTL, time.Minute, 365 * 24 * time.Hour},
+		{"tokens.auth_request_ttl", t.AuthRequestTTL, time.Minute, 24 * time.Hour},
+		{"tokens.code_ttl", t.CodeTTL, 5 * time.Second, 10 * time.Minute},
+		{"tokens.session_ttl", t.SessionTTL, time.Minute, 90 * 24 * time.Hour},
+	} {
+		if d.value < d.min || d.value > d.max {
+			add(d.key, "must be between %s and %s, got %s", formatDuration(d.min), formatDuration(d.max), formatDuration(d.value))
+		}
+	}
+	if t.RefreshTokenTTL > 0 && t.AccessTokenTTL > 0 && t.RefreshTokenTTL < t.AccessTokenTTL {
+		add("tokens.refresh_token_ttl", "must not be shorter than tokens.access_token_ttl (%s), got %s", formatDuration(t.AccessTokenTTL), formatDuration(t.RefreshTokenTTL))
+	}
+}
+
+// challengeActions is how many distinct actions a challenge can draw from
+// (blink, smile, turn left, turn right; faceauth.AllActions).
+const challengeActions = 4
+
+func validateFace(f *Face, add addFunc) {
+	switch f.Mode {
+	case FaceOff, FaceOptional, FaceRequired:
+	default:
+		add("face.mode", "must be off, optional or required, got %q", f.Mode)
+	}
+	if f.MatchThreshold < 0 || f.MatchThreshold > 1 {
+		add("face.match_threshold", "must be between 0 and 1 (0 = the engine's calibrated default), got %g", f.MatchThreshold)
+	}
+	if f.ChallengeSteps < 1 || f.ChallengeSteps > challengeActions {
+		add("face.challenge_steps", "must be between 1 and %d (the number of distinct actions), got %d", challengeActions, f.ChallengeSteps)
+	}
+	if f.ChallengeTTL < 10*time.Second || f.ChallengeTTL > 10*time.Minute {
+		add("face.challenge_ttl", "must be between 10s and 10m, got %s", formatDuration(f.ChallengeTTL))
+	}
+	if f.Recognizers < 0 || f.Recognizers > 256 {
+		add("face.recognizers", "must be between 0 (one per CPU) and 256, got %d", f.Recognizers)
+	}
+	if f.Queue < 0 || f.Queue > 10000 {
+		add("face.queue", "must be between 0 and 10000, got %d", f.Queue)
+	}
+}
