@@ -1,0 +1,41 @@
+package sqlstore
+
+import (
+	"context"
+
+	"github.com/faceidp/faceidp/models"
+	"github.com/faceidp/faceidp/storage"
+)
+
+// AppendAudit stores e; a zero Time is set to the store's clock. e.ID is
+// assigned by the database.
+func (s *Store) AppendAudit(ctx context.Context, e *models.AuditEvent) error {
+	if e.Time.IsZero() {
+		e.Time = s.now()
+	}
+	normTimes(e)
+	return wrap("append audit event", s.db.WithContext(ctx).Create(e).Error)
+}
+
+// ListAudit returns matching events newest first (by time, then insertion
+// order); Since is inclusive; Limit <= 0 means no limit.
+func (s *Store) ListAudit(ctx context.Context, f storage.AuditFilter) ([]models.AuditEvent, error) {
+	q := s.db.WithContext(ctx).Model(&models.AuditEvent{})
+	if f.UserID != "" {
+		q = q.Where("user_id = ?", f.UserID)
+	}
+	if f.Type != "" {
+		q = q.Where(`"type" = ?`, f.Type)
+	}
+	if !f.Since.IsZero() {
+		q = q.Where(`"time" >= ?`, norm(f.Since))
+	}
+	if f.Limit > 0 {
+		q = q.Limit(f.Limit)
+	}
+	var evs []models.AuditEvent
+	if err := q.Order(`"time" DESC, id DESC`).Find(&evs).Error; err != nil {
+		return nil, wrap("list audit events", err)
+	}
+	return normAll(evs), nil
+}

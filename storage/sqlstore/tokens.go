@@ -1,0 +1,164 @@
+package sqlstore
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/faceidp/faceidp/models"
+	"github.com/faceidp/faceidp/storage"
+)
+
+func (s *Store) CreateAccessToken(ctx context.Context, t *models.AccessToken) error {
+	normTimes(t)
+	return wrap("create access token", s.db.WithContext(ctx).Create(t).Error)
+}
+
+func (s *Store) GetAccessToken(ctx context.Context, id string) (*models.AccessToken, error) {
+	var t models.AccessToken
+	if err := s.db.WithContext(ctx).Where("id = ?", id).Take(&t).Error; err != nil {
+		return nil, wrap("get access token", err)
+	}
+	normTimes(&t)
+	return &t, nil
+}
+
+func (s *Store) DeleteAccessToken(ctx context.Context, id string) error {
+	return wrap("delete access token", deleteRow(s.db.WithContext(ctx), &models.AccessToken{}, id))
+}
+
+// CreateRefreshToken stores the first token of a family and, when at is not
+// nil, its access token (RefreshTokenID set to rt.ID if empty), atomically.
+func (s *Store) CreateRefreshToken(ctx context.Context, rt *models.RefreshToken, at *models.AccessToken) error {
+	normTimes(rt)
+	if rt.FamilyID == "" {
+		rt.FamilyID = rt.ID
+	}
+	if at != nil {
+		normTimes(at)
+		if at.RefreshTokenID == "" {
+			at.RefreshTokenID = rt.ID
+		}
+	}
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Create(rt).Error; err != nil {
+			return err
+		}
+		if at != nil {
+			return tx.Create(at).Error
+		}
+		return nil
+	})
+	return wrap("create refresh token", err)
+}
+
+// RotateRefreshToken exchanges the token with oldHash for next. The claim on
+// the old token is a conditional UPDATE, so of several concurrent exchanges
+// (in any number of processes) exactly one wins; the others, and any later
+// presentation of the old token, revoke the whole family and get
+// storage.ErrRefreshTokenReused. next.FamilyID is set to the old token's
+// family (a different non-empty family is an error) and at.RefreshTokenID to
+// next.ID when empty. Expiry of the old token is the caller's check.
+func (s *Store) RotateRefreshToken(ctx context.Context, oldHash string, now time.Time, next *models.RefreshToken, at *models.AccessToken) error {
+	now = norm(now)
+	normTimes(next)
+	if at != nil {
+		normTimes(at)
+		if at.RefreshTokenID == "" {
+			at.RefreshTokenID = next.ID
+		}
+	}
+	reused := false
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		res := tx.Model(&models.RefreshToken{}).
+			Where("token_hash = ? AND rotated_at IS NULL AND revoked_at IS NULL", oldHash).
+			Update("rotated_at", now)
+		if res.Error != nil {
+			return res.Error
+		}
+		var old models.RefreshToken
+		if err := tx.Where("token_hash = ?", oldHash).Take(&old).Error; err != nil {
+			return err // not found: nothing was updated either
+		}
+		if res.RowsAffected == 0 {
+			// Already rotated or revoked: a replay. Revoke the family and
+			// commit that, then report the reuse.
+			reused = true
+			return revokeFamily(tx, old.FamilyID, now)
+		}
+		if next.FamilyID == "" {
+			next.FamilyID = old.FamilyID
+		} else if next.FamilyID != old.FamilyID {
+			return fmt.Errorf("next token is in family %s, not the old token's family %s", next.FamilyID, old.FamilyID)
+		}
+		if err := tx.Create(next).Error; err != nil {
+			return err
+		}
+		if at != nil {
+			return tx.Create(at).Error
+		}
+		return nil
+	})
+	if err != nil {
+		return wrap("rotate refresh token", err)
+	}
+	if reused {
+		return fmt.Errorf("rotate refresh token: %w", storage.ErrRefreshTokenReused)
+	}
+	return nil
+}
+
+func (s *Store) GetRefreshTokenByHash(ctx context.Context, hash string) (*models.RefreshToken, error) {
+	var t models.RefreshToken
+	if err := s.db.WithContext(ctx).Where("token_hash = ?", hash).Take(&t).Error; err != nil {
+		return nil, wrap("get refresh token by hash", err)
+	}
+	normTimes(&t)
+	return &t, nil
+}
+
+func (s *Store) GetRefreshToken(ctx context.Context, id string) (*models.RefreshToken, error) {
+	var t models.RefreshToken
+	if err := s.db.WithContext(ctx).Where("id = ?", id).Take(&t).Error; err != nil {
+		return nil, wrap("get refresh token", err)
+	}
+	normTimes(&t)
+	return &t, nil
+}
+
+// RevokeRefreshFamily sets RevokedAt on every not yet revoked member of the
+// family and deletes their access tokens. Revoking an unknown or already
+// revoked family is not an error.
+func (s *Store) RevokeRefreshFamily(ctx context.Context, familyID string, now time.Time) error {
+	now = norm(now)
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		return revokeFamily(tx, familyID, now)
+	})
+	return wrap("revoke refresh family "+familyID, err)
+}
+
+func revokeFamily(tx *gorm.DB, familyID string, now time.Time) error {
+	if err := tx.Model(&models.RefreshToken{}).
+		Where("family_id = ? AND revoked_at IS NULL", familyID).
+		Update("revoked_at", now).Error; err != nil {
+		return err
+	}
+	return tx.Where("refresh_token_id IN (SELECT id FROM refresh_tokens WHERE family_id = ?)", familyID).
+		Delete(&models.AccessToken{}).Error
+}
+
+// DeleteUserClientTokens deletes every access and refresh token of the user
+// for the client, atomically.
+func (s *Store) DeleteUserClientTokens(ctx context.Context, userID, clientID string) error {
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		for _, m := range []any{&models.AccessToken{}, &models.RefreshToken{}} {
+			if err := tx.Where("user_id = ? AND client_id = ?", userID, clientID).Delete(m).Error; err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return wrap("delete user client tokens", err)
+}
