@@ -16,19 +16,18 @@ import (
 // Config is faceidp's whole configuration. The yaml tags are the key names;
 // the environment variable names derive from them (see EnvName).
 type Config struct {
-	// Issuer is the OpenID Provider's issuer URL (https, or http on loopback).
+	// Issuer is the OpenID Provider's issuer URL without a path (https, or
+	// http on a loopback host).
 	Issuer string `yaml:"issuer"`
 	// Listen is the address the HTTP server binds (host:port).
 	Listen string `yaml:"listen"`
-	// TrustedProxies are IPs or CIDRs of reverse proxies whose
-	// X-Forwarded-For header is believed for the client address.
-	TrustedProxies []string `yaml:"trusted_proxies"`
 	// DataDir holds the SQLite database, demo secrets and, by default, the
 	// face model directory.
 	DataDir string `yaml:"data_dir"`
-	// DatabaseURL selects the database: "sqlite://PATH" or a PostgreSQL URL
-	// ("postgres://user@host:5432/db?sslmode=disable"). Empty means
-	// sqlite in DataDir.
+	// DatabaseURL selects the database: "sqlite://PATH" ("sqlite:///abs",
+	// "sqlite://relative"), "file:PATH", a PostgreSQL URL
+	// ("postgres://user@host:5432/db?sslmode=disable") or a libpq
+	// "host=... dbname=..." DSN. Empty means SQLite in DataDir.
 	DatabaseURL string `yaml:"database_url"`
 	// Demo generates missing secrets once and keeps them in DataDir.
 	Demo bool `yaml:"demo"`
@@ -42,12 +41,11 @@ type Config struct {
 
 // Secrets are base64-encoded (standard or URL alphabet, padded or not) keys.
 type Secrets struct {
-	// CookieHashKey authenticates session cookies (HMAC-SHA256): 32 or 64 bytes.
+	// CookieHashKey authenticates session cookies (HMAC-SHA256): 32 or 64
+	// bytes. The CSRF key is derived from it.
 	CookieHashKey string `yaml:"cookie_hash_key"`
 	// CookieBlockKey encrypts session cookies (AES-256): 32 bytes.
 	CookieBlockKey string `yaml:"cookie_block_key"`
-	// CSRFKey authenticates CSRF tokens (gorilla/csrf): 32 bytes.
-	CSRFKey string `yaml:"csrf_key"`
 	// TokenKey encrypts opaque tokens handed out by the OP (zitadel op
 	// CryptoKey): 32 bytes.
 	TokenKey string `yaml:"token_key"`
@@ -96,18 +94,21 @@ type Face struct {
 	ChallengeTTL time.Duration `yaml:"challenge_ttl"`
 	// Recognizers is the size of the recognizer pool; 0 means one per CPU.
 	Recognizers int `yaml:"recognizers"`
-	// Queue is how many face requests may wait for a recognizer before the
-	// server answers 503.
+	// Queue is how many face attempts may wait for a recognizer before the
+	// server answers 503; 0 means twice the recognizers.
 	Queue int `yaml:"queue"`
 }
 
-// RateLimit configures per-client-IP request limits, in ulule/limiter's
-// "N-S|M|H" format (for example "10-M" is ten per minute). An empty rate
-// disables that limit.
+// RateLimit configures brute-force protection of the password step.
 type RateLimit struct {
-	Login string `yaml:"login"`
-	Token string `yaml:"token"`
-	Face  string `yaml:"face"`
+	// LoginsPerIP caps password attempts per client IP per minute.
+	LoginsPerIP int `yaml:"logins_per_ip"`
+	// LoginsPerUser caps password attempts per account per minute.
+	LoginsPerUser int `yaml:"logins_per_user"`
+	// LockoutThreshold consecutive failed attempts lock the account for
+	// LockoutDuration.
+	LockoutThreshold int           `yaml:"lockout_threshold"`
+	LockoutDuration  time.Duration `yaml:"lockout_duration"`
 }
 
 // Log configures log/slog output.
@@ -134,12 +135,12 @@ func Defaults() Config {
 			Mode:           FaceOptional,
 			ChallengeSteps: 2,
 			ChallengeTTL:   60 * time.Second,
-			Queue:          16,
 		},
 		RateLimit: RateLimit{
-			Login: "10-M",
-			Token: "60-M",
-			Face:  "20-M",
+			LoginsPerIP:      30,
+			LoginsPerUser:    10,
+			LockoutThreshold: 5,
+			LockoutDuration:  15 * time.Minute,
 		},
 		Log: Log{Level: "info", Format: "text"},
 	}

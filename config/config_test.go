@@ -21,7 +21,6 @@ func secretEnv() []string {
 	return []string{
 		"FACEIDP_SECRETS_COOKIE_HASH_KEY=" + key32(1),
 		"FACEIDP_SECRETS_COOKIE_BLOCK_KEY=" + key32(2),
-		"FACEIDP_SECRETS_CSRF_KEY=" + key32(3),
 		"FACEIDP_SECRETS_TOKEN_KEY=" + key32(4),
 		"FACEIDP_SECRETS_MASTER_KEYS=k1:" + key32(5) + ",k2:" + key32(6),
 	}
@@ -58,7 +57,7 @@ func TestDefaultsNeedSecretsOutsideDemo(t *testing.T) {
 			t.Errorf("%s: unexpected message %q", p.Key, p.Message)
 		}
 	}
-	want := []string{"secrets.cookie_block_key", "secrets.cookie_hash_key", "secrets.csrf_key", "secrets.master_keys", "secrets.token_key"}
+	want := []string{"secrets.cookie_block_key", "secrets.cookie_hash_key", "secrets.master_keys", "secrets.token_key"}
 	if !reflect.DeepEqual(keys, want) {
 		t.Fatalf("problem keys = %v, want %v", keys, want)
 	}
@@ -106,13 +105,11 @@ func TestLoadYAML(t *testing.T) {
 	path := writeFile(t, dir, "faceidp.yaml", `
 issuer: https://id.example.com
 listen: 0.0.0.0:9000
-trusted_proxies: [10.0.0.0/8, 192.168.1.1]
 data_dir: `+dir+`
 database_url: postgres://postgres@127.0.0.1:5432/test?sslmode=disable
 secrets:
   cookie_hash_key: `+key32(1)+`
   cookie_block_key: `+key32(2)+`
-  csrf_key: `+key32(3)+`
   token_key: `+key32(4)+`
   master_keys:
     - id: old
@@ -131,8 +128,8 @@ face:
   recognizers: 2
   queue: 4
 rate_limit:
-  login: 5-M
-  face: ""
+  logins_per_ip: 100
+  lockout_duration: 1h
 log:
   level: debug
   format: json
@@ -144,18 +141,17 @@ log:
 	want := Defaults()
 	want.Issuer = "https://id.example.com"
 	want.Listen = "0.0.0.0:9000"
-	want.TrustedProxies = []string{"10.0.0.0/8", "192.168.1.1"}
 	want.DataDir = dir
 	want.DatabaseURL = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
 	want.Secrets = Secrets{
-		CookieHashKey: key32(1), CookieBlockKey: key32(2), CSRFKey: key32(3), TokenKey: key32(4),
+		CookieHashKey: key32(1), CookieBlockKey: key32(2), TokenKey: key32(4),
 		MasterKeys: []MasterKey{{"old", key32(5)}, {"new", key32(6)}},
 	}
 	want.Tokens.AccessTokenTTL = 5 * time.Minute
 	want.Tokens.CodeTTL = 30 * time.Second
 	want.Face = Face{Mode: "required", ModelsDir: "/srv/models", MatchThreshold: 0.45, ChallengeSteps: 3, ChallengeTTL: 90 * time.Second, Recognizers: 2, Queue: 4}
-	want.RateLimit.Login = "5-M"
-	want.RateLimit.Face = ""
+	want.RateLimit.LoginsPerIP = 100
+	want.RateLimit.LockoutDuration = time.Hour
 	want.Log = Log{Level: "debug", Format: "json"}
 	if !reflect.DeepEqual(*cfg, want) {
 		t.Fatalf("loaded\n%+v\nwant\n%+v", *cfg, want)
@@ -173,7 +169,6 @@ func TestEnvOverridesFile(t *testing.T) {
 		"FACEIDP_DATA_DIR="+dir,
 		"FACEIDP_DATABASE_URL=sqlite://"+dir+"/x.db",
 		"FACEIDP_FACE_MATCH_THRESHOLD=0.5",
-		"FACEIDP_TRUSTED_PROXIES=127.0.0.1, ::1",
 	)
 	cfg, err := Load(LoadOptions{Path: path, Environ: env})
 	if err != nil {
@@ -187,9 +182,6 @@ func TestEnvOverridesFile(t *testing.T) {
 	}
 	if cfg.DataDir != dir || cfg.ResolvedDatabaseURL() != "sqlite://"+dir+"/x.db" || cfg.Face.MatchThreshold != 0.5 {
 		t.Errorf("env not applied: %+v", cfg)
-	}
-	if !reflect.DeepEqual(cfg.TrustedProxies, []string{"127.0.0.1", "::1"}) {
-		t.Errorf("trusted proxies = %q", cfg.TrustedProxies)
 	}
 }
 
@@ -268,18 +260,18 @@ func TestProblems(t *testing.T) {
 		{"ftp issuer", "issuer: ftp://id.example.com", nil, []want{{"issuer", "must be an absolute http(s) URL"}}},
 		{"empty issuer", `issuer: ""`, nil, []want{{"issuer", "must not be empty"}}},
 		{"issuer with query", "issuer: https://id.example.com?a=b", nil, []want{{"issuer", "must not contain user info, a query or a fragment"}}},
-		{"issuer trailing slash", "issuer: https://id.example.com/", nil, []want{{"issuer", "must not end with a slash"}}},
-		{"issuer with path ok", "issuer: https://example.com/idp", nil, nil},
+		{"issuer with path", "issuer: https://example.com/idp", nil, []want{{"issuer", "must not have a path"}}},
 		{"listen without port", "listen: 127.0.0.1", nil, []want{{"listen", "must be host:port"}}},
 		{"listen bad port", "listen: 127.0.0.1:99999", nil, []want{{"listen", "port must be a number from 0 to 65535"}}},
 		{"listen bad host", "listen: example.com:80", nil, []want{{"listen", "host must be an IP address"}}},
 		{"listen all interfaces ok", "listen: :8080", nil, nil},
-		{"bad proxy", "trusted_proxies: [10.0.0.0/8, nonsense]", nil, []want{{"trusted_proxies", `entry 2 is neither an IP address nor a CIDR range: "nonsense"`}}},
 		{"empty data dir", "", []string{"FACEIDP_DATA_DIR="}, []want{{"data_dir", "must not be empty"}}},
 		{"data dir is a file", "", []string{"FACEIDP_DATA_DIR=" + os.Args[0]}, []want{{"data_dir", "is not a directory"}}},
-		{"db without scheme", "database_url: /tmp/x.db", nil, []want{{"database_url", "must be sqlite://PATH or postgres://"}}},
+		{"db without scheme", "database_url: /tmp/x.db", nil, []want{{"database_url", "must be sqlite://PATH, file:PATH, postgres://"}}},
+		{"libpq dsn ok", "database_url: host=127.0.0.1 user=postgres dbname=test", nil, nil},
+		{"file dsn ok", "database_url: file:x.db", nil, nil},
 		{"db unsupported", "database_url: mysql://root@localhost/x", nil, []want{{"database_url", `unsupported database "mysql"`}}},
-		{"sqlite without path", "database_url: sqlite://", nil, []want{{"database_url", "sqlite:// needs a file path"}}},
+		{"sqlite without path", "database_url: sqlite://", nil, []want{{"database_url", "sqlite: needs a file path"}}},
 		{"postgres without db", "database_url: postgres://u:hunter2@127.0.0.1:5432", nil, []want{{"database_url", "needs a host and a database name"}}},
 		{"bad base64", "secrets:\n  token_key: '***'", nil, []want{{"secrets.token_key", "not valid base64"}}},
 		{"short key", "secrets:\n  cookie_block_key: " + base64.StdEncoding.EncodeToString([]byte("short")), nil,
@@ -301,8 +293,10 @@ func TestProblems(t *testing.T) {
 		{"face steps not int", "face:\n  challenge_steps: two", nil, []want{{"face.challenge_steps", `not a whole number: "two"`}}},
 		{"face ttl", "face:\n  challenge_ttl: 1s", nil, []want{{"face.challenge_ttl", "must be between 10s and 10m, got 1s"}}},
 		{"face pool", "face:\n  recognizers: -1\n  queue: -2", nil,
-			[]want{{"face.queue", "must be between 0 and 10000"}, {"face.recognizers", "must be between 0 (one per CPU) and 256"}}},
-		{"rate", "rate_limit:\n  login: lots", nil, []want{{"rate_limit.login", `not a rate like "10-M"`}}},
+			[]want{{"face.queue", "must be between 0 (twice the recognizers) and 10000"}, {"face.recognizers", "must be between 0 (one per CPU) and 256"}}},
+		{"rate limits", "rate_limit:\n  logins_per_ip: 0\n  logins_per_user: -1\n  lockout_threshold: 1000000\n  lockout_duration: 0s", nil,
+			[]want{{"rate_limit.lockout_duration", "must be between 1s and 720h, got 0s"}, {"rate_limit.lockout_threshold", "must be between 1 and 100000, got 1000000"},
+				{"rate_limit.logins_per_ip", "must be between 1 and 100000, got 0"}, {"rate_limit.logins_per_user", "must be between 1 and 100000, got -1"}}},
 		{"log", "log:\n  level: loud\n  format: xml", nil,
 			[]want{{"log.format", `must be text or json, got "xml"`}, {"log.level", `must be one of debug, info, warn, error, got "loud"`}}},
 		{"demo not bool", "demo: perhaps", nil, []want{{"demo", `not a boolean (true or false): "perhaps"`}}},
@@ -382,7 +376,7 @@ func TestDemoSecretsGeneratedOncePersistedAndWarned(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "data")
 	var logs bytes.Buffer
 	opts := LoadOptions{
-		Environ: []string{"FACEIDP_DATA_DIR=" + dir, "FACEIDP_SECRETS_CSRF_KEY=" + key32(7)},
+		Environ: []string{"FACEIDP_DATA_DIR=" + dir, "FACEIDP_SECRETS_COOKIE_BLOCK_KEY=" + key32(7)},
 		Demo:    true,
 		Rand:    bytes.NewReader(bytes.Repeat([]byte{0xAB}, 1024)),
 		Logger:  slog.New(slog.NewTextHandler(&logs, nil)),
@@ -397,7 +391,7 @@ func TestDemoSecretsGeneratedOncePersistedAndWarned(t *testing.T) {
 	if !strings.Contains(logs.String(), "DEMO MODE") || !strings.Contains(logs.String(), "generated new secrets") {
 		t.Errorf("no loud warning: %s", logs.String())
 	}
-	if first.Secrets.CSRFKey != key32(7) {
+	if first.Secrets.CookieBlockKey != key32(7) {
 		t.Error("configured secret replaced by a generated one")
 	}
 	if first.Secrets.TokenKey != base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{0xAB}, 32)) {

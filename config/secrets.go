@@ -23,7 +23,6 @@ const DemoSecretsFile = "demo-secrets.yaml"
 type Keys struct {
 	CookieHash  []byte
 	CookieBlock []byte
-	CSRF        []byte
 	Token       [32]byte
 	// Master is ordered oldest to newest, ready for keyring.New.
 	Master []keyring.Key
@@ -46,7 +45,6 @@ func (c *Config) Keys() (Keys, error) {
 	}
 	k.CookieHash = decode("secrets.cookie_hash_key", c.Secrets.CookieHashKey)
 	k.CookieBlock = decode("secrets.cookie_block_key", c.Secrets.CookieBlockKey)
-	k.CSRF = decode("secrets.csrf_key", c.Secrets.CSRFKey)
 	token := decode("secrets.token_key", c.Secrets.TokenKey)
 	for i, mk := range c.Secrets.MasterKeys {
 		k.Master = append(k.Master, keyring.Key{ID: mk.ID, Secret: decode(fmt.Sprintf("secrets.master_keys[%d].key", i), mk.Key)})
@@ -91,7 +89,6 @@ func GenerateSecrets(random io.Reader, keyID string) (Secrets, error) {
 	}
 	s.CookieHashKey = gen(64)
 	s.CookieBlockKey = gen(32)
-	s.CSRFKey = gen(32)
 	s.TokenKey = gen(32)
 	s.MasterKeys = []MasterKey{{ID: keyID, Key: gen(32)}}
 	return s, err
@@ -137,7 +134,6 @@ func ensureDemoSecrets(c *Config, random io.Reader, logger *slog.Logger) error {
 	}
 	fill("secrets.cookie_hash_key", &c.Secrets.CookieHashKey, &stored.CookieHashKey, fresh.CookieHashKey)
 	fill("secrets.cookie_block_key", &c.Secrets.CookieBlockKey, &stored.CookieBlockKey, fresh.CookieBlockKey)
-	fill("secrets.csrf_key", &c.Secrets.CSRFKey, &stored.CSRFKey, fresh.CSRFKey)
 	fill("secrets.token_key", &c.Secrets.TokenKey, &stored.TokenKey, fresh.TokenKey)
 	if len(c.Secrets.MasterKeys) == 0 {
 		if len(stored.MasterKeys) == 0 {

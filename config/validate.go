@@ -10,8 +10,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/ulule/limiter/v3"
 )
 
 // Validate checks a configuration that was built by hand (Load already
@@ -33,15 +31,6 @@ func validate(c *Config) []Problem {
 
 	validateIssuer(c.Issuer, add)
 	validateListen(c.Listen, add)
-	for i, p := range c.TrustedProxies {
-		if _, err := netip.ParsePrefix(p); err == nil {
-			continue
-		}
-		if _, err := netip.ParseAddr(p); err == nil {
-			continue
-		}
-		add("trusted_proxies", "entry %d is neither an IP address nor a CIDR range: %q", i+1, p)
-	}
 	if strings.TrimSpace(c.DataDir) == "" {
 		add("data_dir", "must not be empty")
 	} else if fi, err := os.Stat(c.DataDir); err == nil && !fi.IsDir() {
@@ -51,18 +40,7 @@ func validate(c *Config) []Problem {
 	validateSecrets(&c.Secrets, c.Demo, add)
 	validateTokens(&c.Tokens, add)
 	validateFace(&c.Face, add)
-	for key, rate := range map[string]string{
-		"rate_limit.login": c.RateLimit.Login,
-		"rate_limit.token": c.RateLimit.Token,
-		"rate_limit.face":  c.RateLimit.Face,
-	} {
-		if rate == "" {
-			continue
-		}
-		if _, err := limiter.NewRateFromFormatted(rate); err != nil {
-			add(key, "not a rate like \"10-M\" (requests-per S, M, H or D): %q", rate)
-		}
-	}
+	validateRateLimit(&c.RateLimit, add)
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
 	default:
@@ -95,8 +73,8 @@ func validateIssuer(issuer string, add addFunc) {
 	if u.User != nil || u.RawQuery != "" || u.Fragment != "" || strings.HasSuffix(issuer, "?") || strings.HasSuffix(issuer, "#") {
 		add("issuer", "must not contain user info, a query or a fragment, got %q", issuer)
 	}
-	if strings.HasSuffix(u.Path, "/") {
-		add("issuer", "must not end with a slash, got %q", issuer)
+	if u.Path != "" && u.Path != "/" {
+		add("issuer", "must not have a path (serve faceidp at the root of its host), got %q", issuer)
 	}
 }
 
@@ -125,16 +103,18 @@ func validateListen(listen string, add addFunc) {
 }
 
 func validateDatabaseURL(dsn string, add addFunc) {
-	if dsn == "" {
-		return // sqlite in data_dir
-	}
-	scheme, rest, ok := strings.Cut(dsn, "://")
+	const forms = "sqlite://PATH, file:PATH, postgres://USER@HOST:PORT/DB or a libpq \"host=... dbname=...\" string"
+	scheme, rest, hasScheme := strings.Cut(dsn, ":")
 	switch {
-	case !ok:
-		add("database_url", "must be sqlite://PATH or postgres://USER@HOST:PORT/DB, got %s", redactDSN(dsn))
-	case scheme == "sqlite":
-		if rest == "" {
-			add("database_url", "sqlite:// needs a file path, e.g. sqlite://./data/faceidp.db")
+	case dsn == "":
+		// SQLite in data_dir.
+	case strings.HasPrefix(strings.TrimSpace(dsn), "host="):
+		// libpq key=value DSN: checked by the driver when connecting.
+	case !hasScheme:
+		add("database_url", "must be %s, got %s", forms, redactDSN(dsn))
+	case scheme == "sqlite" || scheme == "file":
+		if strings.TrimPrefix(rest, "//") == "" {
+			add("database_url", "%s: needs a file path, e.g. sqlite://./data/faceidp.db", scheme)
 		}
 	case scheme == "postgres" || scheme == "postgresql":
 		u, err := url.Parse(dsn)
@@ -142,7 +122,7 @@ func validateDatabaseURL(dsn string, add addFunc) {
 			add("database_url", "a PostgreSQL URL needs a host and a database name (postgres://USER@HOST:5432/DB), got %s", redactDSN(dsn))
 		}
 	default:
-		add("database_url", "unsupported database %q: use sqlite:// or postgres://", scheme)
+		add("database_url", "unsupported database %q: use %s", scheme, forms)
 	}
 }
 
@@ -168,7 +148,6 @@ func validateSecrets(s *Secrets, demo bool, add addFunc) {
 	}{
 		{"secrets.cookie_hash_key", s.CookieHashKey, []int{32, 64}},
 		{"secrets.cookie_block_key", s.CookieBlockKey, []int{32}},
-		{"secrets.csrf_key", s.CSRFKey, []int{32}},
 		{"secrets.token_key", s.TokenKey, []int{32}},
 	} {
 		if k.value == "" {
@@ -268,6 +247,24 @@ func validateFace(f *Face, add addFunc) {
 		add("face.recognizers", "must be between 0 (one per CPU) and 256, got %d", f.Recognizers)
 	}
 	if f.Queue < 0 || f.Queue > 10000 {
-		add("face.queue", "must be between 0 and 10000, got %d", f.Queue)
+		add("face.queue", "must be between 0 (twice the recognizers) and 10000, got %d", f.Queue)
+	}
+}
+
+func validateRateLimit(r *RateLimit, add addFunc) {
+	for _, n := range []struct {
+		key   string
+		value int
+	}{
+		{"rate_limit.logins_per_ip", r.LoginsPerIP},
+		{"rate_limit.logins_per_user", r.LoginsPerUser},
+		{"rate_limit.lockout_threshold", r.LockoutThreshold},
+	} {
+		if n.value < 1 || n.value > 100000 {
+			add(n.key, "must be between 1 and 100000, got %d", n.value)
+		}
+	}
+	if r.LockoutDuration < time.Second || r.LockoutDuration > 30*24*time.Hour {
+		add("rate_limit.lockout_duration", "must be between 1s and 720h, got %s", formatDuration(r.LockoutDuration))
 	}
 }
