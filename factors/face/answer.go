@@ -65,8 +65,9 @@ func bound(ch *models.FaceChallenge, authRequestID, sessionID string) bool {
 
 // Answer consumes the challenge and judges frames with the engine. A
 // challenge can be answered once: a replay returns ErrChallengeUsed, another
-// flow's challenge ErrWrongSession, a late one ErrChallengeExpired. An
-// engine refusal of the frames returns *RefusedError; a saturated engine
+// flow's challenge ErrWrongSession, a late one ErrChallengeExpired. When the
+// engine refuses the frames themselves (no face, several faces, too dark,
+// too few frames, ...) Answer returns *RefusedError; a saturated engine
 // ErrBusy. A completed decision (pass or fail) returns an Outcome. An
 // enrolment that passes replaces the user's template.
 func (s *Service) Answer(ctx context.Context, challengeID, authRequestID, sessionID string, frames [][]byte, opt faceauth.Options) (*Outcome, error) {
@@ -105,7 +106,23 @@ func (s *Service) Answer(ctx context.Context, challengeID, authRequestID, sessio
 		s.auditRefusal(ctx, ch, err)
 		return nil, err
 	}
+	if !out.Result.Pass && isInputCode(out.Result.Reason) {
+		// The engine refused the frames rather than judged them (no face,
+		// too dark, ...): a refusal, not a decision about the person.
+		return nil, &RefusedError{Input: &faceauth.InputError{Code: out.Result.Reason, Message: out.Result.Message, Frame: -1}}
+	}
 	return out, nil
+}
+
+// isInputCode reports whether an engine reason refuses the input itself.
+func isInputCode(reason string) bool {
+	switch reason {
+	case faceauth.CodeUnsupportedFormat, faceauth.CodeFrameTooLarge, faceauth.CodeTooManyFrames,
+		faceauth.CodeTooFewFrames, faceauth.CodeNoFace, faceauth.CodeSeveralFaces,
+		faceauth.CodeFaceTooSmall, faceauth.CodeTooDark, faceauth.CodeTooBlurred, faceauth.CodeNotFrontal:
+		return true
+	}
+	return false
 }
 
 func (s *Service) enrol(ctx context.Context, ch *models.FaceChallenge, actions []faceauth.Action, frames [][]byte, opt faceauth.Options) (*faceauth.Result, error) {

@@ -1,0 +1,194 @@
+package face_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/faceidp/faceidp/faceauth"
+	"github.com/faceidp/faceidp/factors/face"
+	"github.com/faceidp/faceidp/keyring"
+	"github.com/faceidp/faceidp/models"
+	"github.com/faceidp/faceidp/storage/sqlstore"
+)
+
+// Fixtures live outside the repository: ../shared (or FACEIDP_SHARED_DIR);
+// models in FACEIDP_MODELS_DIR (or .build/models).
+
+func repoRoot(t testing.TB) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("no go.mod above the test directory")
+		}
+		dir = parent
+	}
+}
+
+func sharedDir(t testing.TB) string {
+	t.Helper()
+	dir := os.Getenv("FACEIDP_SHARED_DIR")
+	if dir == "" {
+		dir = filepath.Join(repoRoot(t), "..", "shared")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "liveness", "manifest.json")); err != nil {
+		t.Fatalf("fixtures not found in %s (set FACEIDP_SHARED_DIR): %v", dir, err)
+	}
+	return dir
+}
+
+// clipFrames reads every frame of a liveness clip.
+func clipFrames(t testing.TB, clip string) [][]byte {
+	t.Helper()
+	dir := filepath.Join(sharedDir(t), "liveness", clip)
+	var frames [][]byte
+	for i := 0; ; i++ {
+		b, err := os.ReadFile(filepath.Join(dir, fmt.Sprintf("frame_%03d.jpg", i)))
+		if os.IsNotExist(err) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		frames = append(frames, b)
+	}
+	if len(frames) == 0 {
+		t.Fatalf("clip %s has no frames", clip)
+	}
+	return frames
+}
+
+var (
+	engineOnce sync.Once
+	engineVal  *faceauth.Engine
+	engineErr  error
+)
+
+func testEngine(t testing.TB) *faceauth.Engine {
+	t.Helper()
+	dir := os.Getenv("FACEIDP_MODELS_DIR")
+	if dir == "" {
+		dir = filepath.Join(repoRoot(t), ".build", "models")
+	}
+	engineOnce.Do(func() {
+		engineVal, engineErr = faceauth.NewEngine(faceauth.EngineConfig{ModelDir: dir, QueueLength: 16})
+	})
+	if engineErr != nil {
+		t.Fatalf("face engine (set FACEIDP_MODELS_DIR): %v", engineErr)
+	}
+	return engineVal
+}
+
+// clock is a settable test clock.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// pinned is a test ActionPicker that returns the next queued challenge.
+type pinned struct {
+	mu    sync.Mutex
+	queue [][]faceauth.Action
+}
+
+func (p *pinned) Pick(n int) ([]faceauth.Action, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.queue) == 0 {
+		return nil, fmt.Errorf("pinned picker: no challenge queued")
+	}
+	a := p.queue[0]
+	p.queue = p.queue[1:]
+	return a, nil
+}
+
+func (p *pinned) Push(a ...faceauth.Action) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.queue = append(p.queue, a)
+}
+
+type env struct {
+	store  *sqlstore.Store
+	svc    *face.Service
+	clock  *clock
+	picker *pinned
+	kr     *keyring.Keyring
+}
+
+func newKeyring(t testing.TB, ids ...string) *keyring.Keyring {
+	t.Helper()
+	var keys []keyring.Key
+	for _, id := range ids {
+		keys = append(keys, keyring.Key{ID: id, Secret: bytes.Repeat([]byte(id[:1]), keyring.KeySize)})
+	}
+	kr, err := keyring.New(keys, rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return kr
+}
+
+func openStore(t testing.TB, c *clock) *sqlstore.Store {
+	t.Helper()
+	ctx := context.Background()
+	st, err := sqlstore.Open(ctx, "sqlite://"+filepath.Join(t.TempDir(), "faceidp.db"), sqlstore.WithClock(c.Now))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if err := st.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+// newEnv builds a service on real SQLite and, when engine is nil, the real
+// face engine.
+func newEnv(t testing.TB, steps int, engine faceauth.Verifier) *env {
+	t.Helper()
+	c := &clock{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
+	st := openStore(t, c)
+	if engine == nil {
+		engine = testEngine(t)
+	}
+	p := &pinned{}
+	kr := newKeyring(t, "k1")
+	svc, err := face.New(face.Deps{Store: st, Engine: engine, Keyring: kr, Now: c.Now, Rand: rand.Reader, Picker: p}, face.Options{Steps: steps})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &env{store: st, svc: svc, clock: c, picker: p, kr: kr}
+}
+
+func addUser(t testing.TB, st *sqlstore.Store, id string) {
+	t.Helper()
+	err := st.CreateUser(context.Background(), &models.User{ID: id, Username: id, Email: id + "@example.test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func randReader() io.Reader { return rand.Reader }
