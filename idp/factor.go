@@ -1,0 +1,118 @@
+package idp
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/faceidp/faceidp/models"
+)
+
+// Second factors plug into the login flow without changing it.
+//
+// How the hook works
+//
+//  1. Register the factor: Options.SecondFactors = []SecondFactor{myFactor}.
+//     AMR() is its RFC 8176 value ("face"); it is what the flow records in
+//     the auth request's AMR and, once all factors are done, in the ID
+//     token's amr claim (plus "mfa" when two or more factors were used).
+//  2. New calls Mount(mux, flow) once. Register your handlers on mux under
+//     "/login/<amr>/" with method patterns, e.g.
+//     mux.HandleFunc("GET /login/face/", ...) and
+//     mux.HandleFunc("POST /login/face/verify", ...). Everything under
+//     /login/ is behind gorilla/csrf: every POST (including fetch/XHR) must
+//     carry the token from csrf.Token(r) in the "csrf_token" form field or
+//     the "X-CSRF-Token" header. Request bodies are capped at
+//     Options.MaxBodyBytes unless the factor implements BodyLimiter.
+//  3. After each factor, factors/policy decides the next step. When it asks
+//     for your factor, the browser is redirected to
+//     Path(models.StepSecondFactor, authRequestID) (verify) or
+//     Path(models.StepFaceEnrol, authRequestID) (enrol during sign-in).
+//     Enrolled(ctx, userID) tells the policy whether the user can verify.
+//  4. In your handlers call flow.LoadFactor(r, authRequestID, AMR()): it
+//     checks the request exists, has not expired, belongs to this browser
+//     (browser binding) and is waiting for your factor; it returns the
+//     user and client. On an error show it with flow.RenderError(w, r, err).
+//  5. On success call flow.Complete(w, r, f, AMR()): it records the factor,
+//     runs the policy again and redirects the browser to whatever comes
+//     next (another factor, consent, or back to the client). For an XHR
+//     endpoint use flow.Advance(w, r, f, AMR()) instead, which returns the
+//     URL to navigate to rather than redirecting.
+//  6. On a failed attempt call flow.Fail(ctx, f, AMR(), reason, details):
+//     it audits the failure (details: scores, never images or
+//     descriptors), counts it towards the account lockout and reports
+//     whether the account is now locked (then send the user away with
+//     flow.RenderError(w, r, ErrLocked)).
+//  7. Render pages with flow.Render(w, r, "face", data): the page is
+//     templates/face.html ({{define "title"}} and {{define "content"}}),
+//     data gets "CSRFField" and "CSRFToken" added. Static files go in
+//     templates/static/ and are served at /login/static/.
+type SecondFactor interface {
+	// AMR is the factor's RFC 8176 amr value, e.g. "face".
+	AMR() string
+	// Mount registers the factor's handlers on the login mux.
+	Mount(mux *http.ServeMux, flow FlowControl)
+	// Enrolled reports whether the user can use the factor.
+	Enrolled(ctx context.Context, userID string) (bool, error)
+	// Path is where the flow sends the browser for step
+	// (models.StepSecondFactor or models.StepFaceEnrol).
+	Path(step models.LoginStep, authRequestID string) string
+}
+
+// BodyLimiter is optionally implemented by a SecondFactor whose requests
+// (under /login/<amr>/) need more than Options.MaxBodyBytes, e.g. images.
+type BodyLimiter interface {
+	MaxBodyBytes() int64
+}
+
+// FlowControl is what a second factor may do with a login flow.
+type FlowControl interface {
+	// LoadFactor loads the flow waiting for factor amr (see SecondFactor).
+	LoadFactor(r *http.Request, authRequestID, amr string) (*Flow, error)
+	// Complete records factor amr as passed and redirects to the next step.
+	Complete(w http.ResponseWriter, r *http.Request, f *Flow, amr string)
+	// Advance records factor amr as passed and returns the URL of the next
+	// step; for XHR endpoints. An error has already been audited.
+	Advance(w http.ResponseWriter, r *http.Request, f *Flow, amr string) (string, error)
+	// Fail audits a failed attempt and counts it towards lockout; locked
+	// reports whether the account is locked now.
+	Fail(ctx context.Context, f *Flow, amr, reason string, details map[string]any) (locked bool, err error)
+	// Audit records a non-failure event of the factor (e.g. enrolment).
+	Audit(ctx context.Context, f *Flow, typ, outcome, reason string, details map[string]any)
+	// Render renders a page of package templates with CSRF fields added.
+	Render(w http.ResponseWriter, r *http.Request, page string, data map[string]any)
+	// RenderError shows err (a *FlowError, or anything else as a generic
+	// failure) on the error page.
+	RenderError(w http.ResponseWriter, r *http.Request, err error)
+	// Now is the server's clock.
+	Now() time.Time
+}
+
+// Flow is a login flow as a factor sees it.
+type Flow struct {
+	Request *models.AuthRequest
+	Client  *models.Client
+	// User is nil before the first factor.
+	User *models.User
+	// Pending is the amr value of the factor the flow waits for (second
+	// factor steps only).
+	Pending string
+}
+
+// FlowError is a login flow error with the HTTP status and the message to
+// show the user.
+type FlowError struct {
+	Status  int
+	Message string
+}
+
+func (e *FlowError) Error() string { return e.Message }
+
+// Flow errors a factor may return or show.
+var (
+	ErrFlowExpired      = &FlowError{http.StatusBadRequest, msgExpired}
+	ErrFlowOtherBrowser = &FlowError{http.StatusForbidden, msgOtherBrowser}
+	ErrFlowWrongStep    = &FlowError{http.StatusConflict, "This sign-in step is not expected now. Start again from the application."}
+	ErrLocked           = &FlowError{http.StatusForbidden, "Too many failed attempts. Try again later."}
+	ErrUnavailable      = &FlowError{http.StatusInternalServerError, msgUnavailable}
+)

@@ -1,0 +1,354 @@
+package idp
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/gorilla/csrf"
+	"github.com/ulule/limiter/v3"
+	"github.com/zitadel/oidc/v3/pkg/oidc"
+	"github.com/zitadel/oidc/v3/pkg/op"
+
+	"github.com/faceidp/faceidp/factors/policy"
+	"github.com/faceidp/faceidp/models"
+	"github.com/faceidp/faceidp/storage"
+	"github.com/faceidp/faceidp/templates"
+)
+
+// mountLogin registers the hosted login UI on mux (served under /login/).
+func (s *Server) mountLogin(mux *http.ServeMux) {
+	mux.HandleFunc("GET /login/{$}", s.loginStart)
+	mux.HandleFunc("POST /login/password", s.loginPassword)
+	mux.HandleFunc("GET /login/consent", s.consentPage)
+	mux.HandleFunc("POST /login/consent", s.consentSubmit)
+	mux.HandleFunc("GET /login/logged-out", s.loggedOut)
+	mux.Handle("GET /login/static/", http.StripPrefix("/login/static/", templates.Static()))
+}
+
+// loginStart is where op sends the browser for a new auth request.
+func (s *Server) loginStart(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	req, err := s.loadAuthRequest(ctx, r.URL.Query().Get("authRequestID"))
+	if err != nil || req.Done {
+		s.renderFlowError(w, r, ErrFlowExpired)
+		return
+	}
+	owns, err := s.bindBrowser(ctx, w, r, req)
+	if err != nil {
+		s.log.ErrorContext(ctx, "bind browser", "err", err)
+		s.renderFlowError(w, r, ErrUnavailable)
+		return
+	}
+	if !owns {
+		s.audit(ctx, "login.binding", "failure", req.UserID, req.ClientID, "browser binding mismatch", nil)
+		s.renderFlowError(w, r, ErrFlowOtherBrowser)
+		return
+	}
+	f, err := s.loadFlow(r, req.ID)
+	if err != nil {
+		s.renderFlowError(w, r, err)
+		return
+	}
+	if req.Step != models.StepFirstFactor {
+		// A reload mid-flow: go back to the current step.
+		d, err := s.decide(ctx, f)
+		if err != nil {
+			s.renderFlowError(w, r, err)
+			return
+		}
+		s.redirectNext(w, r, f, d)
+		return
+	}
+	prompt := req.Prompt
+	if len(req.AMR) == 0 {
+		if sess, u := s.currentSession(ctx, r); sess != nil && sessionSatisfies(sess, req, s.clock()) {
+			// The existing session stands in for the factors it holds.
+			req.UserID, req.AMR, req.AuthTime, f.User = u.ID, slices.Clone(sess.AMR), sess.AuthTime, u
+			d, err := s.decide(ctx, f)
+			if err != nil {
+				s.renderFlowError(w, r, err)
+				return
+			}
+			if slices.Contains(prompt, oidc.PromptNone) && d.Next != models.StepDone {
+				e := oidc.ErrInteractionRequired()
+				if d.Next == models.StepConsent {
+					e = &oidc.Error{ErrorType: "consent_required", Description: "the user has not consented to this application"}
+				}
+				op.AuthRequestError(w, r, &authRequest{req}, e, s.provider)
+				return
+			}
+			s.audit(ctx, "login.session", "success", u.ID, req.ClientID, "existing session", map[string]any{"amr": sess.AMR})
+			s.redirectNext(w, r, f, d)
+			return
+		}
+	}
+	if slices.Contains(prompt, oidc.PromptNone) {
+		s.audit(ctx, "login.session", "failure", "", req.ClientID, "prompt=none without a usable session", nil)
+		op.AuthRequestError(w, r, &authRequest{req}, oidc.ErrLoginRequired(), s.provider)
+		return
+	}
+	s.renderLogin(w, r, f, http.StatusOK, req.LoginHint, "")
+}
+
+func (s *Server) redirectNext(w http.ResponseWriter, r *http.Request, f *Flow, d policy.Decision) {
+	next, err := s.advance(w, r, f, d)
+	if err != nil {
+		s.renderFlowError(w, r, err)
+		return
+	}
+	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+func (s *Server) renderLogin(w http.ResponseWriter, r *http.Request, f *Flow, status int, username, msg string) {
+	name := f.Client.Name
+	if name == "" {
+		name = f.Client.ID
+	}
+	s.render(w, r, status, "login", map[string]any{
+		"AuthRequestID": f.Request.ID,
+		"ClientName":    name,
+		"Username":      username,
+		"Error":         msg,
+	})
+}
+
+// loginPassword checks the first factor. Every failure shows the same
+// message and costs the same argon2id time, whether or not the account
+// exists, is disabled or is locked.
+func (s *Server) loginPassword(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	if err := r.ParseForm(); err != nil {
+		s.renderFlowError(w, r, &FlowError{http.StatusBadRequest, "The form could not be read."})
+		return
+	}
+	f, err := s.loadFlow(r, r.PostForm.Get("authRequestID"), models.StepFirstFactor)
+	if err != nil {
+		s.renderFlowError(w, r, err)
+		return
+	}
+	username := strings.TrimSpace(r.PostForm.Get("username"))
+	pw := r.PostForm.Get("password")
+	if username == "" || pw == "" {
+		s.renderLogin(w, r, f, http.StatusBadRequest, username, "Enter your username or email and your password.")
+		return
+	}
+	if s.rateLimited(ctx, "ip:"+stateFrom(ctx).remoteIP, s.ipLimit) || s.rateLimited(ctx, "user:"+strings.ToLower(username), s.usrLimit) {
+		s.audit(ctx, "login.pwd", "failure", "", f.Request.ClientID, "rate limited", nil)
+		s.metrics.logins.WithLabelValues(policy.AMRPassword, "rate_limited").Inc()
+		s.renderLogin(w, r, f, http.StatusTooManyRequests, username, msgTooMany)
+		return
+	}
+	u, err := s.store.GetUserByLogin(ctx, username)
+	if err != nil && !errors.Is(err, storage.ErrNotFound) {
+		s.log.ErrorContext(ctx, "look up user", "err", err)
+		s.renderFlowError(w, r, ErrUnavailable)
+		return
+	}
+	now := s.clock()
+	var reason string
+	switch {
+	case u == nil:
+		reason = "unknown user"
+	case u.Disabled:
+		reason = "account disabled"
+	case u.Locked(now):
+		reason = "account locked"
+	case u.PasswordHash == "":
+		reason = "no password set"
+	}
+	if reason != "" {
+		s.hasher.VerifyDummy(pw)
+		s.metrics.logins.WithLabelValues(policy.AMRPassword, "failure").Inc()
+		var uid string
+		if u != nil {
+			uid = u.ID
+		}
+		s.audit(ctx, "login.pwd", "failure", uid, f.Request.ClientID, reason, nil)
+		s.renderLogin(w, r, f, http.StatusUnauthorized, username, msgWrongCredentials)
+		return
+	}
+	ok, rehash, err := s.hasher.Verify(u.PasswordHash, pw)
+	if err != nil {
+		s.log.ErrorContext(ctx, "verify password", "user_id", u.ID, "err", err)
+	}
+	f.User = u
+	if !ok {
+		if _, err := s.recordFailure(ctx, f, policy.AMRPassword, "wrong password", nil); err != nil {
+			s.log.ErrorContext(ctx, "record failure", "err", err)
+		}
+		s.renderLogin(w, r, f, http.StatusUnauthorized, username, msgWrongCredentials)
+		return
+	}
+	dirty := u.FailedLogins != 0 || u.LockedUntil != nil
+	u.FailedLogins, u.LockedUntil = 0, nil
+	if rehash {
+		if h, err := s.hasher.Hash(pw); err == nil {
+			u.PasswordHash, dirty = h, true
+		}
+	}
+	if dirty {
+		if err := s.store.UpdateUser(ctx, u); err != nil {
+			s.log.ErrorContext(ctx, "update user after login", "err", err)
+		}
+	}
+	if f.Request.UserID != "" && f.Request.UserID != u.ID {
+		f.Request.AMR = nil // factors of another user do not carry over
+	}
+	f.Request.UserID = u.ID
+	s.audit(ctx, "login.pwd", "success", u.ID, f.Request.ClientID, "", nil)
+	next, err := s.completeFactor(w, r, f, policy.AMRPassword)
+	if err != nil {
+		s.renderFlowError(w, r, err)
+		return
+	}
+	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+// rateLimited counts an attempt under key and reports whether the limit
+// is exceeded. A limiter failure does not lock everyone out.
+func (s *Server) rateLimited(ctx context.Context, key string, l *limiter.Limiter) bool {
+	lc, err := l.Get(ctx, key)
+	if err != nil {
+		s.log.ErrorContext(ctx, "rate limiter", "err", err)
+		return false
+	}
+	return lc.Reached
+}
+
+func (s *Server) consentPage(w http.ResponseWriter, r *http.Request) {
+	f, err := s.loadFlow(r, r.URL.Query().Get("authRequestID"), models.StepConsent)
+	if err != nil {
+		s.renderFlowError(w, r, err)
+		return
+	}
+	name := f.Client.Name
+	if name == "" {
+		name = f.Client.ID
+	}
+	s.render(w, r, http.StatusOK, "consent", map[string]any{
+		"AuthRequestID": f.Request.ID,
+		"ClientName":    name,
+		"Username":      f.User.Username,
+		"Scopes":        describeScopes(f.Request.Scopes),
+	})
+}
+
+func describeScopes(scopes []string) []string {
+	var out []string
+	for _, sc := range scopes {
+		switch sc {
+		case oidc.ScopeOpenID:
+			out = append(out, "Your account identifier")
+		case oidc.ScopeProfile:
+			out = append(out, "Your name and username")
+		case oidc.ScopeEmail:
+			out = append(out, "Your email address")
+		case oidc.ScopeOfflineAccess:
+			out = append(out, "Access while you are not signed in")
+		default:
+			out = append(out, sc)
+		}
+	}
+	return out
+}
+
+func (s *Server) consentSubmit(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	if err := r.ParseForm(); err != nil {
+		s.renderFlowError(w, r, &FlowError{http.StatusBadRequest, "The form could not be read."})
+		return
+	}
+	f, err := s.loadFlow(r, r.PostForm.Get("authRequestID"), models.StepConsent)
+	if err != nil {
+		s.renderFlowError(w, r, err)
+		return
+	}
+	if r.PostForm.Get("decision") != "allow" {
+		s.audit(ctx, "consent", "failure", f.User.ID, f.Client.ID, "user denied consent", nil)
+		if err := s.store.DeleteAuthRequest(ctx, f.Request.ID); err != nil {
+			s.log.ErrorContext(ctx, "delete denied auth request", "err", err)
+		}
+		op.AuthRequestError(w, r, &authRequest{f.Request}, oidc.ErrAccessDenied().WithDescription("the user denied access"), s.provider)
+		return
+	}
+	scopes := slices.Clone(f.Request.Scopes)
+	if old, err := s.store.GetConsent(ctx, f.User.ID, f.Client.ID); err == nil {
+		for _, sc := range old.Scopes {
+			if !slices.Contains(scopes, sc) {
+				scopes = append(scopes, sc)
+			}
+		}
+	}
+	now := s.clock()
+	if err := s.store.SaveConsent(ctx, &models.Consent{UserID: f.User.ID, ClientID: f.Client.ID, Scopes: scopes, CreatedAt: now, UpdatedAt: now}); err != nil {
+		s.log.ErrorContext(ctx, "save consent", "err", err)
+		s.renderFlowError(w, r, ErrUnavailable)
+		return
+	}
+	s.audit(ctx, "consent", "success", f.User.ID, f.Client.ID, "", map[string]any{"scopes": f.Request.Scopes})
+	d, err := s.decide(ctx, f)
+	if err != nil {
+		s.renderFlowError(w, r, err)
+		return
+	}
+	// Consent was just given; the factors decide nothing else here.
+	if d.Next == models.StepConsent {
+		d.Next = models.StepDone
+	}
+	s.redirectNext(w, r, f, d)
+}
+
+func (s *Server) loggedOut(w http.ResponseWriter, r *http.Request) {
+	s.clearSessionCookie(w, r)
+	s.render(w, r, http.StatusOK, "loggedout", nil)
+}
+
+func (s *Server) csrfFailed(w http.ResponseWriter, r *http.Request) {
+	s.audit(r.Context(), "csrf", "failure", "", "", csrf.FailureReason(r).Error(), map[string]any{"path": r.URL.Path})
+	s.renderError(w, r, http.StatusForbidden, "The form expired or came from another site. Go back, reload the page and try again.")
+}
+
+// render writes a page; data gets the CSRF field and token.
+func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, page string, data map[string]any) {
+	if data == nil {
+		data = map[string]any{}
+	}
+	data["CSRFField"] = csrf.TemplateField(r)
+	data["CSRFToken"] = csrf.Token(r)
+	var buf bytes.Buffer
+	if err := s.tmpl.Render(&buf, page, data); err != nil {
+		s.log.ErrorContext(r.Context(), "render page", "page", page, "err", err)
+		http.Error(w, msgUnavailable, http.StatusInternalServerError)
+		return
+	}
+	setSecurityHeaders(w)
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = buf.WriteTo(w)
+}
+
+func (s *Server) renderError(w http.ResponseWriter, r *http.Request, status int, msg string) {
+	var buf bytes.Buffer
+	if err := s.tmpl.Render(&buf, "error", map[string]any{"Message": msg}); err != nil {
+		http.Error(w, msg, status)
+		return
+	}
+	setSecurityHeaders(w)
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = buf.WriteTo(w)
+}
+
+func (s *Server) renderFlowError(w http.ResponseWriter, r *http.Request, err error) {
+	var fe *FlowError
+	if errors.As(err, &fe) {
+		s.renderError(w, r, fe.Status, fe.Message)
+		return
+	}
+	s.log.ErrorContext(r.Context(), "login flow", "err", err)
+	s.renderError(w, r, http.StatusInternalServerError, msgUnavailable)
+}

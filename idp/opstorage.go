@@ -1,0 +1,479 @@
+package idp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+	"github.com/zitadel/oidc/v3/pkg/oidc"
+	"github.com/zitadel/oidc/v3/pkg/op"
+
+	"github.com/faceidp/faceidp/models"
+	"github.com/faceidp/faceidp/storage"
+)
+
+var (
+	_ op.Storage                        = (*opStorage)(nil)
+	_ op.CanSetUserinfoFromRequest      = (*opStorage)(nil)
+	_ op.CanTerminateSessionFromRequest = (*opStorage)(nil)
+)
+
+// opStorage adapts storage.Storage to op.Storage. It holds no protocol
+// state of its own: everything lives in the database, so any instance can
+// continue any flow.
+type opStorage struct {
+	s *Server
+}
+
+func (o *opStorage) now() time.Time { return o.s.clock() }
+
+// --- clients ---------------------------------------------------------------
+
+func (o *opStorage) GetClientByClientID(ctx context.Context, clientID string) (op.Client, error) {
+	c, err := o.s.store.GetClient(ctx, clientID)
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil, fmt.Errorf("client %q is not registered", clientID)
+	}
+	if err != nil {
+		return nil, oidc.ErrServerError().WithParent(err)
+	}
+	stateFrom(ctx).alg = idTokenAlg(c)
+	return o.s.opClient(c), nil
+}
+
+// AuthorizeClientIDSecret checks a confidential client's secret. Unknown
+// clients burn the same argon2id time as known ones.
+func (o *opStorage) AuthorizeClientIDSecret(ctx context.Context, clientID, secret string) error {
+	c, err := o.s.store.GetClient(ctx, clientID)
+	if err != nil && !errors.Is(err, storage.ErrNotFound) {
+		return oidc.ErrServerError().WithParent(err)
+	}
+	if c == nil || c.Public() {
+		o.s.hasher.VerifyDummy(secret)
+		o.s.audit(ctx, "client.auth", "failure", "", clientID, "unknown or public client", nil)
+		return errors.New("client authentication failed")
+	}
+	ok, _, err := o.s.hasher.Verify(c.SecretHash, secret)
+	if err != nil {
+		return oidc.ErrServerError().WithParent(fmt.Errorf("client %s secret hash: %w", clientID, err))
+	}
+	if !ok {
+		o.s.audit(ctx, "client.auth", "failure", "", clientID, "wrong client secret", nil)
+		return errors.New("client authentication failed")
+	}
+	stateFrom(ctx).alg = idTokenAlg(c)
+	return nil
+}
+
+// --- auth requests ----------------------------------------------------------
+
+func (o *opStorage) CreateAuthRequest(ctx context.Context, req *oidc.AuthRequest, _ string) (op.AuthRequest, error) {
+	id, err := randomID(o.s.rand)
+	if err != nil {
+		return nil, err
+	}
+	now := o.now()
+	r := &models.AuthRequest{
+		ID:                  id,
+		ClientID:            req.ClientID,
+		RedirectURI:         req.RedirectURI,
+		Scopes:              []string(req.Scopes),
+		State:               req.State,
+		Nonce:               req.Nonce,
+		ResponseType:        string(req.ResponseType),
+		ResponseMode:        string(req.ResponseMode),
+		CodeChallenge:       req.CodeChallenge,
+		CodeChallengeMethod: string(req.CodeChallengeMethod),
+		Prompt:              []string(req.Prompt),
+		LoginHint:           req.LoginHint,
+		Step:                models.StepFirstFactor,
+		CreatedAt:           now,
+		ExpiresAt:           now.Add(o.s.opts.AuthRequestTTL),
+	}
+	if req.MaxAge != nil {
+		m := int64(*req.MaxAge)
+		r.MaxAge = &m
+	}
+	for _, l := range req.UILocales {
+		r.UILocales = append(r.UILocales, l.String())
+	}
+	if err := o.s.store.CreateAuthRequest(ctx, r); err != nil {
+		return nil, fmt.Errorf("store auth request: %w", err)
+	}
+	return &authRequest{r}, nil
+}
+
+func (o *opStorage) AuthRequestByID(ctx context.Context, id string) (op.AuthRequest, error) {
+	r, err := o.s.loadAuthRequest(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return &authRequest{r}, nil
+}
+
+// AuthRequestByCode finds the request by the SHA-256 of the code and
+// refuses codes past their (short) lifetime.
+func (o *opStorage) AuthRequestByCode(ctx context.Context, code string) (op.AuthRequest, error) {
+	r, err := o.s.store.GetAuthRequestByCodeHash(ctx, hashToken(code))
+	if err != nil {
+		return nil, fmt.Errorf("look up code: %w", err)
+	}
+	if !r.Done || !o.now().Before(r.ExpiresAt) {
+		return nil, errors.New("authorization code expired")
+	}
+	if c, err := o.s.store.GetClient(ctx, r.ClientID); err == nil {
+		stateFrom(ctx).alg = idTokenAlg(c)
+	}
+	return &authRequest{r}, nil
+}
+
+// SaveAuthCode stores the code's hash; a request gets exactly one code, and
+// the code lives CodeTTL from now.
+func (o *opStorage) SaveAuthCode(ctx context.Context, id, code string) error {
+	r, err := o.s.loadAuthRequest(ctx, id)
+	if err != nil {
+		return err
+	}
+	if r.CodeHash != "" {
+		return oidc.ErrInvalidRequest().WithDescription("an authorization code was already issued for this request")
+	}
+	r.CodeHash = hashToken(code)
+	r.ExpiresAt = o.now().Add(o.s.opts.CodeTTL)
+	if err := o.s.store.UpdateAuthRequest(ctx, r); err != nil {
+		return fmt.Errorf("store code: %w", err)
+	}
+	return nil
+}
+
+// DeleteAuthRequest consumes the request once its code was exchanged; a
+// second exchange of the same code finds nothing.
+func (o *opStorage) DeleteAuthRequest(ctx context.Context, id string) error {
+	if err := o.s.store.DeleteAuthRequest(ctx, id); err != nil {
+		return oidc.ErrInvalidGrant().WithDescription("authorization code already used").WithParent(err)
+	}
+	return nil
+}
+
+// --- tokens -----------------------------------------------------------------
+
+func (o *opStorage) accessTokenFor(req op.TokenRequest) (*models.AccessToken, error) {
+	id, err := randomID(o.s.rand)
+	if err != nil {
+		return nil, err
+	}
+	now := o.now()
+	at := &models.AccessToken{
+		ID:        id,
+		UserID:    req.GetSubject(),
+		Scopes:    slices.Clone(req.GetScopes()),
+		Audience:  slices.Clone(req.GetAudience()),
+		CreatedAt: now,
+		ExpiresAt: now.Add(o.s.opts.AccessTokenTTL),
+	}
+	switch r := req.(type) {
+	case *authRequest:
+		at.ClientID, at.AuthTime, at.AMR = r.r.ClientID, r.r.AuthTime, r.r.AMR
+	case *refreshTokenRequest:
+		at.ClientID, at.AuthTime, at.AMR = r.t.ClientID, r.t.AuthTime, r.t.AMR
+	default:
+		return nil, oidc.ErrUnsupportedGrantType()
+	}
+	return at, nil
+}
+
+func (o *opStorage) CreateAccessToken(ctx context.Context, req op.TokenRequest) (string, time.Time, error) {
+	at, err := o.accessTokenFor(req)
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	if err := o.s.store.CreateAccessToken(ctx, at); err != nil {
+		return "", time.Time{}, fmt.Errorf("store access token: %w", err)
+	}
+	o.s.metrics.tokens.WithLabelValues("access").Inc()
+	return at.ID, at.ExpiresAt, nil
+}
+
+// CreateAccessAndRefreshTokens issues a new refresh token: the first of a
+// family for a code exchange, or the successor of currentRefreshToken
+// (rotation). Rotating a token that was already rotated revokes the family.
+func (o *opStorage) CreateAccessAndRefreshTokens(ctx context.Context, req op.TokenRequest, current string) (string, string, time.Time, error) {
+	at, err := o.accessTokenFor(req)
+	if err != nil {
+		return "", "", time.Time{}, err
+	}
+	token, err := randomID(o.s.rand)
+	if err != nil {
+		return "", "", time.Time{}, err
+	}
+	rtID, err := randomID(o.s.rand)
+	if err != nil {
+		return "", "", time.Time{}, err
+	}
+	now := o.now()
+	rt := &models.RefreshToken{
+		ID:        rtID,
+		TokenHash: hashToken(token),
+		ClientID:  at.ClientID,
+		UserID:    at.UserID,
+		Audience:  at.Audience,
+		AuthTime:  at.AuthTime,
+		AMR:       at.AMR,
+		CreatedAt: now,
+		ExpiresAt: now.Add(o.s.opts.RefreshTokenTTL),
+	}
+	at.RefreshTokenID = rtID
+	switch r := req.(type) {
+	case *authRequest:
+		if current != "" {
+			return "", "", time.Time{}, oidc.ErrInvalidRequest()
+		}
+		if rt.FamilyID, err = randomID(o.s.rand); err != nil {
+			return "", "", time.Time{}, err
+		}
+		rt.Scopes, rt.ACR = at.Scopes, r.r.ACR
+		if err := o.s.store.CreateRefreshToken(ctx, rt, at); err != nil {
+			return "", "", time.Time{}, fmt.Errorf("store refresh token: %w", err)
+		}
+	case *refreshTokenRequest:
+		// The successor keeps the family's granted scopes even when this
+		// exchange narrowed the access token's scopes (RFC 6749 §6).
+		rt.FamilyID, rt.Scopes, rt.ACR = r.t.FamilyID, r.t.Scopes, r.t.ACR
+		err := o.s.store.RotateRefreshToken(ctx, hashToken(current), now, rt, at)
+		if errors.Is(err, storage.ErrRefreshTokenReused) {
+			o.s.audit(ctx, "token.refresh_reuse", "failure", r.t.UserID, r.t.ClientID, "rotated refresh token presented again; family revoked", nil)
+			return "", "", time.Time{}, oidc.ErrInvalidGrant().WithDescription("refresh token was already used")
+		}
+		if err != nil {
+			return "", "", time.Time{}, fmt.Errorf("rotate refresh token: %w", err)
+		}
+		o.s.audit(ctx, "token.refresh", "success", r.t.UserID, r.t.ClientID, "", nil)
+	default:
+		return "", "", time.Time{}, oidc.ErrUnsupportedGrantType()
+	}
+	o.s.metrics.tokens.WithLabelValues("access").Inc()
+	o.s.metrics.tokens.WithLabelValues("refresh").Inc()
+	return at.ID, token, at.ExpiresAt, nil
+}
+
+// TokenRequestByRefreshToken loads a usable refresh token. A rotated or
+// revoked one is reuse: the whole family is revoked.
+func (o *opStorage) TokenRequestByRefreshToken(ctx context.Context, token string) (op.RefreshTokenRequest, error) {
+	t, err := o.s.store.GetRefreshTokenByHash(ctx, hashToken(token))
+	if err != nil {
+		return nil, fmt.Errorf("look up refresh token: %w", err)
+	}
+	now := o.now()
+	if t.RotatedAt != nil || t.RevokedAt != nil {
+		if err := o.s.store.RevokeRefreshFamily(ctx, t.FamilyID, now); err != nil {
+			return nil, fmt.Errorf("revoke refresh token family: %w", err)
+		}
+		o.s.audit(ctx, "token.refresh_reuse", "failure", t.UserID, t.ClientID, "rotated or revoked refresh token presented; family revoked", nil)
+		return nil, errors.New("refresh token was already used")
+	}
+	if !now.Before(t.ExpiresAt) {
+		return nil, errors.New("refresh token expired")
+	}
+	u, err := o.s.store.GetUser(ctx, t.UserID)
+	if err != nil || u.Disabled {
+		return nil, errors.New("user cannot sign in")
+	}
+	if c, err := o.s.store.GetClient(ctx, t.ClientID); err == nil {
+		stateFrom(ctx).alg = idTokenAlg(c)
+	}
+	return &refreshTokenRequest{t: t, scopes: slices.Clone(t.Scopes)}, nil
+}
+
+func (o *opStorage) GetRefreshTokenInfo(ctx context.Context, _ string, token string) (string, string, error) {
+	t, err := o.s.store.GetRefreshTokenByHash(ctx, hashToken(token))
+	if errors.Is(err, storage.ErrNotFound) {
+		return "", "", op.ErrInvalidRefreshToken
+	}
+	if err != nil {
+		return "", "", err
+	}
+	return t.UserID, t.ID, nil
+}
+
+// RevokeToken revokes a refresh token (and its family) or an access token.
+// Unknown tokens are not an error (RFC 7009 §2.2).
+func (o *opStorage) RevokeToken(ctx context.Context, tokenOrID, _ string, clientID string) *oidc.Error {
+	now := o.now()
+	if t, err := o.s.store.GetRefreshToken(ctx, tokenOrID); err == nil {
+		if t.ClientID != clientID {
+			return oidc.ErrInvalidClient().WithDescription("token was not issued to this client")
+		}
+		if err := o.s.store.RevokeRefreshFamily(ctx, t.FamilyID, now); err != nil {
+			return oidc.ErrServerError().WithParent(err)
+		}
+		o.s.audit(ctx, "token.revoke", "success", t.UserID, clientID, "refresh token family", nil)
+		return nil
+	} else if !errors.Is(err, storage.ErrNotFound) {
+		return oidc.ErrServerError().WithParent(err)
+	}
+	at, err := o.s.store.GetAccessToken(ctx, tokenOrID)
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return oidc.ErrServerError().WithParent(err)
+	}
+	if at.ClientID != clientID {
+		return oidc.ErrInvalidClient().WithDescription("token was not issued to this client")
+	}
+	if err := o.s.store.DeleteAccessToken(ctx, at.ID); err != nil && !errors.Is(err, storage.ErrNotFound) {
+		return oidc.ErrServerError().WithParent(err)
+	}
+	o.s.audit(ctx, "token.revoke", "success", at.UserID, clientID, "access token", nil)
+	return nil
+}
+
+// TerminateSession is the fallback end_session hook; the provider calls
+// TerminateSessionFromRequest instead.
+func (o *opStorage) TerminateSession(ctx context.Context, userID, clientID string) error {
+	if userID == "" || clientID == "" {
+		return nil
+	}
+	return o.s.store.DeleteUserClientTokens(ctx, userID, clientID)
+}
+
+// TerminateSessionFromRequest ends the browser's login session (the one
+// named by its session cookie) and the user's tokens for the client.
+func (o *opStorage) TerminateSessionFromRequest(ctx context.Context, req *op.EndSessionRequest) (string, error) {
+	st := stateFrom(ctx)
+	userID := req.UserID
+	if st.sessionID != "" {
+		sess, err := o.s.store.GetSession(ctx, st.sessionID)
+		if err == nil && (userID == "" || sess.UserID == userID) {
+			if err := o.s.store.RevokeSession(ctx, sess.ID, o.now()); err != nil {
+				return "", fmt.Errorf("revoke session: %w", err)
+			}
+			userID = sess.UserID
+			if st.clearSession != nil {
+				st.clearSession()
+			}
+		}
+	}
+	if userID != "" && req.ClientID != "" {
+		if err := o.s.store.DeleteUserClientTokens(ctx, userID, req.ClientID); err != nil {
+			return "", fmt.Errorf("delete tokens: %w", err)
+		}
+	}
+	o.s.audit(ctx, "logout", "success", userID, req.ClientID, "", nil)
+	return req.RedirectURI, nil
+}
+
+// --- keys -------------------------------------------------------------------
+
+func (o *opStorage) SigningKey(ctx context.Context) (op.SigningKey, error) {
+	alg := stateFrom(ctx).alg
+	if alg == "" {
+		alg = AlgRS256
+	}
+	return o.s.keys.signingKey(ctx, alg)
+}
+
+func (o *opStorage) SignatureAlgorithms(context.Context) ([]jose.SignatureAlgorithm, error) {
+	return []jose.SignatureAlgorithm{jose.RS256, jose.ES256}, nil
+}
+
+func (o *opStorage) KeySet(ctx context.Context) ([]op.Key, error) {
+	return o.s.keys.publicKeys(ctx)
+}
+
+// --- claims -----------------------------------------------------------------
+
+// SetUserinfoFromScopes is deprecated in op; claims are set in
+// SetUserinfoFromRequest.
+func (o *opStorage) SetUserinfoFromScopes(context.Context, *oidc.UserInfo, string, string, []string) error {
+	return nil
+}
+
+func (o *opStorage) SetUserinfoFromRequest(ctx context.Context, ui *oidc.UserInfo, req op.IDTokenRequest, scopes []string) error {
+	u, err := o.s.store.GetUser(ctx, req.GetSubject())
+	if err != nil {
+		return fmt.Errorf("load user for ID token: %w", err)
+	}
+	setUserinfo(ui, u, scopes)
+	return nil
+}
+
+func (o *opStorage) SetUserinfoFromToken(ctx context.Context, ui *oidc.UserInfo, tokenID, subject, _ string) error {
+	at, u, err := o.activeAccessToken(ctx, tokenID, subject)
+	if err != nil {
+		return oidc.ErrAccessDenied().WithDescription("access token is invalid, expired or revoked")
+	}
+	setUserinfo(ui, u, at.Scopes)
+	return nil
+}
+
+func (o *opStorage) SetIntrospectionFromToken(ctx context.Context, resp *oidc.IntrospectionResponse, tokenID, subject, clientID string) error {
+	at, u, err := o.activeAccessToken(ctx, tokenID, subject)
+	if err != nil {
+		return err
+	}
+	if at.ClientID != clientID && !slices.Contains(at.Audience, clientID) {
+		return errors.New("token belongs to another client")
+	}
+	ui := new(oidc.UserInfo)
+	setUserinfo(ui, u, at.Scopes)
+	resp.SetUserInfo(ui)
+	resp.Scope = at.Scopes
+	resp.ClientID = at.ClientID
+	resp.TokenType = oidc.BearerToken
+	resp.Expiration = oidc.FromTime(at.ExpiresAt)
+	resp.IssuedAt = oidc.FromTime(at.CreatedAt)
+	resp.AuthTime = oidc.FromTime(at.AuthTime)
+	resp.Audience = at.Audience
+	resp.AuthenticationMethodsReferences = at.AMR
+	resp.Issuer = o.s.issuer
+	return nil
+}
+
+func (o *opStorage) activeAccessToken(ctx context.Context, tokenID, subject string) (*models.AccessToken, *models.User, error) {
+	at, err := o.s.store.GetAccessToken(ctx, tokenID)
+	if err != nil {
+		return nil, nil, err
+	}
+	if at.UserID != subject || !o.now().Before(at.ExpiresAt) {
+		return nil, nil, errors.New("access token expired")
+	}
+	u, err := o.s.store.GetUser(ctx, at.UserID)
+	if err != nil {
+		return nil, nil, err
+	}
+	if u.Disabled {
+		return nil, nil, errors.New("user is disabled")
+	}
+	return at, u, nil
+}
+
+func setUserinfo(ui *oidc.UserInfo, u *models.User, scopes []string) {
+	ui.Subject = u.ID
+	for _, s := range scopes {
+		switch s {
+		case oidc.ScopeEmail:
+			ui.Email = u.Email
+			ui.EmailVerified = oidc.Bool(u.EmailVerified)
+		case oidc.ScopeProfile:
+			ui.Name = u.Name
+			ui.PreferredUsername = u.Username
+		}
+	}
+}
+
+func (o *opStorage) GetPrivateClaimsFromScopes(context.Context, string, string, []string) (map[string]any, error) {
+	return nil, nil
+}
+
+func (o *opStorage) GetKeyByIDAndClientID(context.Context, string, string) (*jose.JSONWebKey, error) {
+	return nil, errors.New("JWT client authentication is not supported")
+}
+
+func (o *opStorage) ValidateJWTProfileScopes(context.Context, string, []string) ([]string, error) {
+	return nil, errors.New("JWT profile grant is not supported")
+}
+
+func (o *opStorage) Health(ctx context.Context) error { return o.s.store.Health(ctx) }

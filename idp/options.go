@@ -1,0 +1,191 @@
+package idp
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/faceidp/faceidp/factors/password"
+	"github.com/faceidp/faceidp/factors/policy"
+	"github.com/faceidp/faceidp/keyring"
+	"github.com/faceidp/faceidp/storage"
+)
+
+// Defaults for the zero values of Options.
+const (
+	DefaultAuthRequestTTL   = 30 * time.Minute
+	DefaultCodeTTL          = time.Minute
+	DefaultAccessTokenTTL   = 15 * time.Minute
+	DefaultIDTokenTTL       = time.Hour
+	DefaultRefreshTokenTTL  = 30 * 24 * time.Hour
+	DefaultSessionTTL       = 12 * time.Hour
+	DefaultMaxBodyBytes     = 64 << 10
+	DefaultLockoutThreshold = 5
+	DefaultLockoutDuration  = 15 * time.Minute
+	DefaultLoginsPerIP      = 30 // per minute
+	DefaultLoginsPerUser    = 10 // per minute
+)
+
+// Options configure New. Required: Issuer, Store, Keyring, CookieHashKey,
+// CookieBlockKey, TokenKey. Zero durations and limits take the defaults
+// above; Clock defaults to time.Now, Rand to crypto/rand, Logger to
+// slog.Default().
+type Options struct {
+	// Issuer is the provider's public base URL without a path, e.g.
+	// https://id.example.com. Plain http is allowed only for a loopback
+	// host (127.0.0.1, ::1, localhost).
+	Issuer string
+	Store  storage.Storage
+	// Keyring seals signing keys at rest.
+	Keyring *keyring.Keyring
+	// CookieHashKey (32 or 64 bytes) authenticates and CookieBlockKey (32
+	// bytes) encrypts the session cookie; the CSRF key is derived from
+	// CookieHashKey.
+	CookieHashKey  []byte
+	CookieBlockKey []byte
+	// TokenKey encrypts opaque access tokens and authorization codes
+	// (op.Config.CryptoKey). Changing it invalidates outstanding ones.
+	TokenKey [32]byte
+
+	Clock  func() time.Time
+	Rand   io.Reader
+	Logger *slog.Logger
+
+	AuthRequestTTL  time.Duration // how long a login may take
+	CodeTTL         time.Duration // authorization code lifetime
+	AccessTokenTTL  time.Duration
+	IDTokenTTL      time.Duration // also how long retired signing keys stay published
+	RefreshTokenTTL time.Duration // idle lifetime; every rotation extends it
+	SessionTTL      time.Duration // browser login session lifetime
+
+	// FaceMode is the global face setting ("" = optional); see factors/policy.
+	FaceMode policy.FaceMode
+	// SecondFactors are the pluggable second factors (see SecondFactor).
+	SecondFactors []SecondFactor
+
+	// PasswordParams are the argon2id parameters (zero = OWASP).
+	PasswordParams password.Params
+
+	// MaxBodyBytes caps every request body (default 64 KiB); a second
+	// factor may raise it for its own routes (see BodyLimiter).
+	MaxBodyBytes int64
+	// LockoutThreshold consecutive failures lock an account for
+	// LockoutDuration.
+	LockoutThreshold int
+	LockoutDuration  time.Duration
+	// LoginsPerIP and LoginsPerUser cap password attempts per minute.
+	LoginsPerIP   int64
+	LoginsPerUser int64
+}
+
+func (o *Options) setDefaults() {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&o.AuthRequestTTL, DefaultAuthRequestTTL)
+	def(&o.CodeTTL, DefaultCodeTTL)
+	def(&o.AccessTokenTTL, DefaultAccessTokenTTL)
+	def(&o.IDTokenTTL, DefaultIDTokenTTL)
+	def(&o.RefreshTokenTTL, DefaultRefreshTokenTTL)
+	def(&o.SessionTTL, DefaultSessionTTL)
+	def(&o.LockoutDuration, DefaultLockoutDuration)
+	if o.MaxBodyBytes <= 0 {
+		o.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if o.LockoutThreshold <= 0 {
+		o.LockoutThreshold = DefaultLockoutThreshold
+	}
+	if o.LoginsPerIP <= 0 {
+		o.LoginsPerIP = DefaultLoginsPerIP
+	}
+	if o.LoginsPerUser <= 0 {
+		o.LoginsPerUser = DefaultLoginsPerUser
+	}
+	if o.FaceMode == "" {
+		o.FaceMode = policy.FaceOptional
+	}
+	if o.Clock == nil {
+		o.Clock = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+}
+
+func (o *Options) validate() error {
+	var errs []error
+	if o.Store == nil {
+		errs = append(errs, errors.New("Store is required"))
+	}
+	if o.Keyring == nil {
+		errs = append(errs, errors.New("Keyring is required"))
+	}
+	if n := len(o.CookieHashKey); n != 32 && n != 64 {
+		errs = append(errs, fmt.Errorf("CookieHashKey is %d bytes, want 32 or 64", n))
+	}
+	if n := len(o.CookieBlockKey); n != 32 {
+		errs = append(errs, fmt.Errorf("CookieBlockKey is %d bytes, want 32", n))
+	}
+	if o.TokenKey == ([32]byte{}) {
+		errs = append(errs, errors.New("TokenKey is all zeroes"))
+	}
+	if _, err := policy.ParseFaceMode(string(o.FaceMode)); err != nil {
+		errs = append(errs, err)
+	}
+	seen := map[string]bool{}
+	for _, f := range o.SecondFactors {
+		if f == nil || f.AMR() == "" {
+			errs = append(errs, errors.New("a second factor has no amr value"))
+			continue
+		}
+		if seen[f.AMR()] {
+			errs = append(errs, fmt.Errorf("second factor %q registered twice", f.AMR()))
+		}
+		seen[f.AMR()] = true
+	}
+	if _, _, err := parseIssuer(o.Issuer); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// parseIssuer validates the issuer and reports whether it is a plain-http
+// loopback issuer (the only case where http is allowed).
+func parseIssuer(issuer string) (string, bool, error) {
+	u, err := url.Parse(issuer)
+	if err != nil || u.Host == "" || u.Opaque != "" {
+		return "", false, fmt.Errorf("issuer %q is not an absolute URL", issuer)
+	}
+	if u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return "", false, fmt.Errorf("issuer %q must not have a query, fragment or user info", issuer)
+	}
+	if u.Path != "" && u.Path != "/" {
+		return "", false, fmt.Errorf("issuer %q must not have a path", issuer)
+	}
+	clean := u.Scheme + "://" + u.Host
+	switch u.Scheme {
+	case "https":
+		return clean, false, nil
+	case "http":
+		if isLoopbackHost(u.Hostname()) {
+			return clean, true, nil
+		}
+		return "", false, fmt.Errorf("issuer %q uses plain http on a non-loopback host; use https", issuer)
+	}
+	return "", false, fmt.Errorf("issuer %q must use https", issuer)
+}
+
+func isLoopbackHost(h string) bool {
+	if strings.EqualFold(h, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(h)
+	return ip != nil && ip.IsLoopback()
+}

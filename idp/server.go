@@ -1,0 +1,269 @@
+// Package idp is faceidp's OpenID Provider: the zitadel/oidc op.Provider
+// over an op.Storage adapter (opstorage.go), the hosted login UI under
+// /login/ (login.go), the login flow state machine (flow.go) that second
+// factors plug into (factor.go), and signing key management (keys.go).
+package idp
+
+import (
+	"context"
+	"crypto"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/gorilla/csrf"
+	"github.com/gorilla/sessions"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/ulule/limiter/v3"
+	"github.com/ulule/limiter/v3/drivers/store/memory"
+	"github.com/zitadel/oidc/v3/pkg/op"
+	"golang.org/x/text/language"
+
+	"github.com/faceidp/faceidp/factors/password"
+	"github.com/faceidp/faceidp/models"
+	"github.com/faceidp/faceidp/storage"
+	"github.com/faceidp/faceidp/templates"
+)
+
+// Server is a running provider. Build it with New and serve Handler().
+type Server struct {
+	opts     Options
+	store    storage.Storage
+	issuer   string
+	insecure bool // plain-http loopback issuer
+	clock    func() time.Time
+	rand     interface{ Read([]byte) (int, error) }
+	log      *slog.Logger
+
+	keys     *keyManager
+	hasher   *password.Hasher
+	provider *op.Provider
+	tmpl     *templates.Set
+	cookies  *sessions.CookieStore
+	ipLimit  *limiter.Limiter
+	usrLimit *limiter.Limiter
+	factors  map[string]SecondFactor
+	metrics  *metrics
+	handler  http.Handler
+}
+
+type metrics struct {
+	reg    *prometheus.Registry
+	logins *prometheus.CounterVec
+	tokens *prometheus.CounterVec
+}
+
+func newMetrics() *metrics {
+	m := &metrics{
+		reg: prometheus.NewRegistry(),
+		logins: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "faceidp_login_attempts_total",
+			Help: "Login factor attempts by factor and outcome.",
+		}, []string{"factor", "outcome"}),
+		tokens: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "faceidp_tokens_issued_total",
+			Help: "Tokens issued by type.",
+		}, []string{"type"}),
+	}
+	m.reg.MustRegister(m.logins, m.tokens, collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// New validates opts, makes sure signing keys exist (generating them on
+// first start) and builds the provider.
+func New(ctx context.Context, opts Options) (*Server, error) {
+	opts.setDefaults()
+	if opts.Rand == nil {
+		opts.Rand = rand.Reader
+	}
+	if err := opts.validate(); err != nil {
+		return nil, fmt.Errorf("idp options: %w", err)
+	}
+	issuer, insecure, _ := parseIssuer(opts.Issuer)
+	s := &Server{
+		opts:     opts,
+		store:    opts.Store,
+		issuer:   issuer,
+		insecure: insecure,
+		clock:    opts.Clock,
+		rand:     opts.Rand,
+		log:      opts.Logger,
+		factors:  make(map[string]SecondFactor),
+		metrics:  newMetrics(),
+	}
+	var err error
+	if s.hasher, err = password.New(opts.PasswordParams, opts.Rand); err != nil {
+		return nil, err
+	}
+	if s.tmpl, err = templates.Load(); err != nil {
+		return nil, err
+	}
+	s.keys = &keyManager{store: opts.Store, kr: opts.Keyring, clock: opts.Clock, rand: opts.Rand, cache: map[string]crypto.Signer{}}
+	if err := s.keys.ensure(ctx); err != nil {
+		return nil, fmt.Errorf("signing keys: %w", err)
+	}
+	s.cookies = sessions.NewCookieStore(opts.CookieHashKey, opts.CookieBlockKey)
+	s.cookies.Options = &sessions.Options{
+		Path:     "/",
+		MaxAge:   int(opts.SessionTTL / time.Second),
+		Secure:   !insecure,
+		HttpOnly: true,
+		SameSite: http.SameSiteLaxMode,
+	}
+	s.ipLimit = limiter.New(memory.NewStore(), limiter.Rate{Period: time.Minute, Limit: opts.LoginsPerIP})
+	s.usrLimit = limiter.New(memory.NewStore(), limiter.Rate{Period: time.Minute, Limit: opts.LoginsPerUser})
+
+	cfg := &op.Config{
+		CryptoKey:                opts.TokenKey,
+		DefaultLogoutRedirectURI: issuer + "/login/logged-out",
+		CodeMethodS256:           true,
+		AuthMethodPost:           true,
+		GrantTypeRefreshToken:    true,
+		SupportedUILocales:       []language.Tag{language.English},
+		SupportedScopes:          []string{"openid", "profile", "email", "offline_access"},
+	}
+	var popts []op.Option
+	if insecure {
+		popts = append(popts, op.WithAllowInsecure())
+	}
+	if s.provider, err = op.NewOpenIDProvider(issuer, cfg, &opStorage{s: s}, popts...); err != nil {
+		return nil, fmt.Errorf("build provider: %w", err)
+	}
+
+	login := http.NewServeMux()
+	s.mountLogin(login)
+	for _, f := range opts.SecondFactors {
+		s.factors[f.AMR()] = f
+		f.Mount(login, &flowControl{s: s})
+	}
+	csrfKey := hmac.New(sha256.New, opts.CookieHashKey)
+	csrfKey.Write([]byte("faceidp csrf key"))
+	protect := csrf.Protect(csrfKey.Sum(nil),
+		csrf.Secure(!insecure),
+		csrf.HttpOnly(true),
+		csrf.Path("/login/"),
+		csrf.SameSite(csrf.SameSiteLaxMode),
+		csrf.CookieName("faceidp_csrf"),
+		csrf.FieldName("csrf_token"),
+		csrf.ErrorHandler(http.HandlerFunc(s.csrfFailed)),
+	)(login)
+
+	root := http.NewServeMux()
+	root.Handle("/login/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.insecure {
+			r = csrf.PlaintextHTTPRequest(r)
+		}
+		setSecurityHeaders(w)
+		protect.ServeHTTP(w, r)
+	}))
+	root.HandleFunc("GET /healthz", s.healthz)
+	root.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{}))
+	root.HandleFunc("/authorize", s.authorize)
+	root.HandleFunc("/authorize/callback", s.authorizeCallback)
+	root.HandleFunc("/end_session", s.endSession)
+	root.Handle("/", s.provider)
+	s.handler = s.withRequestState(s.limitBody(root))
+	return s, nil
+}
+
+// Handler serves the OIDC endpoints, the login UI, /healthz and /metrics.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Issuer is the normalised issuer URL.
+func (s *Server) Issuer() string { return s.issuer }
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	if err := s.store.Health(r.Context()); err != nil {
+		s.log.ErrorContext(r.Context(), "health check failed", "err", err)
+		http.Error(w, "database unavailable", http.StatusServiceUnavailable)
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	_, _ = w.Write([]byte("ok\n"))
+}
+
+func (s *Server) opClient(c *models.Client) *opClient {
+	return &opClient{c: c, loginURL: loginURL(s.issuer), idTokenTTL: s.opts.IDTokenTTL}
+}
+
+// limitBody caps request bodies: MaxBodyBytes everywhere, or a second
+// factor's own limit under /login/<amr>/.
+func (s *Server) limitBody(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		limit := s.opts.MaxBodyBytes
+		for amr, f := range s.factors {
+			if bl, ok := f.(BodyLimiter); ok && hasPathPrefix(r.URL.Path, "/login/"+amr+"/") {
+				limit = bl.MaxBodyBytes()
+			}
+		}
+		if r.Body != nil {
+			r.Body = http.MaxBytesReader(w, r.Body, limit)
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func hasPathPrefix(p, prefix string) bool {
+	return len(p) >= len(prefix) && p[:len(prefix)] == prefix
+}
+
+func setSecurityHeaders(w http.ResponseWriter) {
+	h := w.Header()
+	h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; frame-ancestors 'none'; form-action 'self' http: https:; base-uri 'none'")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "same-origin")
+	h.Set("Cache-Control", "no-store")
+}
+
+// --- per-request state --------------------------------------------------------
+
+// reqState carries per-request facts into op.Storage callbacks, which only
+// see a context: the ID token algorithm of the client being served, the
+// browser's session (for end_session) and the caller's address (audit).
+type reqState struct {
+	alg          string
+	remoteIP     string
+	sessionID    string
+	clearSession func()
+}
+
+type stateKey struct{}
+
+func stateFrom(ctx context.Context) *reqState {
+	if st, ok := ctx.Value(stateKey{}).(*reqState); ok {
+		return st
+	}
+	return &reqState{}
+}
+
+func (s *Server) withRequestState(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ip, _, err := net.SplitHostPort(r.RemoteAddr)
+		if err != nil {
+			ip = r.RemoteAddr
+		}
+		ctx := context.WithValue(r.Context(), stateKey{}, &reqState{remoteIP: ip})
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+// audit records an authentication decision; failures to write are logged,
+// never shown to the user. Never pass secrets in reason or details.
+func (s *Server) audit(ctx context.Context, typ, outcome, userID, clientID, reason string, details map[string]any) {
+	e := &models.AuditEvent{
+		Time: s.clock(), Type: typ, Outcome: outcome, UserID: userID, ClientID: clientID,
+		Reason: reason, RemoteIP: stateFrom(ctx).remoteIP, Details: details,
+	}
+	if err := s.store.AppendAudit(ctx, e); err != nil {
+		s.log.ErrorContext(ctx, "write audit event", "type", typ, "err", err)
+	}
+}
