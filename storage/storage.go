@@ -66,6 +66,8 @@ type Clients interface {
 	CreateClient(ctx context.Context, c *models.Client) error
 	GetClient(ctx context.Context, id string) (*models.Client, error)
 	ListClients(ctx context.Context) ([]models.Client, error)
+	// DeleteClient removes the client and, in the same transaction, its
+	// access and refresh tokens, consents and pending auth requests.
 	DeleteClient(ctx context.Context, id string) error
 }
 

@@ -9,4 +9,22 @@ import (
 var moreTests = []struct {
 	name string
 	fn   func(t *testing.T, s storage.Storage)
-}{}
+}{
+	{"AccessTokenCRUD", testAccessTokenCRUD},
+	{"RefreshTokenCreateAtomic", testRefreshTokenCreate},
+	{"RefreshRotation", testRefreshRotation},
+	{"RefreshReuseRevokesFamily", testRefreshReuse},
+	{"RefreshConcurrentRotationOneWinner", testRefreshConcurrentRotation},
+	{"RevokeRefreshFamily", testRevokeRefreshFamily},
+	{"DeleteUserClientTokens", testDeleteUserClientTokens},
+	{"SessionCRUD", testSessionCRUD},
+	{"SessionRevoke", testSessionRevoke},
+	{"Consents", testConsents},
+	{"SigningKeyRotation", testSigningKeyRotation},
+	{"FaceTemplates", testFaceTemplates},
+	{"FaceTemplateResealCAS", testFaceTemplateResealCAS},
+	{"FaceChallengeConsumeOnce", testFaceChallengeConsume},
+	{"FaceChallengeConcurrentConsume", testFaceChallengeConcurrentConsume},
+	{"Audit", testAudit},
+	{"DeleteExpired", testDeleteExpired},
+}

@@ -1,0 +1,120 @@
+package storagetest
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/faceidp/faceidp/models"
+	"github.com/faceidp/faceidp/storage"
+)
+
+func testDeleteExpired(t *testing.T, s storage.Storage) {
+	ctx := t.Context()
+	t0 := baseTime()
+	now := t0.Add(time.Hour)
+	past, future := now.Add(-time.Second), now.Add(time.Second)
+
+	arOld, arNew := authRequest("ar-old"), authRequest("ar-new")
+	arOld.ExpiresAt, arNew.ExpiresAt = past, future
+	must(t, "ar-old", s.CreateAuthRequest(ctx, arOld))
+	must(t, "ar-new", s.CreateAuthRequest(ctx, arNew))
+
+	atOld, atNew := accessToken("at-old", ""), accessToken("at-new", "")
+	atOld.ExpiresAt, atNew.ExpiresAt = past, future
+	must(t, "at-old", s.CreateAccessToken(ctx, atOld))
+	must(t, "at-new", s.CreateAccessToken(ctx, atNew))
+
+	rtOld, rtNew := refreshToken("rt-old", "h-old", "f-old"), refreshToken("rt-new", "h-new", "f-new")
+	rtOld.ExpiresAt, rtNew.ExpiresAt = past, future
+	must(t, "rt-old", s.CreateRefreshToken(ctx, rtOld, nil))
+	must(t, "rt-new", s.CreateRefreshToken(ctx, rtNew, nil))
+	// A revoked but unexpired family member stays, so its replay is still
+	// recognised as reuse.
+	must(t, "revoke f-new", s.RevokeRefreshFamily(ctx, "f-new", t0))
+
+	sOld, sNew := session("s-old", "u1", t0), session("s-new", "u1", t0)
+	sOld.ExpiresAt, sNew.ExpiresAt = now, future // ExpiresAt == now is expired
+	must(t, "s-old", s.CreateSession(ctx, sOld))
+	must(t, "s-new", s.CreateSession(ctx, sNew))
+
+	cOld, cNew := challenge("c-old", t0), challenge("c-new", t0)
+	cOld.ExpiresAt, cNew.ExpiresAt = past, future
+	must(t, "c-old", s.CreateFaceChallenge(ctx, cOld))
+	must(t, "c-new", s.CreateFaceChallenge(ctx, cNew))
+
+	must(t, "k-gone", s.CreateSigningKey(ctx, signingKey("k-gone", t0)))
+	must(t, "k-retired", s.RotateSigningKey(ctx, signingKey("k-retired", t0.Add(time.Minute)), t0.Add(time.Minute), past))
+	must(t, "k-current", s.RotateSigningKey(ctx, signingKey("k-current", t0.Add(2*time.Minute)), t0.Add(2*time.Minute), future))
+	// k-gone: RemoveAfter past (set by the first rotation); k-retired:
+	// RemoveAfter future; k-current: not retired.
+
+	must(t, "user", s.CreateUser(ctx, &models.User{ID: "u1", Username: "u1", Email: "u1@example.com"}))
+	must(t, "consent", s.SaveConsent(ctx, &models.Consent{UserID: "u1", ClientID: "web"}))
+	must(t, "template", s.SaveFaceTemplate(ctx, faceTemplate("u1", "k", "blob")))
+	must(t, "audit", s.AppendAudit(ctx, &models.AuditEvent{Time: t0, Type: "login.password"}))
+
+	n, err := s.DeleteExpired(ctx, now)
+	must(t, "delete expired", err)
+	if n != 6 {
+		t.Errorf("DeleteExpired removed %d rows, want 6", n)
+	}
+
+	gone := map[string]error{}
+	kept := map[string]error{}
+	record := func(m map[string]error, name string, err error) { m[name] = err }
+	_, err = s.GetAuthRequest(ctx, "ar-old")
+	record(gone, "ar-old", err)
+	_, err = s.GetAuthRequest(ctx, "ar-new")
+	record(kept, "ar-new", err)
+	_, err = s.GetAccessToken(ctx, "at-old")
+	record(gone, "at-old", err)
+	_, err = s.GetAccessToken(ctx, "at-new")
+	record(kept, "at-new", err)
+	_, err = s.GetRefreshToken(ctx, "rt-old")
+	record(gone, "rt-old", err)
+	_, err = s.GetRefreshToken(ctx, "rt-new")
+	record(kept, "rt-new (revoked, unexpired)", err)
+	_, err = s.GetSession(ctx, "s-old")
+	record(gone, "s-old", err)
+	_, err = s.GetSession(ctx, "s-new")
+	record(kept, "s-new", err)
+	_, err = s.GetFaceChallenge(ctx, "c-old")
+	record(gone, "c-old", err)
+	_, err = s.GetFaceChallenge(ctx, "c-new")
+	record(kept, "c-new", err)
+	_, err = s.GetUser(ctx, "u1")
+	record(kept, "user", err)
+	_, err = s.GetConsent(ctx, "u1", "web")
+	record(kept, "consent", err)
+	_, err = s.GetFaceTemplate(ctx, "u1")
+	record(kept, "face template", err)
+	for name, err := range gone {
+		if !errors.Is(err, storage.ErrNotFound) {
+			t.Errorf("%s: want deleted, got %v", name, err)
+		}
+	}
+	for name, err := range kept {
+		if err != nil {
+			t.Errorf("%s: want kept, got %v", name, err)
+		}
+	}
+	keys, err := s.ListSigningKeys(ctx)
+	must(t, "list keys", err)
+	if ids := keyIDs(keys); len(ids) != 2 || ids[0] != "k-current" || ids[1] != "k-retired" {
+		t.Errorf("signing keys after DeleteExpired = %v, want k-current k-retired", ids)
+	}
+	evs, err := s.ListAudit(ctx, storage.AuditFilter{})
+	must(t, "audit", err)
+	if len(evs) != 1 {
+		t.Errorf("DeleteExpired touched the audit log: %d events", len(evs))
+	}
+	err = s.RotateRefreshToken(ctx, "h-new", now, refreshToken("rt-x", "h-x", "f-new"), nil)
+	wantErr(t, "replay of a kept revoked token", err, storage.ErrRefreshTokenReused)
+
+	n, err = s.DeleteExpired(ctx, now)
+	must(t, "second delete expired", err)
+	if n != 0 {
+		t.Errorf("second DeleteExpired removed %d rows, want 0", n)
+	}
+}

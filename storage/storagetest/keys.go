@@ -1,0 +1,221 @@
+package storagetest
+
+import (
+	"bytes"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/faceidp/faceidp/models"
+	"github.com/faceidp/faceidp/storage"
+)
+
+func signingKey(id string, created time.Time) *models.SigningKey {
+	return &models.SigningKey{ID: id, Algorithm: "RS256", SealedPrivateKey: []byte("sealed:" + id + "\x00\xff"), CreatedAt: created}
+}
+
+func testSigningKeyRotation(t *testing.T, s storage.Storage) {
+	ctx := t.Context()
+	t0 := baseTime()
+	keys, err := s.ListSigningKeys(ctx)
+	must(t, "list empty", err)
+	if len(keys) != 0 {
+		t.Fatalf("empty store has %d keys", len(keys))
+	}
+	must(t, "create k1", s.CreateSigningKey(ctx, signingKey("k1", t0)))
+	wantErr(t, "duplicate", s.CreateSigningKey(ctx, signingKey("k1", t0)), storage.ErrAlreadyExists)
+
+	t1, remove1 := t0.Add(24*time.Hour), t0.Add(48*time.Hour)
+	must(t, "rotate to k2", s.RotateSigningKey(ctx, signingKey("k2", t1), t1, remove1))
+	t2, remove2 := t0.Add(72*time.Hour), t0.Add(96*time.Hour)
+	must(t, "rotate to k3", s.RotateSigningKey(ctx, signingKey("k3", t2), t2, remove2))
+
+	keys, err = s.ListSigningKeys(ctx)
+	must(t, "list", err)
+	if len(keys) != 3 || keys[0].ID != "k3" || keys[1].ID != "k2" || keys[2].ID != "k1" {
+		t.Fatalf("ListSigningKeys order = %v, want k3 k2 k1", keyIDs(keys))
+	}
+	k3, k2, k1 := keys[0], keys[1], keys[2]
+	if k3.RetiredAt != nil || k3.RemoveAfter != nil {
+		t.Errorf("newest key retired: %v %v", k3.RetiredAt, k3.RemoveAfter)
+	}
+	want2 := signingKey("k2", t1)
+	want2.RetiredAt, want2.RemoveAfter = &t2, &remove2
+	sameRecord(t, "k2", &k2, want2)
+	want1 := signingKey("k1", t0)
+	want1.RetiredAt, want1.RemoveAfter = &t1, &remove1 // untouched by the second rotation
+	sameRecord(t, "k1", &k1, want1)
+
+	// A failed rotation (duplicate id) retires nothing.
+	wantErr(t, "rotate to existing id", s.RotateSigningKey(ctx, signingKey("k2", t2), t2.Add(time.Hour), remove2.Add(time.Hour)), storage.ErrAlreadyExists)
+	keys, err = s.ListSigningKeys(ctx)
+	must(t, "list after failed rotation", err)
+	if keys[0].ID != "k3" || keys[0].RetiredAt != nil {
+		t.Fatalf("failed rotation retired the current key: %+v", keys[0])
+	}
+
+	must(t, "reseal", s.ResealSigningKey(ctx, "k1", []byte("resealed")))
+	keys, err = s.ListSigningKeys(ctx)
+	must(t, "list after reseal", err)
+	if !bytes.Equal(keys[2].SealedPrivateKey, []byte("resealed")) || !bytes.Equal(keys[1].SealedPrivateKey, signingKey("k2", t0).SealedPrivateKey) {
+		t.Errorf("reseal wrote the wrong key: k1=%q k2=%q", keys[2].SealedPrivateKey, keys[1].SealedPrivateKey)
+	}
+	wantErr(t, "reseal unknown", s.ResealSigningKey(ctx, "nope", []byte("x")), storage.ErrNotFound)
+}
+
+func keyIDs(ks []models.SigningKey) []string {
+	var ids []string
+	for _, k := range ks {
+		ids = append(ids, k.ID)
+	}
+	return ids
+}
+
+func faceTemplate(user, keyID string, blob string) *models.FaceTemplate {
+	return &models.FaceTemplate{UserID: user, KeyID: keyID, Sealed: []byte(blob), Samples: 5, CreatedAt: baseTime(), UpdatedAt: baseTime()}
+}
+
+func testFaceTemplates(t *testing.T, s storage.Storage) {
+	ctx := t.Context()
+	_, err := s.GetFaceTemplate(ctx, "u1")
+	wantErr(t, "get before save", err, storage.ErrNotFound)
+	must(t, "save", s.SaveFaceTemplate(ctx, faceTemplate("u1", "key-a", "blob-1\x00")))
+	must(t, "save u2", s.SaveFaceTemplate(ctx, faceTemplate("u2", "key-a", "blob-u2")))
+	got, err := s.GetFaceTemplate(ctx, "u1")
+	must(t, "get", err)
+	sameRecord(t, "template", got, faceTemplate("u1", "key-a", "blob-1\x00"))
+
+	// Re-enrolment replaces the template.
+	re := faceTemplate("u1", "key-b", "blob-2")
+	re.Samples = 7
+	must(t, "replace", s.SaveFaceTemplate(ctx, re))
+	got, err = s.GetFaceTemplate(ctx, "u1")
+	must(t, "get replaced", err)
+	if got.KeyID != "key-b" || string(got.Sealed) != "blob-2" || got.Samples != 7 {
+		t.Fatalf("replaced template = %s %q %d", got.KeyID, got.Sealed, got.Samples)
+	}
+
+	keys, err := s.ListFaceTemplateKeys(ctx)
+	must(t, "list keys", err)
+	if len(keys) != 2 || keys["u1"] != "key-b" || keys["u2"] != "key-a" {
+		t.Fatalf("ListFaceTemplateKeys = %v", keys)
+	}
+
+	must(t, "delete", s.DeleteFaceTemplate(ctx, "u2"))
+	_, err = s.GetFaceTemplate(ctx, "u2")
+	wantErr(t, "get deleted", err, storage.ErrNotFound)
+	wantErr(t, "delete again", s.DeleteFaceTemplate(ctx, "u2"), storage.ErrNotFound)
+}
+
+func testFaceTemplateResealCAS(t *testing.T, s storage.Storage) {
+	ctx := t.Context()
+	must(t, "save", s.SaveFaceTemplate(ctx, faceTemplate("u1", "key-a", "under-a")))
+	must(t, "reseal a->b", s.ResealFaceTemplate(ctx, "u1", "key-a", "key-b", []byte("under-b")))
+	got, err := s.GetFaceTemplate(ctx, "u1")
+	must(t, "get", err)
+	if got.KeyID != "key-b" || string(got.Sealed) != "under-b" || got.Samples != 5 {
+		t.Fatalf("after reseal: %s %q samples %d", got.KeyID, got.Sealed, got.Samples)
+	}
+
+	// A rotation job working from a stale read loses to whatever happened since.
+	wantErr(t, "stale reseal", s.ResealFaceTemplate(ctx, "u1", "key-a", "key-c", []byte("under-c")), storage.ErrStale)
+	got, err = s.GetFaceTemplate(ctx, "u1")
+	must(t, "get after stale", err)
+	if got.KeyID != "key-b" || string(got.Sealed) != "under-b" {
+		t.Fatalf("stale reseal changed the template: %s %q", got.KeyID, got.Sealed)
+	}
+	wantErr(t, "reseal unknown user", s.ResealFaceTemplate(ctx, "nobody", "key-a", "key-b", []byte("x")), storage.ErrNotFound)
+
+	// Concurrent resealers from the same read: exactly one wins.
+	const n = 6
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = s.ResealFaceTemplate(ctx, "u1", "key-b", "key-c", []byte{byte('0' + i)})
+		}()
+	}
+	wg.Wait()
+	wins := 0
+	for i, err := range errs {
+		switch {
+		case err == nil:
+			wins++
+		case !errors.Is(err, storage.ErrStale):
+			t.Errorf("resealer %d: %v", i, err)
+		}
+	}
+	if wins != 1 {
+		t.Fatalf("%d concurrent reseals succeeded, want 1", wins)
+	}
+}
+
+func challenge(id string, created time.Time) *models.FaceChallenge {
+	return &models.FaceChallenge{
+		ID: id, AuthRequestID: "ar1", SessionID: "", UserID: "u1", Purpose: models.FacePurposeVerify,
+		Actions: []string{"turn_left", "blink", "smile"}, CreatedAt: created, ExpiresAt: created.Add(2 * time.Minute),
+	}
+}
+
+func testFaceChallengeConsume(t *testing.T, s storage.Storage) {
+	ctx := t.Context()
+	t0 := baseTime()
+	must(t, "create", s.CreateFaceChallenge(ctx, challenge("c1", t0)))
+	wantErr(t, "duplicate", s.CreateFaceChallenge(ctx, challenge("c1", t0)), storage.ErrAlreadyExists)
+	got, err := s.GetFaceChallenge(ctx, "c1")
+	must(t, "get", err)
+	sameRecord(t, "challenge", got, challenge("c1", t0))
+
+	usedAt := t0.Add(30 * time.Second)
+	c, err := s.ConsumeFaceChallenge(ctx, "c1", usedAt)
+	must(t, "consume", err)
+	want := challenge("c1", t0)
+	want.UsedAt = &usedAt
+	sameRecord(t, "consumed challenge", c, want)
+
+	_, err = s.ConsumeFaceChallenge(ctx, "c1", usedAt.Add(time.Second))
+	wantErr(t, "consume twice", err, storage.ErrChallengeUsed)
+	got, err = s.GetFaceChallenge(ctx, "c1")
+	must(t, "get after second consume", err)
+	sameTime(t, "UsedAt keeps the first use", *got.UsedAt, usedAt)
+
+	_, err = s.ConsumeFaceChallenge(ctx, "nope", usedAt)
+	wantErr(t, "consume unknown", err, storage.ErrNotFound)
+	_, err = s.GetFaceChallenge(ctx, "nope")
+	wantErr(t, "get unknown", err, storage.ErrNotFound)
+}
+
+func testFaceChallengeConcurrentConsume(t *testing.T, s storage.Storage) {
+	ctx := t.Context()
+	t0 := baseTime()
+	must(t, "create", s.CreateFaceChallenge(ctx, challenge("c1", t0)))
+	const n = 8
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	start := make(chan struct{})
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			_, errs[i] = s.ConsumeFaceChallenge(ctx, "c1", t0.Add(time.Second))
+		}()
+	}
+	close(start)
+	wg.Wait()
+	wins := 0
+	for i, err := range errs {
+		switch {
+		case err == nil:
+			wins++
+		case !errors.Is(err, storage.ErrChallengeUsed):
+			t.Errorf("consumer %d: %v", i, err)
+		}
+	}
+	if wins != 1 {
+		t.Fatalf("challenge consumed %d times concurrently, want exactly once", wins)
+	}
+}
