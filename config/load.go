@@ -311,7 +311,13 @@ func (c *collector) applyEnv(environ []string, cfg *Config, logger *slog.Logger)
 }
 
 // readElsewhere reports FACEIDP_* variables read by something other than
-// this package (test fixtures), so they are not reported as typos.
+// this package (the CLI, the demo app, test fixtures), so they are not
+// reported as typos.
 func readElsewhere(name string) bool {
-	return name == "FACEIDP_MODELS_DIR" || strings.HasPrefix(name, "FACEIDP_TEST_")
+	switch name {
+	case "FACEIDP_CONFIG", // the CLI's default for --config
+		"FACEIDP_MODELS_DIR", "FACEIDP_SHARED_DIR", "FACEIDP_CALIBRATE": // test fixtures
+		return true
+	}
+	return strings.HasPrefix(name, "FACEIDP_TEST_") || strings.HasPrefix(name, "FACEIDP_DEMO_RP_")
 }
