@@ -133,4 +133,3 @@ func (a *app) openStore(ctx context.Context, cfg *config.Config, logger *slog.Lo
 	}
 	return store, nil
 }
-
