@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"gorm.io/driver/postgres"
@@ -112,4 +113,21 @@ func TestConformanceSQLite(t *testing.T) {
 func TestConformancePostgres(t *testing.T) {
 	postgresBase(t)
 	storagetest.RunConformance(t, func(t *testing.T) storage.Storage { return newPostgres(t) })
+}
+
+// keyValueDSN rewrites a postgres:// URL as a libpq key=value DSN.
+func keyValueDSN(t *testing.T, raw string) string {
+	t.Helper()
+	u, err := url.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	parts := []string{"host=" + u.Hostname(), "port=" + u.Port(), "user=" + u.User.Username(), "dbname=" + strings.TrimPrefix(u.Path, "/")}
+	if p, ok := u.User.Password(); ok {
+		parts = append(parts, "password="+p)
+	}
+	for k, v := range u.Query() {
+		parts = append(parts, k+"="+v[0])
+	}
+	return strings.Join(parts, " ")
 }
