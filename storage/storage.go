@@ -1,7 +1,15 @@
 // Package storage persists faceidp's state behind one interface, Storage,
 // with a gorm implementation for SQLite (the embedded default) and
-// PostgreSQL. Every backend must pass the conformance suite in
-// storage/storagetest.
+// PostgreSQL (package storage/sqlstore). Every backend must pass the
+// conformance suite in storage/storagetest.
+//
+// To add a backend: implement Storage in a new package under storage/, add
+// `var _ storage.Storage = (*Store)(nil)`, and call
+// storagetest.RunConformance from its tests with a constructor that returns
+// a fresh, migrated, empty store per test (see sqlstore_test.go). Atomic
+// operations (RotateRefreshToken, ConsumeFaceChallenge, ResealFaceTemplate,
+// RotateSigningKey) must be atomic in the shared database, not in process
+// memory: several faceidp instances may use one database.
 package storage
 
 import (

@@ -111,7 +111,7 @@ func TestConformanceSQLite(t *testing.T) {
 }
 
 func TestConformancePostgres(t *testing.T) {
-	postgresBase(t)
+	newPostgresURL(t) // fail once, with how to start PostgreSQL, if it is down
 	storagetest.RunConformance(t, func(t *testing.T) storage.Storage { return newPostgres(t) })
 }
 
