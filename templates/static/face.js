@@ -34,6 +34,8 @@
     turn_right: "Turn your head to your right"
   };
   var NEUTRAL_WORDS = "Look straight at the camera";
+  // Errors after which trying again cannot help; the user must start over.
+  var FINAL_ERRORS = ["account_locked", "flow_expired", "flow_other_browser", "wrong_step", "not_signed_in", "reauth_required"];
 
   var stream = null;
   var busy = false;
@@ -238,7 +240,12 @@
         var msg = err.message;
         if (err.status === 503 && err.retryAfter) { msg += " Try again in " + err.retryAfter + " seconds."; }
         say(msg, "error");
-        el.retry.hidden = false;
+        if (FINAL_ERRORS.indexOf(err.code) >= 0) {
+          stopCamera();
+          el.stage.hidden = true;
+        } else {
+          el.retry.hidden = false;
+        }
       } else {
         stopCamera();
         el.stage.hidden = true;

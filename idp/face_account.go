@@ -1,0 +1,131 @@
+package idp
+
+// Account access for second factors outside a login flow: the face
+// factor's account page (idp/faceweb) lets a signed-in user re-enrol or
+// delete their face template after entering their password again. It lives
+// here because it needs the browser session and the password hasher.
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/faceidp/faceidp/factors/policy"
+	"github.com/faceidp/faceidp/models"
+)
+
+// ReauthTTL is how long a password re-entry on an account page counts.
+const ReauthTTL = 5 * time.Minute
+
+const reauthCookie = "faceidp_reauth"
+
+// Re-authentication errors.
+var (
+	ErrWrongPassword = &FlowError{http.StatusUnauthorized, "Wrong password."}
+	ErrTooManyTries  = &FlowError{http.StatusTooManyRequests, msgTooMany}
+)
+
+// AccountControl is what a factor's account page may do. The FlowControl
+// handed to SecondFactor.Mount implements it:
+//
+//	ac, ok := flow.(idp.AccountControl)
+type AccountControl interface {
+	// SignedIn returns the browser's active session and its user, or nils.
+	SignedIn(r *http.Request) (*models.Session, *models.User)
+	// Reauthenticate checks the user's password again (rate-limited, and a
+	// wrong password counts towards the lockout). On success the browser
+	// is marked as re-authenticated for sess during ReauthTTL. It returns
+	// ErrWrongPassword, ErrTooManyTries, ErrLocked or an internal error.
+	Reauthenticate(w http.ResponseWriter, r *http.Request, sess *models.Session, u *models.User, password string) error
+	// Reauthenticated reports whether the browser re-entered the password
+	// for sess within ReauthTTL.
+	Reauthenticated(r *http.Request, sess *models.Session) bool
+	// ForgetReauthentication ends the re-authenticated state.
+	ForgetReauthentication(w http.ResponseWriter, r *http.Request)
+	// AuditUser records an account event of a factor.
+	AuditUser(ctx context.Context, userID, typ, outcome, reason string, details map[string]any)
+}
+
+var _ AccountControl = (*flowControl)(nil)
+
+func (fc *flowControl) SignedIn(r *http.Request) (*models.Session, *models.User) {
+	return fc.s.currentSession(r.Context(), r)
+}
+
+func (fc *flowControl) Reauthenticate(w http.ResponseWriter, r *http.Request, sess *models.Session, u *models.User, password string) error {
+	s := fc.s
+	ctx := r.Context()
+	if s.rateLimited(ctx, "ip:"+stateFrom(ctx).remoteIP, s.ipLimit) || s.rateLimited(ctx, "user:"+strings.ToLower(u.Username), s.usrLimit) {
+		s.audit(ctx, "reauth.pwd", "failure", u.ID, "", "rate limited", nil)
+		return ErrTooManyTries
+	}
+	if u.Locked(s.clock()) {
+		s.hasher.VerifyDummy(password)
+		s.audit(ctx, "reauth.pwd", "failure", u.ID, "", "account locked", nil)
+		return ErrLocked
+	}
+	if u.PasswordHash == "" {
+		s.hasher.VerifyDummy(password)
+		s.audit(ctx, "reauth.pwd", "failure", u.ID, "", "no password set", nil)
+		return ErrWrongPassword
+	}
+	ok, _, err := s.hasher.Verify(u.PasswordHash, password)
+	if err != nil {
+		s.log.ErrorContext(ctx, "verify password", "user_id", u.ID, "err", err)
+	}
+	if !ok {
+		f := &Flow{Request: &models.AuthRequest{UserID: u.ID}, User: u}
+		locked, err := s.recordFailure(ctx, f, policy.AMRPassword, "wrong password (re-authentication)", nil)
+		if err != nil {
+			return fmt.Errorf("record failed re-authentication: %w", err)
+		}
+		if locked {
+			if _, err := s.store.RevokeUserSessions(ctx, u.ID, s.clock()); err != nil {
+				s.log.ErrorContext(ctx, "revoke sessions of locked user", "err", err)
+			}
+			return ErrLocked
+		}
+		return ErrWrongPassword
+	}
+	if u.FailedLogins != 0 {
+		u.FailedLogins = 0
+		if err := s.store.UpdateUser(ctx, u); err != nil {
+			s.log.ErrorContext(ctx, "reset failed logins", "err", err)
+		}
+	}
+	s.audit(ctx, "reauth.pwd", "success", u.ID, "", "", nil)
+	c, _ := s.cookies.Get(r, reauthCookie) // a bad old cookie just gets replaced
+	opts := *s.cookies.Options
+	opts.MaxAge = int(ReauthTTL / time.Second)
+	c.Options = &opts
+	c.Values = map[any]any{"sid": sess.ID, "until": s.clock().Add(ReauthTTL).Unix()}
+	if err := c.Save(r, w); err != nil {
+		return fmt.Errorf("save re-authentication cookie: %w", err)
+	}
+	return nil
+}
+
+func (fc *flowControl) Reauthenticated(r *http.Request, sess *models.Session) bool {
+	c, err := fc.s.cookies.Get(r, reauthCookie)
+	if err != nil || sess == nil {
+		return false
+	}
+	sid, _ := c.Values["sid"].(string)
+	until, _ := c.Values["until"].(int64)
+	return sid != "" && sid == sess.ID && fc.s.clock().Unix() < until
+}
+
+func (fc *flowControl) ForgetReauthentication(w http.ResponseWriter, r *http.Request) {
+	c, _ := fc.s.cookies.Get(r, reauthCookie)
+	opts := *fc.s.cookies.Options
+	opts.MaxAge = -1
+	c.Options = &opts
+	c.Values = map[any]any{}
+	_ = c.Save(r, w)
+}
+
+func (fc *flowControl) AuditUser(ctx context.Context, userID, typ, outcome, reason string, details map[string]any) {
+	fc.s.audit(ctx, typ, outcome, userID, "", reason, details)
+}

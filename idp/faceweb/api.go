@@ -1,0 +1,203 @@
+package faceweb
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/faceidp/faceidp/faceauth"
+	"github.com/faceidp/faceidp/factors/face"
+	"github.com/faceidp/faceidp/idp"
+	"github.com/faceidp/faceidp/models"
+)
+
+// challengeResponse is the body of a 200 from .../challenge.
+type challengeResponse struct {
+	ChallengeID string            `json:"challenge_id"`
+	Purpose     string            `json:"purpose"`
+	Actions     []faceauth.Action `json:"actions"`
+	// Instructions are the actions in words, in order.
+	Instructions []string        `json:"instructions"`
+	ExpiresAt    time.Time       `json:"expires_at"`
+	ExpiresIn    int             `json:"expires_in"`
+	Limits       faceauth.Limits `json:"limits"`
+}
+
+// stepResponse is one judged step of an answer.
+type stepResponse struct {
+	Action faceauth.Action `json:"action"`
+	Passed bool            `json:"passed"`
+}
+
+// answerResponse is the body of a 200 from .../answer. Distances and
+// scores are audited, not returned: they would help an attacker tune a
+// spoof.
+type answerResponse struct {
+	Result  string         `json:"result"` // pass | fail
+	Reason  string         `json:"reason"`
+	Message string         `json:"message"`
+	Steps   []stepResponse `json:"steps"`
+	// Next is where the browser goes next when the flow can continue.
+	Next string `json:"next,omitempty"`
+}
+
+// Instruction is what the capture page tells the user for an action.
+func Instruction(a faceauth.Action) string {
+	switch a {
+	case faceauth.ActionBlink:
+		return "Blink"
+	case faceauth.ActionSmile:
+		return "Smile"
+	case faceauth.ActionTurnLeft:
+		return "Turn your head to your left"
+	case faceauth.ActionTurnRight:
+		return "Turn your head to your right"
+	}
+	return string(a)
+}
+
+// issue creates a challenge bound to (authRequestID, sessionID) and writes it.
+func (f *Factor) issue(w http.ResponseWriter, r *http.Request, userID, authRequestID, sessionID string, purpose models.FacePurpose) {
+	ctx := r.Context()
+	if e := f.rateLimit(ctx, userID); e != nil {
+		writeError(w, e)
+		return
+	}
+	ch, err := f.svc.IssueChallenge(ctx, userID, authRequestID, sessionID, purpose)
+	if err != nil {
+		e, known := f.serviceError(err)
+		if !known {
+			f.log.ErrorContext(ctx, "issue face challenge", "err", err)
+		}
+		writeError(w, e)
+		return
+	}
+	resp := challengeResponse{
+		ChallengeID: ch.ID, Purpose: string(ch.Purpose), Actions: ch.Actions,
+		ExpiresAt: ch.ExpiresAt.UTC(), ExpiresIn: int(ch.ExpiresAt.Sub(f.flow.Now()).Round(time.Second) / time.Second),
+		Limits: f.svc.Limits(),
+	}
+	for _, a := range ch.Actions {
+		resp.Instructions = append(resp.Instructions, Instruction(a))
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+func (f *Factor) rateLimit(ctx context.Context, userID string) *apiError {
+	lc, err := f.limit.Get(ctx, "face:"+userID)
+	if err != nil {
+		f.log.ErrorContext(ctx, "face rate limiter", "err", err)
+		return nil // a limiter failure does not lock everyone out
+	}
+	if lc.Reached {
+		wait := time.Until(time.Unix(lc.Reset, 0))
+		if wait < time.Second {
+			wait = time.Second
+		}
+		return &apiError{Status: http.StatusTooManyRequests, Code: "rate_limited",
+			Desc: "Too many face checks were started. Wait a minute and try again.", RetryAfter: wait}
+	}
+	return nil
+}
+
+// answer reads the upload and lets the service judge it. It writes the
+// error itself and returns nil on any refusal.
+func (f *Factor) answer(w http.ResponseWriter, r *http.Request, authRequestID, sessionID string) *face.Outcome {
+	ctx := r.Context()
+	up, e := readUpload(r, f.svc.Limits())
+	if e != nil {
+		writeError(w, e)
+		return nil
+	}
+	out, err := f.svc.Answer(ctx, up.challengeID, authRequestID, sessionID, up.frames, faceauth.Options{Mirrored: up.mirrored})
+	if err != nil {
+		e, known := f.serviceError(err)
+		if !known {
+			f.log.ErrorContext(ctx, "answer face challenge", "err", err)
+		}
+		writeError(w, e)
+		return nil
+	}
+	return out
+}
+
+func resultResponse(out *face.Outcome) answerResponse {
+	res := out.Result
+	resp := answerResponse{Result: "fail", Reason: res.Reason, Message: res.Message, Steps: []stepResponse{}}
+	if res.Pass {
+		resp.Result = "pass"
+		if out.Purpose == models.FacePurposeEnrol {
+			resp.Message = "Your face is enrolled."
+		} else {
+			resp.Message = "Face verified."
+		}
+	}
+	for _, s := range res.Steps {
+		resp.Steps = append(resp.Steps, stepResponse{Action: s.Action, Passed: s.Passed})
+	}
+	if strings.TrimSpace(resp.Message) == "" {
+		resp.Message = "The face check did not pass."
+	}
+	return resp
+}
+
+// decisionDetails are what a failed attempt's audit records: scores, never
+// images or descriptors.
+func decisionDetails(out *face.Outcome) map[string]any {
+	steps := make([]map[string]any, len(out.Result.Steps))
+	for i, s := range out.Result.Steps {
+		steps[i] = map[string]any{"action": string(s.Action), "passed": s.Passed, "score": s.Score}
+	}
+	return map[string]any{"purpose": string(out.Purpose), "distance": out.Result.Distance, "steps": steps, "frames": out.Result.Frames}
+}
+
+// --- login flow ---------------------------------------------------------------
+
+func (f *Factor) flowChallenge(w http.ResponseWriter, r *http.Request) {
+	fl, err := f.flow.LoadFactor(r, r.URL.Query().Get("authRequestID"), f.AMR())
+	if err != nil {
+		writeError(w, flowError(err))
+		return
+	}
+	purpose := models.FacePurposeVerify
+	if fl.Request.Step == models.StepFaceEnrol {
+		purpose = models.FacePurposeEnrol
+	}
+	f.issue(w, r, fl.User.ID, fl.Request.ID, fl.Request.BrowserBinding, purpose)
+}
+
+func (f *Factor) flowAnswer(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	fl, err := f.flow.LoadFactor(r, r.URL.Query().Get("authRequestID"), f.AMR())
+	if err != nil {
+		writeError(w, flowError(err))
+		return
+	}
+	out := f.answer(w, r, fl.Request.ID, fl.Request.BrowserBinding)
+	if out == nil {
+		return
+	}
+	resp := resultResponse(out)
+	if !out.Passed() {
+		if out.Purpose == models.FacePurposeVerify {
+			locked, err := f.flow.Fail(ctx, fl, f.AMR(), out.Result.Reason, decisionDetails(out))
+			if err != nil {
+				f.log.ErrorContext(ctx, "record failed face attempt", "err", err)
+			}
+			if locked {
+				writeError(w, flowError(idp.ErrLocked))
+				return
+			}
+		}
+		writeJSON(w, http.StatusOK, resp)
+		return
+	}
+	next, err := f.flow.Advance(w, r, fl, f.AMR())
+	if err != nil {
+		writeError(w, flowError(err))
+		return
+	}
+	resp.Next = next
+	writeJSON(w, http.StatusOK, resp)
+}
