@@ -35,7 +35,7 @@ func (s *Store) ListClients(ctx context.Context) ([]models.Client, error) {
 // pending auth requests, in one transaction, so nothing issued to a deleted
 // client stays usable.
 func (s *Store) DeleteClient(ctx context.Context, id string) error {
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.transaction(ctx, func(tx *gorm.DB) error {
 		res := tx.Where("id = ?", id).Delete(&models.Client{})
 		if res.Error != nil {
 			return res.Error

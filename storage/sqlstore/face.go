@@ -64,7 +64,7 @@ func (s *Store) ListFaceTemplateKeys(ctx context.Context) (map[string]string, er
 // stored template is still sealed under oldKeyID (compare-and-swap);
 // otherwise storage.ErrStale, or ErrNotFound if there is no template.
 func (s *Store) ResealFaceTemplate(ctx context.Context, userID, oldKeyID, newKeyID string, sealed []byte) error {
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.transaction(ctx, func(tx *gorm.DB) error {
 		res := tx.Model(&models.FaceTemplate{}).
 			Where("user_id = ? AND key_id = ?", userID, oldKeyID).
 			Updates(map[string]any{"key_id": newKeyID, "sealed": sealed, "updated_at": norm(s.now())})
@@ -102,7 +102,7 @@ func (s *Store) GetFaceChallenge(ctx context.Context, id string) (*models.FaceCh
 func (s *Store) ConsumeFaceChallenge(ctx context.Context, id string, now time.Time) (*models.FaceChallenge, error) {
 	now = norm(now)
 	var c models.FaceChallenge
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.transaction(ctx, func(tx *gorm.DB) error {
 		res := tx.Model(&models.FaceChallenge{}).Where("id = ? AND used_at IS NULL", id).Update("used_at", now)
 		if res.Error != nil {
 			return res.Error

@@ -18,7 +18,7 @@ import (
 func (s *Store) DeleteExpired(ctx context.Context, now time.Time) (int64, error) {
 	now = norm(now)
 	var total int64
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.transaction(ctx, func(tx *gorm.DB) error {
 		for _, q := range []struct {
 			model any
 			where string

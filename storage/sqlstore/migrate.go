@@ -26,7 +26,7 @@ func migrations() []*gormigrate.Migration {
 // second runner waits and then finds nothing to do. DDL is transactional on
 // both backends, so a failed migration leaves the schema as it was.
 func (s *Store) Migrate(ctx context.Context) error {
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.transaction(ctx, func(tx *gorm.DB) error {
 		if s.dialect == DialectPostgres {
 			if err := tx.Exec("SELECT pg_advisory_xact_lock(?)", migrationLockKey).Error; err != nil {
 				return fmt.Errorf("take migration lock: %w", err)

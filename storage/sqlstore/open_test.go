@@ -188,7 +188,7 @@ func TestAtomicAcrossInstances(t *testing.T) {
 		must(t, "create", a.CreateRefreshToken(ctx, &models.RefreshToken{ID: "r0", TokenHash: "h0", ClientID: "c", UserID: "u", ExpiresAt: now.Add(time.Hour)}, nil))
 		must(t, "challenge", a.CreateFaceChallenge(ctx, &models.FaceChallenge{ID: "c0", UserID: "u", ExpiresAt: now.Add(time.Hour)}))
 
-		const n = 10
+		const n = 16
 		var wg sync.WaitGroup
 		rotErrs, chErrs := make([]error, n), make([]error, n)
 		for i := range n {

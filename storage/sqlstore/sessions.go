@@ -34,7 +34,7 @@ func (s *Store) UpdateSession(ctx context.Context, sess *models.Session) error {
 // session is ErrNotFound.
 func (s *Store) RevokeSession(ctx context.Context, id string, now time.Time) error {
 	now = norm(now)
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.transaction(ctx, func(tx *gorm.DB) error {
 		res := tx.Model(&models.Session{}).Where("id = ? AND revoked_at IS NULL", id).Update("revoked_at", now)
 		if res.Error != nil || res.RowsAffected > 0 {
 			return res.Error

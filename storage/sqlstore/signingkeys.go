@@ -28,7 +28,7 @@ func (s *Store) ListSigningKeys(ctx context.Context) ([]models.SigningKey, error
 func (s *Store) RotateSigningKey(ctx context.Context, next *models.SigningKey, now, removeAfter time.Time) error {
 	normTimes(next)
 	now, removeAfter = norm(now), norm(removeAfter)
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.transaction(ctx, func(tx *gorm.DB) error {
 		if err := tx.Create(next).Error; err != nil {
 			return err
 		}

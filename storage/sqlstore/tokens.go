@@ -42,7 +42,7 @@ func (s *Store) CreateRefreshToken(ctx context.Context, rt *models.RefreshToken,
 			at.RefreshTokenID = rt.ID
 		}
 	}
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.transaction(ctx, func(tx *gorm.DB) error {
 		if err := tx.Create(rt).Error; err != nil {
 			return err
 		}
@@ -71,7 +71,8 @@ func (s *Store) RotateRefreshToken(ctx context.Context, oldHash string, now time
 		}
 	}
 	reused := false
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.transaction(ctx, func(tx *gorm.DB) error {
+		reused = false // the transaction may be retried
 		res := tx.Model(&models.RefreshToken{}).
 			Where("token_hash = ? AND rotated_at IS NULL AND revoked_at IS NULL", oldHash).
 			Update("rotated_at", now)
@@ -133,7 +134,7 @@ func (s *Store) GetRefreshToken(ctx context.Context, id string) (*models.Refresh
 // revoked family is not an error.
 func (s *Store) RevokeRefreshFamily(ctx context.Context, familyID string, now time.Time) error {
 	now = norm(now)
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.transaction(ctx, func(tx *gorm.DB) error {
 		return revokeFamily(tx, familyID, now)
 	})
 	return wrap("revoke refresh family "+familyID, err)
@@ -152,7 +153,7 @@ func revokeFamily(tx *gorm.DB, familyID string, now time.Time) error {
 // DeleteUserClientTokens deletes every access and refresh token of the user
 // for the client, atomically.
 func (s *Store) DeleteUserClientTokens(ctx context.Context, userID, clientID string) error {
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.transaction(ctx, func(tx *gorm.DB) error {
 		for _, m := range []any{&models.AccessToken{}, &models.RefreshToken{}} {
 			if err := tx.Where("user_id = ? AND client_id = ?", userID, clientID).Delete(m).Error; err != nil {
 				return err

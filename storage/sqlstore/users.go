@@ -16,7 +16,7 @@ import (
 // a login always names one account.
 func (s *Store) CreateUser(ctx context.Context, u *models.User) error {
 	normTimes(u)
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.transaction(ctx, func(tx *gorm.DB) error {
 		if err := loginTaken(tx, u); err != nil {
 			return err
 		}
@@ -106,7 +106,7 @@ func (s *Store) ListUsers(ctx context.Context) ([]models.User, error) {
 // and CreatedAt; ErrNotFound if the user does not exist.
 func (s *Store) UpdateUser(ctx context.Context, u *models.User) error {
 	normTimes(u)
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.transaction(ctx, func(tx *gorm.DB) error {
 		if err := loginTaken(tx, u); err != nil {
 			return err
 		}

@@ -159,7 +159,7 @@ func testRefreshConcurrentRotation(t *testing.T, s storage.Storage) {
 	t0 := baseTime()
 	must(t, "create", s.CreateRefreshToken(ctx, refreshToken("rt0", "h0", "fam"), accessToken("at0", "rt0")))
 
-	const n = 8
+	const n = 16
 	var wg sync.WaitGroup
 	errs := make([]error, n)
 	start := make(chan struct{})

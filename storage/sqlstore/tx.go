@@ -1,0 +1,31 @@
+package sqlstore
+
+import (
+	"context"
+	"errors"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"gorm.io/gorm"
+)
+
+// transaction runs fn in a database transaction. PostgreSQL may abort a
+// transaction that lost a deadlock or serialization race (two replays of a
+// refresh token revoking the same family at once); those are retried a few
+// times, so callers see the domain outcome rather than a transient error.
+// fn must therefore be safe to run again from the start.
+func (s *Store) transaction(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	const attempts = 3
+	var err error
+	for range attempts {
+		err = s.db.WithContext(ctx).Transaction(fn)
+		if !retryable(err) || ctx.Err() != nil {
+			return err
+		}
+	}
+	return err
+}
+
+func retryable(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && (pgErr.Code == "40P01" || pgErr.Code == "40001")
+}
