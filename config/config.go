@@ -99,7 +99,7 @@ type Face struct {
 	Queue int `yaml:"queue"`
 }
 
-// RateLimit configures brute-force protection of the password step.
+// RateLimit configures brute-force protection of the sign-in steps.
 type RateLimit struct {
 	// LoginsPerIP caps password attempts per client IP per minute.
 	LoginsPerIP int `yaml:"logins_per_ip"`
@@ -109,6 +109,9 @@ type RateLimit struct {
 	// LockoutDuration.
 	LockoutThreshold int           `yaml:"lockout_threshold"`
 	LockoutDuration  time.Duration `yaml:"lockout_duration"`
+	// FaceChallengesPerMinute caps the face challenges one user may
+	// request per minute.
+	FaceChallengesPerMinute int `yaml:"face_challenges_per_minute"`
 }
 
 // Log configures log/slog output.
@@ -141,6 +144,8 @@ func Defaults() Config {
 			LoginsPerUser:    10,
 			LockoutThreshold: 5,
 			LockoutDuration:  15 * time.Minute,
+
+			FaceChallengesPerMinute: 10,
 		},
 		Log: Log{Level: "info", Format: "text"},
 	}

@@ -259,6 +259,7 @@ func validateRateLimit(r *RateLimit, add addFunc) {
 		{"rate_limit.logins_per_ip", r.LoginsPerIP},
 		{"rate_limit.logins_per_user", r.LoginsPerUser},
 		{"rate_limit.lockout_threshold", r.LockoutThreshold},
+		{"rate_limit.face_challenges_per_minute", r.FaceChallengesPerMinute},
 	} {
 		if n.value < 1 || n.value > 100000 {
 			add(n.key, "must be between 1 and 100000, got %d", n.value)

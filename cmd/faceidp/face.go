@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
 
@@ -11,6 +10,7 @@ import (
 	"github.com/faceidp/faceidp/faceauth"
 	"github.com/faceidp/faceidp/factors/face"
 	"github.com/faceidp/faceidp/idp"
+	"github.com/faceidp/faceidp/idp/faceweb"
 	"github.com/faceidp/faceidp/keyring"
 	"github.com/faceidp/faceidp/storage"
 )
@@ -58,7 +58,7 @@ func (a *app) newFaceService(cfg *config.Config, store storage.Storage, kr *keyr
 }
 
 // secondFactors builds the second factors serve registers with the provider.
-func (a *app) secondFactors(ctx context.Context, cfg *config.Config, store storage.Storage, kr *keyring.Keyring, logger *slog.Logger) ([]idp.SecondFactor, func(), error) {
+func (a *app) secondFactors(cfg *config.Config, store storage.Storage, kr *keyring.Keyring, logger *slog.Logger) ([]idp.SecondFactor, func(), error) {
 	if !faceEnabled(cfg) {
 		return nil, func() {}, nil
 	}
@@ -66,8 +66,15 @@ func (a *app) secondFactors(ctx context.Context, cfg *config.Config, store stora
 	if err != nil {
 		return nil, nil, err
 	}
-	_ = svc // TODO(wiring): register the face step's HTTP handlers once they land.
-	return nil, closeEngine, nil
+	f, err := faceweb.New(svc, faceweb.Options{
+		ChallengesPerMinute: int64(cfg.RateLimit.FaceChallengesPerMinute),
+		Logger:              logger.With("component", "face"),
+	})
+	if err != nil {
+		closeEngine()
+		return nil, nil, err
+	}
+	return []idp.SecondFactor{f}, closeEngine, nil
 }
 
 func (a *app) rotateTemplatesCmd() *cobra.Command {

@@ -77,6 +77,7 @@ Every command reads the same configuration: the YAML file given with
 		a.keysCmd(),
 		a.modelsCmd(),
 		a.secretsCmd(),
+		a.demoRPCmd(),
 	)
 	return root
 }

@@ -66,7 +66,7 @@ func (a *app) serve(ctx context.Context) error {
 	}
 	defer store.Close()
 
-	factors, closeFactors, err := a.secondFactors(ctx, cfg, store, kr, logger)
+	factors, closeFactors, err := a.secondFactors(cfg, store, kr, logger)
 	if err != nil {
 		return err
 	}
