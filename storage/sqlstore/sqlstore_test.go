@@ -22,12 +22,12 @@ import (
 const defaultPostgresURL = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
 
 // newSQLite opens and migrates a fresh SQLite database in t.TempDir().
-func newSQLite(t *testing.T) *sqlstore.Store {
+func newSQLite(t testing.TB) *sqlstore.Store {
 	t.Helper()
 	return openMigrated(t, "sqlite://"+filepath.Join(t.TempDir(), "faceidp.db"))
 }
 
-func openMigrated(t *testing.T, dbURL string) *sqlstore.Store {
+func openMigrated(t testing.TB, dbURL string) *sqlstore.Store {
 	t.Helper()
 	s, err := sqlstore.Open(context.Background(), dbURL)
 	if err != nil {
@@ -43,7 +43,7 @@ func openMigrated(t *testing.T, dbURL string) *sqlstore.Store {
 // postgresBase returns the server URL for PostgreSQL tests. An unreachable
 // server fails the test: PostgreSQL is production's database, so its tests
 // are never skipped silently.
-func postgresBase(t *testing.T) string {
+func postgresBase(t testing.TB) string {
 	t.Helper()
 	base := os.Getenv("FACEIDP_TEST_POSTGRES_URL")
 	if base == "skip" {
@@ -57,7 +57,7 @@ func postgresBase(t *testing.T) string {
 
 // newPostgresURL creates a uniquely named schema, drops it when the test
 // ends, and returns a URL whose search_path points at it.
-func newPostgresURL(t *testing.T) string {
+func newPostgresURL(t testing.TB) string {
 	t.Helper()
 	base := postgresBase(t)
 	admin, err := gorm.Open(postgres.Open(base), &gorm.Config{Logger: gormlogger.Discard})
@@ -101,7 +101,7 @@ func redact(raw string) string {
 	return "(unparsable URL)"
 }
 
-func newPostgres(t *testing.T) *sqlstore.Store {
+func newPostgres(t testing.TB) *sqlstore.Store {
 	t.Helper()
 	return openMigrated(t, newPostgresURL(t))
 }
