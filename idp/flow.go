@@ -45,6 +45,12 @@ func (s *Server) loadFlow(r *http.Request, id string, steps ...models.LoginStep)
 	if len(steps) > 0 && !slices.Contains(steps, req.Step) {
 		return nil, ErrFlowWrongStep
 	}
+	return s.flowFor(ctx, req)
+}
+
+// flowFor loads the client and user of an auth request.
+func (s *Server) flowFor(ctx context.Context, req *models.AuthRequest) (*Flow, error) {
+	var err error
 	f := &Flow{Request: req}
 	if f.Client, err = s.store.GetClient(ctx, req.ClientID); err != nil {
 		return nil, ErrFlowExpired // the client was removed mid-flow

@@ -48,7 +48,7 @@ func (s *Server) loginStart(w http.ResponseWriter, r *http.Request) {
 		s.renderFlowError(w, r, ErrFlowOtherBrowser)
 		return
 	}
-	f, err := s.loadFlow(r, req.ID)
+	f, err := s.flowFor(ctx, req)
 	if err != nil {
 		s.renderFlowError(w, r, err)
 		return
