@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/faceidp/faceidp/faceauth"
 	"github.com/faceidp/faceidp/factors/face"
 	"github.com/faceidp/faceidp/idp"
 )
@@ -81,7 +82,19 @@ func (f *Factor) serviceError(err error) (*apiError, bool) {
 	case errors.Is(err, face.ErrBusy):
 		return &apiError{http.StatusServiceUnavailable, "engine_busy", "The face check is busy right now.", f.opts.RetryAfter}, true
 	case errors.As(err, &ref):
-		return &apiError{http.StatusUnprocessableEntity, ref.Input.Code, ref.Input.Message, 0}, true
+		// The engine's own input checks (pixels, decoding) keep the status
+		// the upload checks use for the same problem; the rest is a face
+		// the engine cannot use.
+		status := http.StatusUnprocessableEntity
+		switch ref.Input.Code {
+		case faceauth.CodeFrameTooLarge:
+			status = http.StatusRequestEntityTooLarge
+		case faceauth.CodeUnsupportedFormat:
+			status = http.StatusUnsupportedMediaType
+		case faceauth.CodeTooManyFrames, faceauth.CodeTooFewFrames:
+			status = http.StatusBadRequest
+		}
+		return &apiError{status, ref.Input.Code, ref.Input.Message, 0}, true
 	}
 	return errInternal, false
 }

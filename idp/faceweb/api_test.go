@@ -1,0 +1,239 @@
+package faceweb_test
+
+import (
+	"bytes"
+	"image"
+	"image/jpeg"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/faceidp/faceidp/faceauth"
+	"github.com/faceidp/faceidp/factors/face"
+	"github.com/faceidp/faceidp/factors/policy"
+	"github.com/faceidp/faceidp/idp/faceweb"
+	"github.com/faceidp/faceidp/storage"
+)
+
+// Tests through the documented face API (docs/face-api.md), no browser.
+
+// TestFaceAPISignIn: password, then face enrolment on first sign-in with a
+// live blink challenge; a second sign-in (another browser) passes a face
+// challenge; both ID tokens say amr = pwd, face, mfa.
+func TestFaceAPISignIn(t *testing.T) {
+	testSignIn(t, []faceauth.Action{faceauth.ActionBlink}, clipFrames(t, "p01_blink", 1))
+}
+
+// TestFaceAPISignInTwoSteps is the same with the default two-step
+// challenge, answered with two clips of one person joined in the pinned
+// order and sampled at the capture page's 5 fps.
+func TestFaceAPISignInTwoSteps(t *testing.T) {
+	joined := append(clipFrames(t, "p01_blink", 2), clipFrames(t, "p01_turn_left", 2)...)
+	testSignIn(t, []faceauth.Action{faceauth.ActionBlink, faceauth.ActionTurnLeft}, joined)
+}
+
+func testSignIn(t *testing.T, actions []faceauth.Action, frames [][]byte) {
+	e := newEnv(t, envConfig{steps: len(actions), faceMode: policy.FaceRequired})
+	u := e.addUser("alice")
+	rp := e.rp(rpRedirect)
+
+	for i, want := range []string{"enrol", "verify"} {
+		b := e.newBrowser()
+		a := rp.start()
+		p := e.signInPassword(b, a.url, "alice")
+		if p.status != http.StatusOK {
+			t.Fatalf("sign-in %d: after password got %d at %s:\n%s", i, p.status, p.url, p.body)
+		}
+		fp := parseFacePage(t, p.body)
+		if fp.purpose != want {
+			t.Fatalf("sign-in %d: face page purpose %q, want %q", i, fp.purpose, want)
+		}
+		e.pin(actions...)
+		ch := e.challenge(b, fp)
+		if ch.status != http.StatusOK {
+			t.Fatalf("challenge: %d %s", ch.status, ch.raw)
+		}
+		if got := ch.body["actions"]; len(got.([]any)) != len(actions) || ch.str("purpose") != want || ch.body["limits"] == nil || ch.str("challenge_id") == "" {
+			t.Fatalf("challenge body %s", ch.raw)
+		}
+		for j, ins := range ch.body["instructions"].([]any) {
+			if ins != faceweb.Instruction(actions[j]) {
+				t.Fatalf("instruction %d = %v", j, ins)
+			}
+		}
+		res := e.answer(b, fp, ch.str("challenge_id"), jpegs(frames))
+		if res.status != http.StatusOK || res.str("result") != "pass" || res.str("next") == "" {
+			t.Fatalf("sign-in %d (%s): answer %d %s", i, want, res.status, res.raw)
+		}
+		code := e.follow(b, res.str("next"), a)
+		c := rp.redeem(e.ctx, t, code, a)
+		if c.Sub != u.ID {
+			t.Fatalf("sub %q", c.Sub)
+		}
+		for _, m := range []string{policy.AMRPassword, policy.AMRFace, policy.AMRMFA} {
+			if !slices.Contains(c.AMR, m) {
+				t.Fatalf("sign-in %d: amr %v lacks %q", i, c.AMR, m)
+			}
+		}
+		if c.ACR != policy.ACRMultiFactor {
+			t.Fatalf("acr %q", c.ACR)
+		}
+		if ok, _ := e.svc.Enrolled(e.ctx, u.ID); !ok {
+			t.Fatal("not enrolled after the first sign-in")
+		}
+	}
+}
+
+// TestFaceAPIRefusals: every bad answer is refused with its own error
+// before anything is stored: no template, the challenge left unused (when
+// the engine never ran), no face decision in the audit log.
+func TestFaceAPIRefusals(t *testing.T) {
+	e := newEnv(t, envConfig{steps: 1, faceMode: policy.FaceRequired})
+	u := e.addUser("alice")
+	rp := e.rp(rpRedirect)
+	lim := faceauth.DefaultLimits()
+	good := clipFrames(t, "p01_blink", 2)
+
+	startFlow := func() (*http.Client, facePage) {
+		b := e.newBrowser()
+		p := e.signInPassword(b, rp.start().url, "alice")
+		return b, parseFacePage(t, p.body)
+	}
+	b, fp := startFlow()
+	issue := func(c *http.Client, fp facePage) string {
+		t.Helper()
+		ch := e.challenge(c, fp)
+		if ch.status != http.StatusOK {
+			t.Fatalf("challenge: %d %s", ch.status, ch.raw)
+		}
+		return ch.str("challenge_id")
+	}
+	nothingStored := func(challengeID string, unused bool) {
+		t.Helper()
+		if ok, _ := e.svc.Enrolled(e.ctx, u.ID); ok {
+			t.Fatal("a refused answer stored a template")
+		}
+		if challengeID != "" && unused {
+			ch, err := e.store.GetFaceChallenge(e.ctx, challengeID)
+			if err != nil || ch.UsedAt != nil {
+				t.Fatalf("challenge after refusal: %+v %v (want stored and unused)", ch, err)
+			}
+		}
+	}
+	expectErr := func(name string, r apiResp, status int, code string) {
+		t.Helper()
+		if r.status != status || r.str("error") != code || r.str("error_description") == "" {
+			t.Fatalf("%s: got %d %s, want %d %q", name, r.status, r.raw, status, code)
+		}
+	}
+
+	id := issue(b, fp)
+
+	// Wrong content type: JSON instead of multipart.
+	req, _ := http.NewRequest(http.MethodPost, e.abs(fp.answerURL), strings.NewReader(`{"challenge_id":"`+id+`"}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-CSRF-Token", fp.csrf)
+	expectErr("json body", e.call(b, req), http.StatusUnsupportedMediaType, "unsupported_media_type")
+	nothingStored(id, true)
+
+	// A frame that is not JPEG or PNG, declared or by content.
+	gif := append(jpegs(good[:9]), frame{"image/gif", []byte("GIF89a....")})
+	expectErr("gif frame", e.answer(b, fp, id, gif), http.StatusUnsupportedMediaType, "unsupported_frame_type")
+	fake := append(jpegs(good[:9]), frame{"image/jpeg", []byte("<html>not a jpeg</html>")})
+	expectErr("fake jpeg", e.answer(b, fp, id, fake), http.StatusUnsupportedMediaType, "unsupported_frame_type")
+	nothingStored(id, true)
+
+	// Too many frames.
+	many := make([][]byte, lim.MaxFrames+1)
+	for i := range many {
+		many[i] = good[i%len(good)]
+	}
+	expectErr("too many frames", e.answer(b, fp, id, jpegs(many)), http.StatusBadRequest, "too_many_frames")
+	nothingStored(id, true)
+
+	// Too few frames.
+	expectErr("too few frames", e.answer(b, fp, id, jpegs(good[:2])), http.StatusBadRequest, "too_few_frames")
+
+	// An oversized frame.
+	big := append(bytes.Clone(good[0]), make([]byte, lim.MaxFrameBytes)...)
+	expectErr("oversized frame", e.answer(b, fp, id, append(jpegs(good[:9]), frame{"image/jpeg", big})), http.StatusRequestEntityTooLarge, "frame_too_large")
+	nothingStored(id, true)
+
+	// Unknown challenge.
+	expectErr("unknown challenge", e.answer(b, fp, "no-such-challenge", jpegs(good)), http.StatusNotFound, "unknown_challenge")
+
+	// A challenge from another session: browser 2 (same user, its own
+	// flow) answers browser 1's challenge.
+	b2, fp2 := startFlow()
+	expectErr("other session", e.answer(b2, fp2, id, jpegs(good)), http.StatusForbidden, "wrong_session")
+	nothingStored(id, true)
+	// And browser 2 cannot use browser 1's flow at all (with its own
+	// CSRF token; browser 1's token is refused by the CSRF check first).
+	stolen := fp
+	stolen.csrf = fp2.csrf
+	expectErr("other browser", e.answer(b2, stolen, id, jpegs(good)), http.StatusForbidden, "flow_other_browser")
+	nothingStored(id, true)
+
+	// Expired: the injected clock passes the TTL.
+	e.clock.Advance(face.DefaultTTL + 1)
+	expectErr("expired", e.answer(b, fp, id, jpegs(good)), http.StatusGone, "challenge_expired")
+	nothingStored(id, true)
+
+	// No CSRF token: refused by the CSRF middleware.
+	noCSRF := fp
+	noCSRF.csrf = ""
+	if r := e.answer(b, noCSRF, issue(b, fp), jpegs(good)); r.status != http.StatusForbidden {
+		t.Fatalf("answer without CSRF token: %d %s", r.status, r.raw)
+	}
+
+	// No decision reached the engine so far.
+	if evs, _ := e.store.ListAudit(e.ctx, storage.AuditFilter{UserID: u.ID, Type: face.AuditEnrol}); len(evs) != 0 {
+		t.Fatalf("refusals left face decisions in the audit log: %+v", evs)
+	}
+
+	// The engine refuses frames without a face (a plain grey picture): 422,
+	// nothing stored.
+	noFace := grayJPEG(t, lim.FrameWidth, lim.FrameHeight)
+	blank := make([][]byte, lim.MinFrames)
+	for i := range blank {
+		blank[i] = noFace
+	}
+	id = issue(b, fp)
+	expectErr("no face", e.answer(b, fp, id, jpegs(blank)), http.StatusUnprocessableEntity, faceauth.CodeNoFace)
+	nothingStored(id, false)
+
+	// Replay: a static photo is judged (fail), the same challenge again is
+	// refused as used.
+	id = issue(b, fp)
+	photo := clipFrames(t, "spoof_static_photo_p02", 2)
+	r := e.answer(b, fp, id, jpegs(photo))
+	if r.status != http.StatusOK || r.str("result") != "fail" || r.str("message") == "" || r.str("next") != "" {
+		t.Fatalf("static photo: %d %s", r.status, r.raw)
+	}
+	expectErr("replay", e.answer(b, fp, id, jpegs(good)), http.StatusConflict, "challenge_used")
+	nothingStored(id, false)
+
+	// Rate limit on challenges (default 10 a minute per user).
+	var last apiResp
+	for i := 0; i < 12 && last.status != http.StatusTooManyRequests; i++ {
+		last = e.challenge(b, fp)
+	}
+	expectErr("rate limit", last, http.StatusTooManyRequests, "rate_limited")
+	if last.header.Get("Retry-After") == "" {
+		t.Fatal("429 without Retry-After")
+	}
+}
+
+// grayJPEG is a w x h mid-grey picture: no face in it.
+func grayJPEG(t testing.TB, w, h int) []byte {
+	img := image.NewGray(image.Rect(0, 0, w, h))
+	for i := range img.Pix {
+		img.Pix[i] = uint8(110 + i%37)
+	}
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, img, nil); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}

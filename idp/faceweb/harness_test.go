@@ -1,0 +1,499 @@
+package faceweb_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	"html"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/textproto"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	gooidc "github.com/coreos/go-oidc/v3/oidc"
+	"golang.org/x/oauth2"
+
+	"github.com/faceidp/faceidp/faceauth"
+	"github.com/faceidp/faceidp/factors/face"
+	"github.com/faceidp/faceidp/factors/password"
+	"github.com/faceidp/faceidp/factors/policy"
+	"github.com/faceidp/faceidp/idp"
+	"github.com/faceidp/faceidp/idp/faceweb"
+	"github.com/faceidp/faceidp/keyring"
+	"github.com/faceidp/faceidp/models"
+	"github.com/faceidp/faceidp/storage/sqlstore"
+)
+
+// Fixtures: ../shared (FACEIDP_SHARED_DIR), models: FACEIDP_MODELS_DIR.
+
+func repoRoot(t testing.TB) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("no go.mod above the test directory")
+		}
+		dir = parent
+	}
+}
+
+func sharedDir(t testing.TB) string {
+	t.Helper()
+	dir := os.Getenv("FACEIDP_SHARED_DIR")
+	if dir == "" {
+		dir = filepath.Join(repoRoot(t), "..", "shared")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "liveness", "manifest.json")); err != nil {
+		t.Fatalf("fixtures not found in %s (set FACEIDP_SHARED_DIR): %v", dir, err)
+	}
+	return dir
+}
+
+// clipFrames reads a liveness clip, keeping every step-th frame (the clips
+// are 10 fps; the capture page sends the engine's FPS).
+func clipFrames(t testing.TB, clip string, step int) [][]byte {
+	t.Helper()
+	dir := filepath.Join(sharedDir(t), "liveness", clip)
+	var frames [][]byte
+	for i := 0; ; i += step {
+		b, err := os.ReadFile(filepath.Join(dir, fmt.Sprintf("frame_%03d.jpg", i)))
+		if os.IsNotExist(err) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		frames = append(frames, b)
+	}
+	if len(frames) == 0 {
+		t.Fatalf("clip %s has no frames", clip)
+	}
+	return frames
+}
+
+var (
+	engineOnce sync.Once
+	engineVal  *faceauth.Engine
+	engineErr  error
+)
+
+func testEngine(t testing.TB) *faceauth.Engine {
+	t.Helper()
+	dir := os.Getenv("FACEIDP_MODELS_DIR")
+	if dir == "" {
+		dir = filepath.Join(repoRoot(t), ".build", "models")
+	}
+	engineOnce.Do(func() {
+		engineVal, engineErr = faceauth.NewEngine(faceauth.EngineConfig{ModelDir: dir, QueueLength: 16})
+	})
+	if engineErr != nil {
+		t.Fatalf("face engine (set FACEIDP_MODELS_DIR): %v", engineErr)
+	}
+	return engineVal
+}
+
+type testClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *testClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+func (c *testClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// pinnedPicker is the test-only seam that fixes challenges: it hands out
+// the queued action lists in order. Production builds face.Service with
+// the default random picker; no configuration reaches this.
+type pinnedPicker struct {
+	mu    sync.Mutex
+	queue [][]faceauth.Action
+	def   []faceauth.Action
+}
+
+func (p *pinnedPicker) Pick(n int) ([]faceauth.Action, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.queue) == 0 {
+		return slices.Clone(p.def), nil
+	}
+	a := p.queue[0]
+	p.queue = p.queue[1:]
+	return a, nil
+}
+
+type swapHandler struct{ h http.Handler }
+
+func (s *swapHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.h.ServeHTTP(w, r) }
+
+const (
+	rpRedirect = "http://127.0.0.1:9/callback"
+	userPW     = "correct horse battery"
+	clientID   = "demo"
+)
+
+type env struct {
+	t      *testing.T
+	ctx    context.Context
+	issuer string
+	store  *sqlstore.Store
+	clock  *testClock
+	picker *pinnedPicker
+	svc    *face.Service
+	hasher *password.Hasher
+}
+
+type envConfig struct {
+	steps    int
+	faceMode policy.FaceMode
+	// handler wraps the provider's handler (the browser test mounts its
+	// relying party beside it); nil serves the provider alone.
+	wrap func(issuer string, h http.Handler) http.Handler
+	// redirectURIs registered for the client; default rpRedirect.
+	redirectURIs, logoutURIs []string
+}
+
+// newEnv runs the provider with the face factor on 127.0.0.1, real SQLite
+// and the real engine.
+func newEnv(t *testing.T, cfg envConfig) *env {
+	t.Helper()
+	ctx := context.Background()
+	clock := &testClock{now: time.Now().UTC().Truncate(time.Second)}
+	store, err := sqlstore.Open(ctx, "sqlite://"+filepath.Join(t.TempDir(), "faceidp.db"), sqlstore.WithClock(clock.Now))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	if err := store.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	kr, err := keyring.New([]keyring.Key{{ID: "k1", Secret: randBytes(t, 32)}}, rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	picker := &pinnedPicker{def: []faceauth.Action{faceauth.ActionBlink}}
+	svc, err := face.New(face.Deps{Store: store, Engine: testEngine(t), Keyring: kr, Now: clock.Now, Rand: rand.Reader, Picker: picker},
+		face.Options{Steps: cfg.steps})
+	if err != nil {
+		t.Fatal(err)
+	}
+	factor, err := faceweb.New(svc, faceweb.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &swapHandler{}
+	srv := httptest.NewUnstartedServer(h)
+	issuer := "http://" + srv.Listener.Addr().String()
+	var tokenKey [32]byte
+	copy(tokenKey[:], randBytes(t, 32))
+	s, err := idp.New(ctx, idp.Options{
+		Issuer: issuer, Store: store, Keyring: kr,
+		CookieHashKey: randBytes(t, 32), CookieBlockKey: randBytes(t, 32), TokenKey: tokenKey,
+		Clock: clock.Now, FaceMode: cfg.faceMode, SecondFactors: []idp.SecondFactor{factor},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.h = s.Handler()
+	if cfg.wrap != nil {
+		h.h = cfg.wrap(issuer, s.Handler())
+	}
+	srv.Start()
+	t.Cleanup(srv.Close)
+	hasher, err := password.New(password.Params{}, rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &env{t: t, ctx: ctx, issuer: issuer, store: store, clock: clock, picker: picker, svc: svc, hasher: hasher}
+	if cfg.redirectURIs == nil {
+		cfg.redirectURIs = []string{rpRedirect}
+	}
+	if err := store.CreateClient(ctx, &models.Client{ID: clientID, Name: "Demo app", RedirectURIs: cfg.redirectURIs,
+		PostLogoutRedirectURIs: cfg.logoutURIs, SkipConsent: true}); err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+func randBytes(t testing.TB, n int) []byte {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func (e *env) addUser(id string) *models.User {
+	e.t.Helper()
+	hash, err := e.hasher.Hash(userPW)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	u := &models.User{ID: id, Username: id, Email: id + "@example.test", EmailVerified: true, Name: id, PasswordHash: hash}
+	if err := e.store.CreateUser(e.ctx, u); err != nil {
+		e.t.Fatal(err)
+	}
+	return u
+}
+
+func (e *env) pin(actions ...faceauth.Action) {
+	e.picker.mu.Lock()
+	defer e.picker.mu.Unlock()
+	e.picker.queue = append(e.picker.queue, actions)
+}
+
+// newBrowser is a cookie-keeping client that follows redirects within the
+// provider and stops at the first one that leaves it.
+func (e *env) newBrowser() *http.Client {
+	jar, _ := cookiejar.New(nil)
+	iss, _ := url.Parse(e.issuer)
+	return &http.Client{Jar: jar, CheckRedirect: func(req *http.Request, via []*http.Request) error {
+		if req.URL.Host != iss.Host {
+			return http.ErrUseLastResponse
+		}
+		return nil
+	}}
+}
+
+type page struct {
+	status int
+	url    *url.URL
+	body   string
+	header http.Header
+}
+
+func (e *env) do(c *http.Client, req *http.Request) page {
+	e.t.Helper()
+	resp, err := c.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return page{status: resp.StatusCode, url: resp.Request.URL, body: string(b), header: resp.Header}
+}
+
+func (e *env) get(c *http.Client, u string) page {
+	e.t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, e.abs(u), nil)
+	return e.do(c, req)
+}
+
+func (e *env) postForm(c *http.Client, u string, v url.Values) page {
+	e.t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, e.abs(u), strings.NewReader(v.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	return e.do(c, req)
+}
+
+func (e *env) abs(u string) string {
+	if strings.HasPrefix(u, "/") {
+		return e.issuer + u
+	}
+	return u
+}
+
+var (
+	csrfFieldRe = regexp.MustCompile(`name="csrf_token" value="([^"]+)"`)
+	authReqRe   = regexp.MustCompile(`name="authRequestID" value="([^"]+)"`)
+	dataRe      = regexp.MustCompile(`data-([a-z-]+)="([^"]*)"`)
+)
+
+func attr(t testing.TB, re *regexp.Regexp, body string) string {
+	t.Helper()
+	m := re.FindStringSubmatch(body)
+	if m == nil {
+		t.Fatalf("%s not found in page:\n%s", re, body)
+	}
+	return html.UnescapeString(m[1])
+}
+
+// facePage is the capture page's configuration (its data-* attributes).
+type facePage struct {
+	purpose, challengeURL, answerURL, csrf string
+}
+
+func parseFacePage(t testing.TB, body string) facePage {
+	t.Helper()
+	d := map[string]string{}
+	for _, m := range dataRe.FindAllStringSubmatch(body, -1) {
+		d[m[1]] = html.UnescapeString(m[2])
+	}
+	fp := facePage{d["purpose"], d["challenge-url"], d["answer-url"], d["csrf-token"]}
+	if fp.challengeURL == "" || fp.answerURL == "" || fp.csrf == "" {
+		t.Fatalf("not a face capture page:\n%s", body)
+	}
+	return fp
+}
+
+// rp is the relying party (coreos/go-oidc + x/oauth2) with a public client.
+type rp struct {
+	cfg      oauth2.Config
+	verifier *gooidc.IDTokenVerifier
+	provider *gooidc.Provider
+}
+
+func (e *env) rp(redirect string) *rp {
+	e.t.Helper()
+	p, err := gooidc.NewProvider(e.ctx, e.issuer)
+	if err != nil {
+		e.t.Fatalf("discovery: %v", err)
+	}
+	return &rp{
+		cfg:      oauth2.Config{ClientID: clientID, Endpoint: p.Endpoint(), RedirectURL: redirect, Scopes: []string{gooidc.ScopeOpenID, "profile"}},
+		verifier: p.Verifier(&gooidc.Config{ClientID: clientID}),
+		provider: p,
+	}
+}
+
+type authStart struct{ url, state, nonce, verifier string }
+
+func (r *rp) start() authStart {
+	a := authStart{state: oauth2.GenerateVerifier(), nonce: oauth2.GenerateVerifier(), verifier: oauth2.GenerateVerifier()}
+	a.url = r.cfg.AuthCodeURL(a.state, oauth2.S256ChallengeOption(a.verifier), gooidc.Nonce(a.nonce))
+	return a
+}
+
+// idTokenClaims exchanges the code and verifies the ID token.
+type claims struct {
+	Sub string   `json:"sub"`
+	AMR []string `json:"amr"`
+	ACR string   `json:"acr"`
+}
+
+func (r *rp) redeem(ctx context.Context, t testing.TB, code string, a authStart) claims {
+	t.Helper()
+	tok, err := r.cfg.Exchange(ctx, code, oauth2.VerifierOption(a.verifier))
+	if err != nil {
+		t.Fatalf("token exchange: %v", err)
+	}
+	raw, _ := tok.Extra("id_token").(string)
+	idt, err := r.verifier.Verify(ctx, raw)
+	if err != nil {
+		t.Fatalf("verify ID token: %v", err)
+	}
+	if idt.Nonce != a.nonce {
+		t.Fatalf("nonce %q, want %q", idt.Nonce, a.nonce)
+	}
+	var c claims
+	if err := idt.Claims(&c); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// signInPassword opens the authorize URL and submits the password; it
+// returns the page the flow lands on (the face page when face is due).
+func (e *env) signInPassword(b *http.Client, authURL, username string) page {
+	e.t.Helper()
+	p := e.get(b, authURL)
+	if p.status != http.StatusOK || !strings.Contains(p.body, `name="password"`) {
+		e.t.Fatalf("authorize: want the login form, got %d at %s:\n%s", p.status, p.url, p.body)
+	}
+	return e.postForm(b, "/login/password", url.Values{
+		"csrf_token":    {attr(e.t, csrfFieldRe, p.body)},
+		"authRequestID": {attr(e.t, authReqRe, p.body)},
+		"username":      {username},
+		"password":      {userPW},
+	})
+}
+
+type apiResp struct {
+	status int
+	header http.Header
+	body   map[string]any
+	raw    string
+}
+
+func (r apiResp) str(k string) string { s, _ := r.body[k].(string); return s }
+
+func (e *env) call(c *http.Client, req *http.Request) apiResp {
+	e.t.Helper()
+	p := e.do(c, req)
+	r := apiResp{status: p.status, header: p.header, raw: p.body}
+	if strings.HasPrefix(p.header.Get("Content-Type"), "application/json") {
+		if err := json.Unmarshal([]byte(p.body), &r.body); err != nil {
+			e.t.Fatalf("bad JSON %q: %v", p.body, err)
+		}
+	}
+	return r
+}
+
+func (e *env) challenge(c *http.Client, fp facePage) apiResp {
+	e.t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, e.abs(fp.challengeURL), strings.NewReader("{}"))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-CSRF-Token", fp.csrf)
+	return e.call(c, req)
+}
+
+// frame is one multipart "frames" part.
+type frame struct {
+	contentType string
+	data        []byte
+}
+
+func jpegs(frames [][]byte) []frame {
+	out := make([]frame, len(frames))
+	for i, f := range frames {
+		out[i] = frame{"image/jpeg", f}
+	}
+	return out
+}
+
+func (e *env) answer(c *http.Client, fp facePage, challengeID string, frames []frame) apiResp {
+	e.t.Helper()
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	_ = mw.WriteField("challenge_id", challengeID)
+	_ = mw.WriteField("mirrored", "false")
+	for i, f := range frames {
+		h := textproto.MIMEHeader{}
+		h.Set("Content-Disposition", fmt.Sprintf(`form-data; name="frames"; filename="frame_%03d"`, i))
+		h.Set("Content-Type", f.contentType)
+		w, _ := mw.CreatePart(h)
+		_, _ = w.Write(f.data)
+	}
+	_ = mw.Close()
+	req, _ := http.NewRequest(http.MethodPost, e.abs(fp.answerURL), &buf)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	req.Header.Set("X-CSRF-Token", fp.csrf)
+	return e.call(c, req)
+}
+
+// follow opens next (the answer's redirect target) and returns the code
+// the provider sends to the relying party.
+func (e *env) follow(b *http.Client, next string, a authStart) string {
+	e.t.Helper()
+	p := e.get(b, next)
+	loc, err := url.Parse(p.header.Get("Location"))
+	if err != nil || p.status/100 != 3 || !strings.HasPrefix(loc.String(), rpRedirect) {
+		e.t.Fatalf("after face: want a redirect to the client, got %d %s:\n%s", p.status, p.header.Get("Location"), p.body)
+	}
+	if loc.Query().Get("state") != a.state {
+		e.t.Fatalf("state %q, want %q", loc.Query().Get("state"), a.state)
+	}
+	return loc.Query().Get("code")
+}
