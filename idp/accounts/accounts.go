@@ -1,0 +1,337 @@
+// Package accounts is the service layer for administering users and
+// clients: the CLI (and later an admin UI) call it, never the storage
+// directly, so validation and hashing happen in one place. Errors are
+// one clear line meant to be shown to the operator.
+package accounts
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/mail"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/faceidp/faceidp/factors/password"
+	"github.com/faceidp/faceidp/models"
+	"github.com/faceidp/faceidp/storage"
+)
+
+// Password policy.
+const (
+	MinPasswordLength = 8
+	MaxPasswordLength = password.MaxLength
+)
+
+// Service manages users and clients.
+type Service struct {
+	store  storage.Storage
+	hasher *password.Hasher
+	clock  func() time.Time
+	rand   io.Reader
+}
+
+// New returns a Service. hasher hashes passwords and client secrets; rand
+// makes user IDs; clock stamps records and session revocations.
+func New(store storage.Storage, hasher *password.Hasher, clock func() time.Time, rand io.Reader) *Service {
+	return &Service{store: store, hasher: hasher, clock: clock, rand: rand}
+}
+
+var usernameRe = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9._-]{0,63}$`)
+
+// NewUser is the input of CreateUser.
+type NewUser struct {
+	Username string
+	Email    string
+	Name     string
+	Password string
+	// EmailVerified marks the address as verified by the administrator.
+	EmailVerified bool
+}
+
+// CreateUser validates and stores a new user with a hashed password.
+func (s *Service) CreateUser(ctx context.Context, in NewUser) (*models.User, error) {
+	in.Username = strings.TrimSpace(in.Username)
+	in.Email = strings.TrimSpace(in.Email)
+	in.Name = strings.TrimSpace(in.Name)
+	if !usernameRe.MatchString(in.Username) {
+		return nil, fmt.Errorf("username %q is invalid: use 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit", in.Username)
+	}
+	if err := validateEmail(in.Email); err != nil {
+		return nil, err
+	}
+	if utf8.RuneCountInString(in.Name) > 256 {
+		return nil, errors.New("name is longer than 256 characters")
+	}
+	if err := validatePassword(in.Password); err != nil {
+		return nil, err
+	}
+	hash, err := s.hasher.Hash(in.Password)
+	if err != nil {
+		return nil, fmt.Errorf("hash password: %w", err)
+	}
+	id, err := s.newID("u_")
+	if err != nil {
+		return nil, err
+	}
+	now := s.clock()
+	u := &models.User{
+		ID: id, Username: in.Username, Email: in.Email, EmailVerified: in.EmailVerified,
+		Name: in.Name, PasswordHash: hash, CreatedAt: now, UpdatedAt: now,
+	}
+	if err := s.store.CreateUser(ctx, u); err != nil {
+		if errors.Is(err, storage.ErrAlreadyExists) {
+			return nil, fmt.Errorf("a user with username %q or email %q already exists", in.Username, in.Email)
+		}
+		return nil, fmt.Errorf("create user %q: %w", in.Username, err)
+	}
+	return u, nil
+}
+
+func validateEmail(e string) error {
+	a, err := mail.ParseAddress(e)
+	if err != nil || a.Address != e || len(e) > 320 || !strings.Contains(e[strings.LastIndexByte(e, '@')+1:], ".") && !strings.HasSuffix(e, "@localhost") {
+		return fmt.Errorf("email %q is not a valid address (want name@example.com)", e)
+	}
+	return nil
+}
+
+func validatePassword(pw string) error {
+	if n := utf8.RuneCountInString(pw); n < MinPasswordLength {
+		return fmt.Errorf("password is too short: %d characters, at least %d required", n, MinPasswordLength)
+	}
+	if len(pw) > MaxPasswordLength {
+		return fmt.Errorf("password is too long: at most %d bytes", MaxPasswordLength)
+	}
+	return nil
+}
+
+// ListUsers returns every user.
+func (s *Service) ListUsers(ctx context.Context) ([]models.User, error) {
+	users, err := s.store.ListUsers(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list users: %w", err)
+	}
+	return users, nil
+}
+
+// findUser looks a user up by ID, username or email.
+func (s *Service) findUser(ctx context.Context, ref string) (*models.User, error) {
+	u, err := s.store.GetUserByLogin(ctx, ref)
+	if errors.Is(err, storage.ErrNotFound) {
+		u, err = s.store.GetUser(ctx, ref)
+	}
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil, fmt.Errorf("no user with id, username or email %q", ref)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("look up user %q: %w", ref, err)
+	}
+	return u, nil
+}
+
+// DisableUser stops a user from signing in and revokes their sessions;
+// it returns how many sessions were revoked.
+func (s *Service) DisableUser(ctx context.Context, ref string) (int64, error) {
+	u, err := s.findUser(ctx, ref)
+	if err != nil {
+		return 0, err
+	}
+	now := s.clock()
+	u.Disabled, u.UpdatedAt = true, now
+	if err := s.store.UpdateUser(ctx, u); err != nil {
+		return 0, fmt.Errorf("disable user %q: %w", u.Username, err)
+	}
+	n, err := s.store.RevokeUserSessions(ctx, u.ID, now)
+	if err != nil {
+		return 0, fmt.Errorf("revoke sessions of %q: %w", u.Username, err)
+	}
+	_ = s.store.AppendAudit(ctx, &models.AuditEvent{Time: now, Type: "admin.user_disable", Outcome: "success", UserID: u.ID,
+		Details: map[string]any{"sessions_revoked": n}})
+	return n, nil
+}
+
+// EnableUser lets a disabled user sign in again and clears a lockout.
+func (s *Service) EnableUser(ctx context.Context, ref string) error {
+	u, err := s.findUser(ctx, ref)
+	if err != nil {
+		return err
+	}
+	u.Disabled, u.LockedUntil, u.FailedLogins, u.UpdatedAt = false, nil, 0, s.clock()
+	if err := s.store.UpdateUser(ctx, u); err != nil {
+		return fmt.Errorf("enable user %q: %w", u.Username, err)
+	}
+	return nil
+}
+
+// SetPassword replaces a user's password and clears a lockout.
+func (s *Service) SetPassword(ctx context.Context, ref, pw string) error {
+	if err := validatePassword(pw); err != nil {
+		return err
+	}
+	u, err := s.findUser(ctx, ref)
+	if err != nil {
+		return err
+	}
+	hash, err := s.hasher.Hash(pw)
+	if err != nil {
+		return fmt.Errorf("hash password: %w", err)
+	}
+	now := s.clock()
+	u.PasswordHash, u.FailedLogins, u.LockedUntil, u.UpdatedAt = hash, 0, nil, now
+	if err := s.store.UpdateUser(ctx, u); err != nil {
+		return fmt.Errorf("set password of %q: %w", u.Username, err)
+	}
+	_ = s.store.AppendAudit(ctx, &models.AuditEvent{Time: now, Type: "admin.set_password", Outcome: "success", UserID: u.ID})
+	return nil
+}
+
+// NewClient is the input of CreateClient.
+type NewClient struct {
+	ID string
+	// Secret empty means a public client (PKCE required).
+	Secret                 string
+	Name                   string
+	RedirectURIs           []string
+	PostLogoutRedirectURIs []string
+	SkipConsent            bool
+	RequireFace            bool
+	// IDTokenAlg is "RS256" (default) or "ES256".
+	IDTokenAlg string
+}
+
+var clientIDRe = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9._:-]{0,127}$`)
+
+// MinClientSecretLength is the shortest accepted client secret.
+const MinClientSecretLength = 16
+
+// CreateClient validates and registers a relying party, hashing its secret.
+func (s *Service) CreateClient(ctx context.Context, in NewClient) (*models.Client, error) {
+	if !clientIDRe.MatchString(in.ID) {
+		return nil, fmt.Errorf("client id %q is invalid: use 1-128 letters, digits, '.', '_', ':' or '-'", in.ID)
+	}
+	if len(in.RedirectURIs) == 0 {
+		return nil, errors.New("at least one redirect URI is required")
+	}
+	for _, u := range in.RedirectURIs {
+		if err := ValidateRedirectURI(u); err != nil {
+			return nil, fmt.Errorf("redirect URI: %w", err)
+		}
+	}
+	for _, u := range in.PostLogoutRedirectURIs {
+		if err := ValidateRedirectURI(u); err != nil {
+			return nil, fmt.Errorf("post-logout redirect URI: %w", err)
+		}
+	}
+	switch in.IDTokenAlg {
+	case "":
+		in.IDTokenAlg = "RS256"
+	case "RS256", "ES256":
+	default:
+		return nil, fmt.Errorf("ID token algorithm %q is not RS256 or ES256", in.IDTokenAlg)
+	}
+	c := &models.Client{
+		ID: in.ID, Name: strings.TrimSpace(in.Name),
+		RedirectURIs: dedupe(in.RedirectURIs), PostLogoutRedirectURIs: dedupe(in.PostLogoutRedirectURIs),
+		SkipConsent: in.SkipConsent, RequireFace: in.RequireFace, IDTokenAlg: in.IDTokenAlg,
+	}
+	if in.Secret != "" {
+		if len(in.Secret) < MinClientSecretLength {
+			return nil, fmt.Errorf("client secret is too short: at least %d characters", MinClientSecretLength)
+		}
+		if len(in.Secret) > password.MaxLength {
+			return nil, fmt.Errorf("client secret is too long: at most %d bytes", password.MaxLength)
+		}
+		h, err := s.hasher.Hash(in.Secret)
+		if err != nil {
+			return nil, fmt.Errorf("hash client secret: %w", err)
+		}
+		c.SecretHash = h
+	}
+	now := s.clock()
+	c.CreatedAt, c.UpdatedAt = now, now
+	if err := s.store.CreateClient(ctx, c); err != nil {
+		if errors.Is(err, storage.ErrAlreadyExists) {
+			return nil, fmt.Errorf("a client with id %q already exists", in.ID)
+		}
+		return nil, fmt.Errorf("create client %q: %w", in.ID, err)
+	}
+	return c, nil
+}
+
+// ValidateRedirectURI accepts absolute URIs without a fragment; plain http
+// only for loopback hosts (127.0.0.1, ::1, localhost). Private-use schemes
+// (com.example.app:/cb) are allowed for native apps.
+func ValidateRedirectURI(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || !u.IsAbs() {
+		return fmt.Errorf("%q is not an absolute URI", raw)
+	}
+	if u.Fragment != "" || strings.Contains(raw, "#") {
+		return fmt.Errorf("%q must not contain a fragment", raw)
+	}
+	switch u.Scheme {
+	case "https":
+		if u.Host == "" {
+			return fmt.Errorf("%q has no host", raw)
+		}
+	case "http":
+		h := u.Hostname()
+		ip := net.ParseIP(h)
+		if !strings.EqualFold(h, "localhost") && (ip == nil || !ip.IsLoopback()) {
+			return fmt.Errorf("%q uses plain http on a non-loopback host; use https", raw)
+		}
+	case "javascript", "data", "file", "vbscript":
+		return fmt.Errorf("%q uses a forbidden scheme", raw)
+	default:
+		if !strings.Contains(u.Scheme, ".") {
+			return fmt.Errorf("%q: custom schemes must be reverse-domain names like com.example.app", raw)
+		}
+	}
+	return nil
+}
+
+func dedupe(in []string) []string {
+	out := make([]string, 0, len(in))
+	for _, s := range in {
+		if !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// ListClients returns every registered client.
+func (s *Service) ListClients(ctx context.Context) ([]models.Client, error) {
+	cs, err := s.store.ListClients(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list clients: %w", err)
+	}
+	return cs, nil
+}
+
+// RemoveClient deletes a client.
+func (s *Service) RemoveClient(ctx context.Context, id string) error {
+	err := s.store.DeleteClient(ctx, id)
+	if errors.Is(err, storage.ErrNotFound) {
+		return fmt.Errorf("no client with id %q", id)
+	}
+	if err != nil {
+		return fmt.Errorf("remove client %q: %w", id, err)
+	}
+	return nil
+}
+
+func (s *Service) newID(prefix string) (string, error) {
+	b := make([]byte, 16)
+	if _, err := io.ReadFull(s.rand, b); err != nil {
+		return "", fmt.Errorf("generate id: %w", err)
+	}
+	return prefix + fmt.Sprintf("%x", b), nil
+}
