@@ -652,3 +652,31 @@ func TestSigningKeyRotation(t *testing.T) {
 		t.Errorf("retired keys still published after KeepFor: %v", ids)
 	}
 }
+
+func TestHealthMetricsAndBodyLimit(t *testing.T) {
+	e := newEnv(t)
+	if p := get(t, http.DefaultClient, e.issuer+"/healthz"); p.status != http.StatusOK {
+		t.Fatalf("healthz: %d %s", p.status, p.body)
+	}
+	e.addClient(&models.Client{ID: "app", RedirectURIs: []string{rpRedirect}, SkipConsent: true}, "app-secret")
+	r := e.rp(t, "app", "app-secret")
+	e.refresh(t, r, "not-a-refresh-token")
+	b := e.newBrowser()
+	p := get(t, b, r.start().url)
+	f := parseForm(t, p.body)
+	f.fields.Set("username", "ghost")
+	f.fields.Set("password", "whatever-password")
+	postForm(t, b, e.abs(f.action), f.fields)
+	m := get(t, http.DefaultClient, e.issuer+"/metrics")
+	if !strings.Contains(m.body, `faceidp_login_attempts_total{factor="pwd",outcome="failure"} 1`) {
+		t.Errorf("metrics lack the failed login:\n%.2000s", m.body)
+	}
+	// A body over the limit is refused, not read.
+	huge := strings.NewReader("grant_type=refresh_token&refresh_token=" + strings.Repeat("a", DefaultMaxBodyBytes))
+	req, _ := http.NewRequest(http.MethodPost, r.cfg.Endpoint.TokenURL, huge)
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth("app", "app-secret")
+	if p := do(t, http.DefaultClient, req); p.status != http.StatusBadRequest || !strings.Contains(p.body, "invalid_request") {
+		t.Errorf("oversized token request: %d %s", p.status, p.body)
+	}
+}
