@@ -74,6 +74,8 @@ Every command reads the same configuration: the YAML file given with
 	root.AddCommand(
 		a.serveCmd(),
 		a.migrateCmd(),
+		a.userCmd(),
+		a.clientCmd(),
 		a.keysCmd(),
 		a.modelsCmd(),
 		a.secretsCmd(),

@@ -1,0 +1,101 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+)
+
+func (a *app) clientCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "client", Short: "Manage relying parties (OAuth clients)"}
+
+	var in newClient
+	add := &cobra.Command{
+		Use:   "add --id ID --redirect-uri URI [--secret SECRET] [flags]",
+		Short: "Register a client (without --secret it is a public client that must use PKCE)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if in.ID == "" {
+				return fmt.Errorf("client add: --id is required")
+			}
+			return a.withAccounts(cmd.Context(), func(ac *accounts) error {
+				c, err := ac.addClient(cmd.Context(), in)
+				if err != nil {
+					return fmt.Errorf("client add: %w", err)
+				}
+				kind := "confidential (client_secret_basic or client_secret_post)"
+				if c.Public() {
+					kind = "public (PKCE S256 required)"
+				}
+				fmt.Fprintf(a.stdout, "client %s added: %s\n", c.ID, kind)
+				return nil
+			})
+		},
+	}
+	add.Flags().StringVar(&in.ID, "id", "", "client_id (required)")
+	add.Flags().StringVar(&in.Name, "name", "", "name shown on the login and consent pages (default: the id)")
+	add.Flags().StringVar(&in.Secret, "secret", "", "client secret, at least 16 characters; omit for a public client")
+	add.Flags().StringArrayVar(&in.RedirectURIs, "redirect-uri", nil, "allowed redirect_uri (repeatable, at least one)")
+	add.Flags().StringArrayVar(&in.PostLogout, "post-logout-redirect-uri", nil, "allowed post_logout_redirect_uri (repeatable)")
+	add.Flags().BoolVar(&in.SkipConsent, "skip-consent", false, "first-party client: never show the consent page")
+	add.Flags().BoolVar(&in.RequireFace, "require-face", false, "require the face factor for every sign-in to this client")
+	add.Flags().StringVar(&in.IDTokenAlg, "id-token-alg", "RS256", "ID token signing algorithm: RS256 or ES256")
+
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List clients",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return a.withAccounts(cmd.Context(), func(ac *accounts) error {
+				clients, err := ac.store.ListClients(cmd.Context())
+				if err != nil {
+					return fmt.Errorf("client list: %w", err)
+				}
+				tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "ID\tNAME\tTYPE\tCONSENT\tFACE\tALG\tREDIRECT URIS\tPOST-LOGOUT URIS")
+				for _, c := range clients {
+					typ, consent, face := "confidential", "ask", "policy"
+					if c.Public() {
+						typ = "public"
+					}
+					if c.SkipConsent {
+						consent = "skip"
+					}
+					if c.RequireFace {
+						face = "required"
+					}
+					alg := c.IDTokenAlg
+					if alg == "" {
+						alg = "RS256"
+					}
+					post := strings.Join(c.PostLogoutRedirectURIs, ",")
+					if post == "" {
+						post = "-"
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", c.ID, c.Name, typ, consent, face, alg,
+						strings.Join(c.RedirectURIs, ","), post)
+				}
+				return tw.Flush()
+			})
+		},
+	}
+
+	remove := &cobra.Command{
+		Use:   "remove ID",
+		Short: "Remove a client",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.withAccounts(cmd.Context(), func(ac *accounts) error {
+				if err := ac.removeClient(cmd.Context(), args[0]); err != nil {
+					return fmt.Errorf("client remove: %w", err)
+				}
+				fmt.Fprintf(a.stdout, "client %s removed\n", args[0])
+				return nil
+			})
+		},
+	}
+	cmd.AddCommand(add, list, remove)
+	return cmd
+}
