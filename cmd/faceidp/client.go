@@ -6,12 +6,14 @@ import (
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
+
+	"github.com/faceidp/faceidp/idp/accounts"
 )
 
 func (a *app) clientCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "client", Short: "Manage relying parties (OAuth clients)"}
 
-	var in newClient
+	var in accounts.NewClient
 	add := &cobra.Command{
 		Use:   "add --id ID --redirect-uri URI [--secret SECRET] [flags]",
 		Short: "Register a client (without --secret it is a public client that must use PKCE)",
@@ -20,8 +22,8 @@ func (a *app) clientCmd() *cobra.Command {
 			if in.ID == "" {
 				return fmt.Errorf("client add: --id is required")
 			}
-			return a.withAccounts(cmd.Context(), func(ac *accounts) error {
-				c, err := ac.addClient(cmd.Context(), in)
+			return a.withAccounts(cmd.Context(), func(ac *accounts.Service) error {
+				c, err := ac.CreateClient(cmd.Context(), in)
 				if err != nil {
 					return fmt.Errorf("client add: %w", err)
 				}
@@ -35,10 +37,10 @@ func (a *app) clientCmd() *cobra.Command {
 		},
 	}
 	add.Flags().StringVar(&in.ID, "id", "", "client_id (required)")
-	add.Flags().StringVar(&in.Name, "name", "", "name shown on the login and consent pages (default: the id)")
+	add.Flags().StringVar(&in.Name, "name", "", "name shown on the login and consent pages")
 	add.Flags().StringVar(&in.Secret, "secret", "", "client secret, at least 16 characters; omit for a public client")
-	add.Flags().StringArrayVar(&in.RedirectURIs, "redirect-uri", nil, "allowed redirect_uri (repeatable, at least one)")
-	add.Flags().StringArrayVar(&in.PostLogout, "post-logout-redirect-uri", nil, "allowed post_logout_redirect_uri (repeatable)")
+	add.Flags().StringArrayVar(&in.RedirectURIs, "redirect-uri", nil, "allowed redirect_uri (repeatable, at least one): https, http only on a loopback host, or a reverse-domain custom scheme")
+	add.Flags().StringArrayVar(&in.PostLogoutRedirectURIs, "post-logout-redirect-uri", nil, "allowed post_logout_redirect_uri (repeatable)")
 	add.Flags().BoolVar(&in.SkipConsent, "skip-consent", false, "first-party client: never show the consent page")
 	add.Flags().BoolVar(&in.RequireFace, "require-face", false, "require the face factor for every sign-in to this client")
 	add.Flags().StringVar(&in.IDTokenAlg, "id-token-alg", "RS256", "ID token signing algorithm: RS256 or ES256")
@@ -48,8 +50,8 @@ func (a *app) clientCmd() *cobra.Command {
 		Short: "List clients",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.withAccounts(cmd.Context(), func(ac *accounts) error {
-				clients, err := ac.store.ListClients(cmd.Context())
+			return a.withAccounts(cmd.Context(), func(ac *accounts.Service) error {
+				clients, err := ac.ListClients(cmd.Context())
 				if err != nil {
 					return fmt.Errorf("client list: %w", err)
 				}
@@ -87,8 +89,8 @@ func (a *app) clientCmd() *cobra.Command {
 		Short: "Remove a client",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.withAccounts(cmd.Context(), func(ac *accounts) error {
-				if err := ac.removeClient(cmd.Context(), args[0]); err != nil {
+			return a.withAccounts(cmd.Context(), func(ac *accounts.Service) error {
+				if err := ac.RemoveClient(cmd.Context(), args[0]); err != nil {
 					return fmt.Errorf("client remove: %w", err)
 				}
 				fmt.Fprintf(a.stdout, "client %s removed\n", args[0])

@@ -6,30 +6,15 @@ import (
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
-)
 
-// withAccounts loads the configuration, opens the database and runs fn.
-func (a *app) withAccounts(ctx context.Context, fn func(*accounts) error) error {
-	cfg, logger, err := a.loadConfig()
-	if err != nil {
-		return err
-	}
-	store, err := a.openStore(ctx, cfg, logger)
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	ac, err := newAccounts(store, a.now, a.rand)
-	if err != nil {
-		return err
-	}
-	return fn(ac)
-}
+	"github.com/faceidp/faceidp/idp/accounts"
+	"github.com/faceidp/faceidp/storage"
+)
 
 func (a *app) userCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "user", Short: "Manage user accounts"}
 
-	var in newUser
+	var in accounts.NewUser
 	add := &cobra.Command{
 		Use:   "add --username NAME --email EMAIL [--name \"Full Name\"] < password",
 		Short: "Create a user; the password is read from standard input",
@@ -42,8 +27,9 @@ func (a *app) userCmd() *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("user add: %w", err)
 			}
-			return a.withAccounts(cmd.Context(), func(ac *accounts) error {
-				u, err := ac.addUser(cmd.Context(), in, pw)
+			in.Password = pw
+			return a.withAccounts(cmd.Context(), func(ac *accounts.Service) error {
+				u, err := ac.CreateUser(cmd.Context(), in)
 				if err != nil {
 					return fmt.Errorf("user add: %w", err)
 				}
@@ -55,19 +41,19 @@ func (a *app) userCmd() *cobra.Command {
 	add.Flags().StringVar(&in.Username, "username", "", "login name (required)")
 	add.Flags().StringVar(&in.Email, "email", "", "email address (required)")
 	add.Flags().StringVar(&in.Name, "name", "", "full name")
-	add.Flags().BoolVar(&in.RequireFace, "require-face", false, "always require the face factor for this user")
+	add.Flags().BoolVar(&in.EmailVerified, "email-verified", false, "mark the email address as verified (email_verified claim)")
 
 	list := &cobra.Command{
 		Use:   "list",
 		Short: "List users",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.withAccounts(cmd.Context(), func(ac *accounts) error {
-				users, err := ac.store.ListUsers(cmd.Context())
+			return a.withStore(cmd.Context(), func(store storage.Storage) error {
+				users, err := accounts.New(store, nil, a.now, a.rand).ListUsers(cmd.Context())
 				if err != nil {
 					return fmt.Errorf("user list: %w", err)
 				}
-				faces, err := ac.store.ListFaceTemplateKeys(cmd.Context())
+				faces, err := store.ListFaceTemplateKeys(cmd.Context())
 				if err != nil {
 					return fmt.Errorf("user list: %w", err)
 				}
@@ -101,54 +87,66 @@ func (a *app) userCmd() *cobra.Command {
 	}
 
 	disable := &cobra.Command{
-		Use:   "disable USERNAME|EMAIL",
-		Short: "Disable a user and revoke their sessions and tokens",
+		Use:   "disable USERNAME|EMAIL|SUB",
+		Short: "Disable a user and revoke their sessions",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.withAccounts(cmd.Context(), func(ac *accounts) error {
-				u, n, err := ac.setDisabled(cmd.Context(), args[0], true)
+			return a.withAccounts(cmd.Context(), func(ac *accounts.Service) error {
+				n, err := ac.DisableUser(cmd.Context(), args[0])
 				if err != nil {
 					return fmt.Errorf("user disable: %w", err)
 				}
-				fmt.Fprintf(a.stdout, "user %s disabled; %d session(s) revoked\n", u.Username, n)
+				fmt.Fprintf(a.stdout, "user %s disabled; %d session(s) revoked\n", args[0], n)
 				return nil
 			})
 		},
 	}
 	enable := &cobra.Command{
-		Use:   "enable USERNAME|EMAIL",
-		Short: "Re-enable a disabled user",
+		Use:   "enable USERNAME|EMAIL|SUB",
+		Short: "Re-enable a disabled user and clear a lockout",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.withAccounts(cmd.Context(), func(ac *accounts) error {
-				u, _, err := ac.setDisabled(cmd.Context(), args[0], false)
-				if err != nil {
+			return a.withAccounts(cmd.Context(), func(ac *accounts.Service) error {
+				if err := ac.EnableUser(cmd.Context(), args[0]); err != nil {
 					return fmt.Errorf("user enable: %w", err)
 				}
-				fmt.Fprintf(a.stdout, "user %s enabled\n", u.Username)
+				fmt.Fprintf(a.stdout, "user %s enabled\n", args[0])
 				return nil
 			})
 		},
 	}
 	setPassword := &cobra.Command{
-		Use:   "set-password USERNAME|EMAIL < password",
-		Short: "Replace a user's password (read from standard input), clear a lockout and sign them out",
+		Use:   "set-password USERNAME|EMAIL|SUB < password",
+		Short: "Replace a user's password (read from standard input) and clear a lockout",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			pw, err := readPassword(a.stdin)
 			if err != nil {
 				return fmt.Errorf("user set-password: %w", err)
 			}
-			return a.withAccounts(cmd.Context(), func(ac *accounts) error {
-				u, n, err := ac.setPassword(cmd.Context(), args[0], pw)
-				if err != nil {
+			return a.withAccounts(cmd.Context(), func(ac *accounts.Service) error {
+				if err := ac.SetPassword(cmd.Context(), args[0], pw); err != nil {
 					return fmt.Errorf("user set-password: %w", err)
 				}
-				fmt.Fprintf(a.stdout, "password of %s replaced; %d session(s) revoked\n", u.Username, n)
+				fmt.Fprintf(a.stdout, "password of %s replaced\n", args[0])
 				return nil
 			})
 		},
 	}
 	cmd.AddCommand(add, list, disable, enable, setPassword)
 	return cmd
+}
+
+// withStore loads the configuration, opens the database and runs fn.
+func (a *app) withStore(ctx context.Context, fn func(storage.Storage) error) error {
+	cfg, logger, err := a.loadConfig()
+	if err != nil {
+		return err
+	}
+	store, err := a.openStore(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	return fn(store)
 }
