@@ -1,7 +1,7 @@
 # faceidp: OpenID Connect provider with a face second factor.
 #
 #   docker build -t faceidp .
-#   docker run --rm -v faceidp-models:/models faceidp models fetch      # or mount an assembled dir
+#   docker run --rm -v faceidp-models:/models faceidp models fetch --dir /models  # or mount an assembled dir
 #   docker run -p 8080:8080 -v faceidp-data:/var/lib/faceidp -v faceidp-models:/models \
 #     -e FACEIDP_ISSUER=https://id.example.com -e FACEIDP_DATABASE_URL=postgres://... \
 #     -e FACEIDP_SECRETS_... faceidp serve
