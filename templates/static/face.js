@@ -128,6 +128,16 @@
     el.steps.hidden = false;
   }
 
+  // showResults marks each step with the server's verdict.
+  function showResults(actions, steps) {
+    var verdict = {};
+    (steps || []).forEach(function (s) { verdict[s.action] = s.passed; });
+    Array.prototype.forEach.call(el.steps.children, function (li, i) {
+      var v = verdict[actions[i]];
+      li.className = v === true ? "done" : (v === false ? "failed" : "");
+    });
+  }
+
   // plan splits the frames into a neutral baseline and one equal segment
   // per action, within the engine's limits.
   function plan(limits, actions) {
@@ -184,7 +194,7 @@
       el.progress.value = i + 1;
       el.progress.textContent = Math.round(100 * (i + 1) / p.total) + "%";
     }
-    showSteps(actions, actions.length);
+    showSteps(actions, -2); // captured; the server judges the steps
     return frames;
   }
 
@@ -230,7 +240,8 @@
         return;
       }
       setOval("failed");
-      el.step.textContent = "Not recognised";
+      showResults(ch.actions, res.steps);
+      el.step.textContent = "Not accepted";
       say((res.message || "That did not work.") + " Press Try again.", "error");
       el.retry.hidden = false;
     } catch (err) {
