@@ -25,6 +25,8 @@ import (
 
 	"github.com/faceidp/faceidp/faceauth"
 	"github.com/faceidp/faceidp/factors/policy"
+	"github.com/faceidp/faceidp/models"
+	"github.com/faceidp/faceidp/storage"
 )
 
 // The browser end-to-end test: headless Chromium with a fake camera fed a
@@ -32,7 +34,8 @@ import (
 // whole redirect flow: password, face enrolment on first sign-in,
 // sign-out, sign-in again with a face challenge, callback, ID token with
 // amr face + mfa. A second browser showing a static photo is refused with
-// a message the user understands.
+// a message the user understands; a third that denies the camera gets
+// advice and starts no face attempt.
 //
 // The challenge is pinned to a single blink through face.Deps.Picker (a
 // test-only seam: production configuration cannot set it), because the
@@ -65,7 +68,7 @@ func TestBrowserFaceSignIn(t *testing.T) {
 	t.Cleanup(rpSrv.Close)
 
 	// Run 1: the live clip.
-	ctx := newChromium(t, chromium, liveY4M)
+	ctx := newChromium(t, chromium, liveY4M, allowCamera)
 	signIn := func(want string) {
 		t.Helper()
 		run(t, ctx, "open the demo app and sign in",
@@ -111,7 +114,7 @@ func TestBrowserFaceSignIn(t *testing.T) {
 
 	// Run 2: another browser whose camera shows a still photo; bob's
 	// enrolment is refused with a message, and nothing is stored.
-	ctx2 := newChromium(t, chromium, photoY4M)
+	ctx2 := newChromium(t, chromium, photoY4M, allowCamera)
 	run(t, ctx2, "bob signs in",
 		chromedp.Navigate(rpBase+"/login"),
 		chromedp.WaitVisible("#username", chromedp.ByID),
@@ -131,6 +134,34 @@ func TestBrowserFaceSignIn(t *testing.T) {
 	if ok, _ := e.svc.Enrolled(e.ctx, "bob"); ok {
 		t.Fatal("a static photo enrolled bob")
 	}
+
+	// Run 3: the user refuses the camera permission: advice, no challenge.
+	ctx3 := newChromium(t, chromium, liveY4M, denyCamera)
+	before, _ := e.store.ListAudit(e.ctx, storage.AuditFilter{UserID: "bob"})
+	run(t, ctx3, "bob signs in and denies the camera",
+		chromedp.Navigate(rpBase+"/login"),
+		chromedp.WaitVisible("#username", chromedp.ByID),
+		chromedp.SendKeys("#username", "bob", chromedp.ByID),
+		chromedp.SendKeys("#password", userPW, chromedp.ByID),
+		chromedp.Submit("#password", chromedp.ByID),
+		chromedp.WaitVisible("#face-start", chromedp.ByID),
+		chromedp.Click("#face-start", chromedp.ByID),
+	)
+	out = waitOutcome(t, ctx3, rpBase+"/callback")
+	if !strings.Contains(out.Message, "Camera access was denied") || !out.Error {
+		t.Fatalf("denied camera: page says %q", out.Message)
+	}
+	var startShown bool
+	run(t, ctx3, "start button", chromedp.Evaluate(`!document.getElementById("face-start").hidden`, &startShown))
+	if !startShown {
+		t.Fatal("after a denied camera the Start button is gone")
+	}
+	after, _ := e.store.ListAudit(e.ctx, storage.AuditFilter{UserID: "bob", Type: "face.enrol"})
+	for _, ev := range after {
+		if !slices.ContainsFunc(before, func(b models.AuditEvent) bool { return b.ID == ev.ID }) {
+			t.Fatalf("a face attempt was made without a camera: %+v", ev)
+		}
+	}
 }
 
 // makeY4M turns a fixture clip into a .y4m for Chromium's fake camera.
@@ -149,11 +180,23 @@ func makeY4M(t *testing.T, clip string) string {
 	return out
 }
 
+type cameraPermission bool
+
+const (
+	allowCamera cameraPermission = true
+	denyCamera  cameraPermission = false
+)
+
 // newChromium starts a headless Chromium with a fake camera showing y4m
 // and a fresh profile. Its console and errors go to the test log.
-func newChromium(t *testing.T, path, y4m string) context.Context {
+func newChromium(t *testing.T, path, y4m string, camera cameraPermission) context.Context {
 	t.Helper()
+	permission := chromedp.Flag("use-fake-ui-for-media-stream", true) // allow
+	if camera == denyCamera {
+		permission = chromedp.Flag("deny-permission-prompts", true)
+	}
 	opts := []chromedp.ExecAllocatorOption{
+		permission,
 		chromedp.ExecPath(path),
 		chromedp.UserDataDir(t.TempDir()),
 		chromedp.Headless,
@@ -165,7 +208,6 @@ func newChromium(t *testing.T, path, y4m string) context.Context {
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),
 		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.Flag("use-fake-ui-for-media-stream", true),
 		chromedp.Flag("use-fake-device-for-media-stream", true),
 		chromedp.Flag("use-file-for-fake-video-capture", y4m),
 		chromedp.WindowSize(1000, 900),
