@@ -154,10 +154,27 @@ func decisionDetails(out *face.Outcome) map[string]any {
 
 // --- login flow ---------------------------------------------------------------
 
-func (f *Factor) flowChallenge(w http.ResponseWriter, r *http.Request) {
+// loadFlow loads the sign-in waiting for face; a locked account may not
+// keep trying within a flow it started before the lockout.
+func (f *Factor) loadFlow(w http.ResponseWriter, r *http.Request) *idp.Flow {
 	fl, err := f.flow.LoadFactor(r, r.URL.Query().Get("authRequestID"), f.AMR())
+	if err == nil && fl.User.Locked(f.flow.Now()) {
+		err = idp.ErrLocked
+	}
 	if err != nil {
-		writeError(w, flowError(err))
+		e := flowError(err)
+		if e == errInternal {
+			f.log.ErrorContext(r.Context(), "load face sign-in", "err", err)
+		}
+		writeError(w, e)
+		return nil
+	}
+	return fl
+}
+
+func (f *Factor) flowChallenge(w http.ResponseWriter, r *http.Request) {
+	fl := f.loadFlow(w, r)
+	if fl == nil {
 		return
 	}
 	purpose := models.FacePurposeVerify
@@ -169,9 +186,8 @@ func (f *Factor) flowChallenge(w http.ResponseWriter, r *http.Request) {
 
 func (f *Factor) flowAnswer(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	fl, err := f.flow.LoadFactor(r, r.URL.Query().Get("authRequestID"), f.AMR())
-	if err != nil {
-		writeError(w, flowError(err))
+	fl := f.loadFlow(w, r)
+	if fl == nil {
 		return
 	}
 	out := f.answer(w, r, fl.Request.ID, fl.Request.BrowserBinding)
@@ -195,7 +211,11 @@ func (f *Factor) flowAnswer(w http.ResponseWriter, r *http.Request) {
 	}
 	next, err := f.flow.Advance(w, r, fl, f.AMR())
 	if err != nil {
-		writeError(w, flowError(err))
+		e := flowError(err)
+		if e == errInternal {
+			f.log.ErrorContext(ctx, "continue sign-in after face", "err", err)
+		}
+		writeError(w, e)
 		return
 	}
 	resp.Next = next

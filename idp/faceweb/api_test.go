@@ -12,6 +12,7 @@ import (
 	"github.com/faceidp/faceidp/faceauth"
 	"github.com/faceidp/faceidp/factors/face"
 	"github.com/faceidp/faceidp/factors/policy"
+	"github.com/faceidp/faceidp/idp"
 	"github.com/faceidp/faceidp/idp/faceweb"
 	"github.com/faceidp/faceidp/storage"
 )
@@ -236,4 +237,44 @@ func grayJPEG(t testing.TB, w, h int) []byte {
 		t.Fatal(err)
 	}
 	return buf.Bytes()
+}
+
+// TestFaceAPILockout: failed face verifications count towards the account
+// lockout; once locked, the flow refuses further challenges.
+func TestFaceAPILockout(t *testing.T) {
+	e := newEnv(t, envConfig{steps: 1, faceMode: policy.FaceRequired})
+	u := e.addUser("alice")
+	e.enrolFromPhotos(u.ID, "p01")
+	b := e.newBrowser()
+	fp := parseFacePage(t, e.signInPassword(b, e.rp(rpRedirect).start().url, "alice").body)
+	if fp.purpose != "verify" {
+		t.Fatalf("purpose %q", fp.purpose)
+	}
+	photo := jpegs(clipFrames(t, "spoof_static_photo_p02", 2))
+	for i := 1; i <= idp.DefaultLockoutThreshold; i++ {
+		ch := e.challenge(b, fp)
+		if ch.status != http.StatusOK {
+			t.Fatalf("challenge %d: %d %s", i, ch.status, ch.raw)
+		}
+		r := e.answer(b, fp, ch.str("challenge_id"), photo)
+		if i < idp.DefaultLockoutThreshold {
+			if r.status != http.StatusOK || r.str("result") != "fail" {
+				t.Fatalf("attempt %d: %d %s", i, r.status, r.raw)
+			}
+			continue
+		}
+		if r.status != http.StatusForbidden || r.str("error") != "account_locked" {
+			t.Fatalf("attempt %d: %d %s, want 403 account_locked", i, r.status, r.raw)
+		}
+	}
+	if got, _ := e.store.GetUser(e.ctx, u.ID); !got.Locked(e.clock.Now()) {
+		t.Fatal("account not locked after failed face attempts")
+	}
+	if r := e.challenge(b, fp); r.status != http.StatusForbidden || r.str("error") != "account_locked" {
+		t.Fatalf("challenge while locked: %d %s", r.status, r.raw)
+	}
+	evs, _ := e.store.ListAudit(e.ctx, storage.AuditFilter{UserID: u.ID, Type: "login.face"})
+	if len(evs) != idp.DefaultLockoutThreshold {
+		t.Fatalf("%d login.face audit events, want %d", len(evs), idp.DefaultLockoutThreshold)
+	}
 }

@@ -163,6 +163,7 @@ type env struct {
 	picker *pinnedPicker
 	svc    *face.Service
 	hasher *password.Hasher
+	kr     *keyring.Keyring
 }
 
 type envConfig struct {
@@ -226,7 +227,7 @@ func newEnv(t *testing.T, cfg envConfig) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, ctx: ctx, issuer: issuer, store: store, clock: clock, picker: picker, svc: svc, hasher: hasher}
+	e := &env{t: t, ctx: ctx, issuer: issuer, store: store, clock: clock, picker: picker, svc: svc, hasher: hasher, kr: kr}
 	if cfg.redirectURIs == nil {
 		cfg.redirectURIs = []string{rpRedirect}
 	}
@@ -496,4 +497,30 @@ func (e *env) follow(b *http.Client, next string, a authStart) string {
 		e.t.Fatalf("state %q, want %q", loc.Query().Get("state"), a.state)
 	}
 	return loc.Query().Get("code")
+}
+
+// enrolFromPhotos stores a template built from a person's enrolment photos
+// (no live challenge), for tests about verification only.
+func (e *env) enrolFromPhotos(userID, person string) {
+	e.t.Helper()
+	paths, _ := filepath.Glob(filepath.Join(sharedDir(e.t), "liveness", "enrol", person, "*.jpg"))
+	var imgs [][]byte
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		imgs = append(imgs, b)
+	}
+	tmpl, err := testEngine(e.t).EnrolFromImages(e.ctx, imgs)
+	if err != nil {
+		e.t.Fatalf("enrol %s from photos: %v", person, err)
+	}
+	keyID, sealed, err := faceauth.SealTemplate(e.kr, userID, tmpl)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if err := e.store.SaveFaceTemplate(e.ctx, &models.FaceTemplate{UserID: userID, KeyID: keyID, Sealed: sealed, Samples: tmpl.Samples()}); err != nil {
+		e.t.Fatal(err)
+	}
 }
