@@ -151,14 +151,10 @@ func RotateSigningKeys(ctx context.Context, o RotateSigningKeysOptions) error {
 	if err != nil {
 		return fmt.Errorf("rotate signing keys: %w", err)
 	}
-	// RotateSigningKey retires every other key, so store the RSA key that
-	// way and add the EC key next to it. If the process dies in between,
-	// the next start generates the missing ES256 key.
-	if err := o.Store.RotateSigningKey(ctx, rs, now, now.Add(o.KeepFor)); err != nil {
-		return fmt.Errorf("rotate signing keys: store RS256 key: %w", err)
-	}
-	if err := o.Store.CreateSigningKey(ctx, es); err != nil {
-		return fmt.Errorf("rotate signing keys: store ES256 key: %w", err)
+	// Both successors are stored and every older key retired in one
+	// transaction: a failure leaves the previous keys signing.
+	if err := o.Store.RotateSigningKeys(ctx, []*models.SigningKey{rs, es}, now, now.Add(o.KeepFor)); err != nil {
+		return fmt.Errorf("rotate signing keys: %w", err)
 	}
 	return nil
 }

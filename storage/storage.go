@@ -8,7 +8,7 @@
 // storagetest.RunConformance from its tests with a constructor that returns
 // a fresh, migrated, empty store per test (see sqlstore_test.go). Atomic
 // operations (RotateRefreshToken, ConsumeFaceChallenge, ResealFaceTemplate,
-// RotateSigningKey) must be atomic in the shared database, not in process
+// RotateSigningKeys) must be atomic in the shared database, not in process
 // memory: several faceidp instances may use one database.
 package storage
 
@@ -129,9 +129,11 @@ type SigningKeys interface {
 	CreateSigningKey(ctx context.Context, k *models.SigningKey) error
 	// ListSigningKeys returns every stored key, newest first.
 	ListSigningKeys(ctx context.Context) ([]models.SigningKey, error)
-	// RotateSigningKey stores next and retires every other unretired key at
-	// now, setting its RemoveAfter to removeAfter, in one transaction.
-	RotateSigningKey(ctx context.Context, next *models.SigningKey, now, removeAfter time.Time) error
+	// RotateSigningKeys stores every key of next (one successor per
+	// algorithm) and retires every other unretired key at now, setting its
+	// RemoveAfter to removeAfter, all in one transaction: either every
+	// successor is stored and the old keys retired, or nothing changes.
+	RotateSigningKeys(ctx context.Context, next []*models.SigningKey, now, removeAfter time.Time) error
 	// ResealSigningKey replaces a key's sealed private key.
 	ResealSigningKey(ctx context.Context, id string, sealed []byte) error
 }

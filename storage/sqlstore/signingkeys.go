@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"gorm.io/gorm"
@@ -23,20 +24,31 @@ func (s *Store) ListSigningKeys(ctx context.Context) ([]models.SigningKey, error
 	return normAll(ks), nil
 }
 
-// RotateSigningKey inserts next and retires every other unretired key at now
-// with RemoveAfter removeAfter, in one transaction.
-func (s *Store) RotateSigningKey(ctx context.Context, next *models.SigningKey, now, removeAfter time.Time) error {
-	normTimes(next)
+// RotateSigningKeys inserts every key of next and retires every other
+// unretired key at now with RemoveAfter removeAfter, in one transaction, so
+// a failure (or a crash) leaves the previous keys active and no successor
+// half-stored.
+func (s *Store) RotateSigningKeys(ctx context.Context, next []*models.SigningKey, now, removeAfter time.Time) error {
+	if len(next) == 0 {
+		return errors.New("rotate signing keys: no successor keys")
+	}
+	ids := make([]string, 0, len(next))
+	for _, k := range next {
+		normTimes(k)
+		ids = append(ids, k.ID)
+	}
 	now, removeAfter = norm(now), norm(removeAfter)
 	err := s.transaction(ctx, func(tx *gorm.DB) error {
-		if err := tx.Create(next).Error; err != nil {
-			return err
+		for _, k := range next {
+			if err := tx.Create(k).Error; err != nil {
+				return err
+			}
 		}
 		return tx.Model(&models.SigningKey{}).
-			Where("id <> ? AND retired_at IS NULL", next.ID).
+			Where("id NOT IN ? AND retired_at IS NULL", ids).
 			Updates(map[string]any{"retired_at": now, "remove_after": removeAfter}).Error
 	})
-	return wrap("rotate signing key", err)
+	return wrap("rotate signing keys", err)
 }
 
 // ResealSigningKey replaces the key's sealed private key.

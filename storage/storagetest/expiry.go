@@ -44,8 +44,8 @@ func testDeleteExpired(t *testing.T, s storage.Storage) {
 	must(t, "c-new", s.CreateFaceChallenge(ctx, cNew))
 
 	must(t, "k-gone", s.CreateSigningKey(ctx, signingKey("k-gone", t0)))
-	must(t, "k-retired", s.RotateSigningKey(ctx, signingKey("k-retired", t0.Add(time.Minute)), t0.Add(time.Minute), past))
-	must(t, "k-current", s.RotateSigningKey(ctx, signingKey("k-current", t0.Add(2*time.Minute)), t0.Add(2*time.Minute), future))
+	must(t, "k-retired", s.RotateSigningKeys(ctx, []*models.SigningKey{signingKey("k-retired", t0.Add(time.Minute))}, t0.Add(time.Minute), past))
+	must(t, "k-current", s.RotateSigningKeys(ctx, []*models.SigningKey{signingKey("k-current", t0.Add(2*time.Minute))}, t0.Add(2*time.Minute), future))
 	// k-gone: RemoveAfter past (set by the first rotation); k-retired:
 	// RemoveAfter future; k-current: not retired.
 

@@ -27,9 +27,9 @@ func testSigningKeyRotation(t *testing.T, s storage.Storage) {
 	wantErr(t, "duplicate", s.CreateSigningKey(ctx, signingKey("k1", t0)), storage.ErrAlreadyExists)
 
 	t1, remove1 := t0.Add(24*time.Hour), t0.Add(48*time.Hour)
-	must(t, "rotate to k2", s.RotateSigningKey(ctx, signingKey("k2", t1), t1, remove1))
+	must(t, "rotate to k2", s.RotateSigningKeys(ctx, []*models.SigningKey{signingKey("k2", t1)}, t1, remove1))
 	t2, remove2 := t0.Add(72*time.Hour), t0.Add(96*time.Hour)
-	must(t, "rotate to k3", s.RotateSigningKey(ctx, signingKey("k3", t2), t2, remove2))
+	must(t, "rotate to k3", s.RotateSigningKeys(ctx, []*models.SigningKey{signingKey("k3", t2)}, t2, remove2))
 
 	keys, err = s.ListSigningKeys(ctx)
 	must(t, "list", err)
@@ -48,11 +48,21 @@ func testSigningKeyRotation(t *testing.T, s storage.Storage) {
 	sameRecord(t, "k1", &k1, want1)
 
 	// A failed rotation (duplicate id) retires nothing.
-	wantErr(t, "rotate to existing id", s.RotateSigningKey(ctx, signingKey("k2", t2), t2.Add(time.Hour), remove2.Add(time.Hour)), storage.ErrAlreadyExists)
+	wantErr(t, "rotate to existing id", s.RotateSigningKeys(ctx, []*models.SigningKey{signingKey("k2", t2)}, t2.Add(time.Hour), remove2.Add(time.Hour)), storage.ErrAlreadyExists)
 	keys, err = s.ListSigningKeys(ctx)
 	must(t, "list after failed rotation", err)
 	if keys[0].ID != "k3" || keys[0].RetiredAt != nil {
 		t.Fatalf("failed rotation retired the current key: %+v", keys[0])
+	}
+	// A rotation whose second successor fails stores neither successor.
+	wantErr(t, "rotate with a bad second key", s.RotateSigningKeys(ctx, []*models.SigningKey{signingKey("k4", t2), signingKey("k1", t2)}, t2.Add(time.Hour), remove2.Add(time.Hour)), storage.ErrAlreadyExists)
+	keys, err = s.ListSigningKeys(ctx)
+	must(t, "list after half-failed rotation", err)
+	if len(keys) != 3 || keys[0].ID != "k3" || keys[0].RetiredAt != nil {
+		t.Fatalf("half-failed rotation changed the keys: %v, newest retired=%v", keyIDs(keys), keys[0].RetiredAt)
+	}
+	if err := s.RotateSigningKeys(ctx, nil, t2, remove2); err == nil {
+		t.Fatal("rotating to no successor keys succeeded; it must fail and retire nothing")
 	}
 
 	must(t, "reseal", s.ResealSigningKey(ctx, "k1", []byte("resealed")))
@@ -62,6 +72,43 @@ func testSigningKeyRotation(t *testing.T, s storage.Storage) {
 		t.Errorf("reseal wrote the wrong key: k1=%q k2=%q", keys[2].SealedPrivateKey, keys[1].SealedPrivateKey)
 	}
 	wantErr(t, "reseal unknown", s.ResealSigningKey(ctx, "nope", []byte("x")), storage.ErrNotFound)
+}
+
+// testSigningKeyRotationPair rotates an RS256 and an ES256 key together:
+// both successors are stored and every older key, of either algorithm, is
+// retired in the same call.
+func testSigningKeyRotationPair(t *testing.T, s storage.Storage) {
+	ctx := t.Context()
+	t0 := baseTime()
+	ec := func(id string, at time.Time) *models.SigningKey {
+		k := signingKey(id, at)
+		k.Algorithm = "ES256"
+		return k
+	}
+	must(t, "create rs1", s.CreateSigningKey(ctx, signingKey("rs1", t0)))
+	must(t, "create es1", s.CreateSigningKey(ctx, ec("es1", t0)))
+	t1, remove := t0.Add(time.Hour), t0.Add(3*time.Hour)
+	must(t, "rotate pair", s.RotateSigningKeys(ctx, []*models.SigningKey{signingKey("rs2", t1), ec("es2", t1)}, t1, remove))
+	keys, err := s.ListSigningKeys(ctx)
+	must(t, "list", err)
+	if len(keys) != 4 {
+		t.Fatalf("keys after rotating a pair: %v", keyIDs(keys))
+	}
+	for _, k := range keys {
+		switch k.ID {
+		case "rs2", "es2":
+			if k.RetiredAt != nil || k.RemoveAfter != nil {
+				t.Errorf("successor %s retired", k.ID)
+			}
+		default:
+			if k.RetiredAt == nil || k.RemoveAfter == nil {
+				t.Errorf("old key %s not retired", k.ID)
+				continue
+			}
+			sameTime(t, k.ID+".RetiredAt", *k.RetiredAt, t1)
+			sameTime(t, k.ID+".RemoveAfter", *k.RemoveAfter, remove)
+		}
+	}
 }
 
 func keyIDs(ks []models.SigningKey) []string {

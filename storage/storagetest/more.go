@@ -21,6 +21,7 @@ var moreTests = []struct {
 	{"SessionRevoke", testSessionRevoke},
 	{"Consents", testConsents},
 	{"SigningKeyRotation", testSigningKeyRotation},
+	{"SigningKeyRotationPairAtomic", testSigningKeyRotationPair},
 	{"FaceTemplates", testFaceTemplates},
 	{"FaceTemplateResealCAS", testFaceTemplateResealCAS},
 	{"FaceChallengeConsumeOnce", testFaceChallengeConsume},
