@@ -200,16 +200,16 @@ func (s *Server) recordFailure(ctx context.Context, f *Flow, amr, reason string,
 		return false, nil
 	}
 	u := f.User
-	u.FailedLogins++
-	locked := false
-	if u.FailedLogins >= s.opts.LockoutThreshold {
-		until := s.clock().Add(s.opts.LockoutDuration)
-		u.LockedUntil = &until
-		u.FailedLogins = 0
-		locked = true
-	}
-	if err := s.store.UpdateUser(ctx, u); err != nil {
+	// Counted in the database, atomically: concurrent failures (on any
+	// instance) each count.
+	count, locked, err := s.store.IncrementFailedLogins(ctx, u.ID, s.clock(), s.opts.LockoutThreshold, s.opts.LockoutDuration)
+	if err != nil {
 		return false, fmt.Errorf("count failed login: %w", err)
+	}
+	u.FailedLogins = count
+	if locked {
+		until := s.clock().Add(s.opts.LockoutDuration)
+		u.FailedLogins, u.LockedUntil = 0, &until
 	}
 	if locked {
 		s.audit(ctx, "account.locked", "info", u.ID, f.Request.ClientID, fmt.Sprintf("%d consecutive failures", s.opts.LockoutThreshold), nil)
@@ -252,11 +252,13 @@ func (fc *flowControl) Advance(w http.ResponseWriter, r *http.Request, f *Flow, 
 	if f.Pending != amr {
 		return "", ErrFlowWrongStep
 	}
-	if f.User != nil && f.User.FailedLogins != 0 {
-		f.User.FailedLogins = 0
-		if err := fc.s.store.UpdateUser(r.Context(), f.User); err != nil {
+	if f.User != nil {
+		// Always reset in the database: a concurrent failure may have
+		// counted since f.User was read.
+		if err := fc.s.store.ResetFailedLogins(r.Context(), f.User.ID, fc.s.clock()); err != nil {
 			fc.s.log.ErrorContext(r.Context(), "reset failed logins", "err", err)
 		}
+		f.User.FailedLogins = 0
 	}
 	fc.s.audit(r.Context(), "login."+amr, "success", f.Request.UserID, f.Request.ClientID, "", nil)
 	return fc.s.completeFactor(w, r, f, amr)

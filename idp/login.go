@@ -183,16 +183,18 @@ func (s *Server) loginPassword(w http.ResponseWriter, r *http.Request) {
 		s.renderLogin(w, r, f, http.StatusUnauthorized, username, msgWrongCredentials)
 		return
 	}
-	dirty := u.FailedLogins != 0 || u.LockedUntil != nil
+	// The reset is one conditional UPDATE, not a write of the whole user
+	// read above: that would undo a concurrent admin change or failure.
+	if err := s.store.ResetFailedLogins(ctx, u.ID, now); err != nil {
+		s.log.ErrorContext(ctx, "reset failed logins", "err", err)
+	}
 	u.FailedLogins, u.LockedUntil = 0, nil
 	if rehash {
 		if h, err := s.hasher.Hash(pw); err == nil {
-			u.PasswordHash, dirty = h, true
-		}
-	}
-	if dirty {
-		if err := s.store.UpdateUser(ctx, u); err != nil {
-			s.log.ErrorContext(ctx, "update user after login", "err", err)
+			u.PasswordHash = h
+			if err := s.store.UpdateUser(ctx, u); err != nil {
+				s.log.ErrorContext(ctx, "update password hash after login", "err", err)
+			}
 		}
 	}
 	if f.Request.UserID != "" && f.Request.UserID != u.ID {

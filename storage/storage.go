@@ -68,6 +68,18 @@ type Users interface {
 	GetUserByLogin(ctx context.Context, login string) (*models.User, error)
 	ListUsers(ctx context.Context) ([]models.User, error)
 	UpdateUser(ctx context.Context, u *models.User) error
+	// IncrementFailedLogins atomically adds one to the user's FailedLogins
+	// and returns the consecutive failures counted so far, this one
+	// included. When that reaches threshold the account is locked until
+	// now+lockFor, the stored counter restarts at zero and locked is true.
+	// Concurrent calls (from any process) never lose a count. ErrNotFound
+	// for an unknown user.
+	IncrementFailedLogins(ctx context.Context, userID string, now time.Time, threshold int, lockFor time.Duration) (count int, locked bool, err error)
+	// ResetFailedLogins sets FailedLogins to zero and clears a lockout that
+	// has ended by now, after a successful sign-in; a lockout still in force
+	// at now (set by a concurrent failure) is left alone. Unknown users are
+	// not an error.
+	ResetFailedLogins(ctx context.Context, userID string, now time.Time) error
 }
 
 type Clients interface {

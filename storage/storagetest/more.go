@@ -10,6 +10,8 @@ var moreTests = []struct {
 	name string
 	fn   func(t *testing.T, s storage.Storage)
 }{
+	{"FailedLoginsConcurrentIncrements", testFailedLoginsConcurrent},
+	{"FailedLoginsLockAndReset", testFailedLoginsLockAndReset},
 	{"AccessTokenCRUD", testAccessTokenCRUD},
 	{"RefreshTokenCreateAtomic", testRefreshTokenCreate},
 	{"RefreshRotation", testRefreshRotation},
