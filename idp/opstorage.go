@@ -397,6 +397,13 @@ func (o *opStorage) SetUserinfoFromRequest(ctx context.Context, ui *oidc.UserInf
 		return fmt.Errorf("load user for ID token: %w", err)
 	}
 	setUserinfo(ui, u, scopes)
+	// op only copies acr into ID tokens for auth requests; a refresh
+	// carries the acr of the sign-in that started the family. It is added
+	// as an extra claim, which op's registered (empty, omitted) acr leaves
+	// alone.
+	if rt, ok := req.(*refreshTokenRequest); ok && rt.t.ACR != "" {
+		ui.AppendClaims("acr", rt.t.ACR)
+	}
 	return nil
 }
 
