@@ -115,11 +115,20 @@ func (o *opStorage) AuthRequestByID(ctx context.Context, id string) (op.AuthRequ
 }
 
 // AuthRequestByCode finds the request by the SHA-256 of the code and
-// refuses codes past their (short) lifetime.
+// refuses codes past their (short) lifetime. A code that was already
+// exchanged is reuse (RFC 6749 §4.1.2): the tokens issued from it are
+// revoked and the request refused (op answers invalid_grant).
 func (o *opStorage) AuthRequestByCode(ctx context.Context, code string) (op.AuthRequest, error) {
 	r, err := o.s.store.GetAuthRequestByCodeHash(ctx, hashToken(code))
 	if err != nil {
 		return nil, fmt.Errorf("look up code: %w", err)
+	}
+	if r.CodeUsedAt != nil {
+		if err := o.s.store.RevokeAuthCodeTokens(ctx, r.ID, o.now()); err != nil {
+			return nil, fmt.Errorf("revoke tokens of reused code: %w", err)
+		}
+		o.codeReused(ctx, r)
+		return nil, errors.New("authorization code already used")
 	}
 	if !r.Done || !o.now().Before(r.ExpiresAt) {
 		return nil, errors.New("authorization code expired")
@@ -148,11 +157,43 @@ func (o *opStorage) SaveAuthCode(ctx context.Context, id, code string) error {
 	return nil
 }
 
-// DeleteAuthRequest consumes the request once its code was exchanged; a
-// second exchange of the same code finds nothing.
+// DeleteAuthRequest is op's hook after a code exchange. A request whose code
+// was exchanged stays as the tombstone RedeemAuthCode wrote (it expires with
+// the code), so a second exchange is recognised as reuse; anything else is
+// deleted.
 func (o *opStorage) DeleteAuthRequest(ctx context.Context, id string) error {
-	if err := o.s.store.DeleteAuthRequest(ctx, id); err != nil {
-		return oidc.ErrInvalidGrant().WithDescription("authorization code already used").WithParent(err)
+	r, err := o.s.store.GetAuthRequest(ctx, id)
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("load auth request: %w", err)
+	}
+	if r.CodeUsedAt != nil {
+		return nil
+	}
+	if err := o.s.store.DeleteAuthRequest(ctx, id); err != nil && !errors.Is(err, storage.ErrNotFound) {
+		return fmt.Errorf("delete auth request: %w", err)
+	}
+	return nil
+}
+
+// codeReused audits a second exchange of an authorization code.
+func (o *opStorage) codeReused(ctx context.Context, r *models.AuthRequest) {
+	o.s.audit(ctx, "token.code_reuse", "failure", r.UserID, r.ClientID, "authorization code presented again; tokens issued from it revoked", nil)
+}
+
+// redeemCode stores the tokens of a code exchange and marks the code used,
+// atomically; a concurrent or later second exchange gets invalid_grant and
+// revokes them.
+func (o *opStorage) redeemCode(ctx context.Context, r *authRequest, at *models.AccessToken, rt *models.RefreshToken) error {
+	err := o.s.store.RedeemAuthCode(ctx, r.r.ID, o.now(), at, rt)
+	if errors.Is(err, storage.ErrAuthCodeUsed) {
+		o.codeReused(ctx, r.r)
+		return oidc.ErrInvalidGrant().WithDescription("authorization code already used")
+	}
+	if err != nil {
+		return fmt.Errorf("redeem authorization code: %w", err)
 	}
 	return nil
 }
@@ -189,7 +230,11 @@ func (o *opStorage) CreateAccessToken(ctx context.Context, req op.TokenRequest) 
 	if err != nil {
 		return "", time.Time{}, err
 	}
-	if err := o.s.store.CreateAccessToken(ctx, at); err != nil {
+	if r, ok := req.(*authRequest); ok {
+		if err := o.redeemCode(ctx, r, at, nil); err != nil {
+			return "", time.Time{}, err
+		}
+	} else if err := o.s.store.CreateAccessToken(ctx, at); err != nil {
 		return "", time.Time{}, fmt.Errorf("store access token: %w", err)
 	}
 	o.s.metrics.tokens.WithLabelValues("access").Inc()
@@ -234,8 +279,8 @@ func (o *opStorage) CreateAccessAndRefreshTokens(ctx context.Context, req op.Tok
 			return "", "", time.Time{}, err
 		}
 		rt.Scopes, rt.ACR = at.Scopes, r.r.ACR
-		if err := o.s.store.CreateRefreshToken(ctx, rt, at); err != nil {
-			return "", "", time.Time{}, fmt.Errorf("store refresh token: %w", err)
+		if err := o.redeemCode(ctx, r, at, rt); err != nil {
+			return "", "", time.Time{}, err
 		}
 	case *refreshTokenRequest:
 		// The successor keeps the family's granted scopes even when this

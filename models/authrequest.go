@@ -45,7 +45,17 @@ type AuthRequest struct {
 	Done           bool
 
 	// CodeHash is the SHA-256 of the authorization code once issued.
-	CodeHash  string `gorm:"index;size:128"`
-	CreatedAt time.Time
-	ExpiresAt time.Time `gorm:"index"`
+	CodeHash string `gorm:"index;size:128"`
+	// CodeUsedAt is set when the code is exchanged. The request then stays
+	// until ExpiresAt as a tombstone naming the tokens the exchange issued,
+	// so a second exchange is recognised as reuse and revokes them
+	// (RFC 6749 §4.1.2).
+	CodeUsedAt *time.Time
+	// CodeAccessTokenID and CodeRefreshFamilyID name the access token and
+	// refresh token family issued for the code (the family is empty
+	// without offline access).
+	CodeAccessTokenID   string `gorm:"size:64"`
+	CodeRefreshFamilyID string `gorm:"size:64"`
+	CreatedAt           time.Time
+	ExpiresAt           time.Time `gorm:"index"`
 }

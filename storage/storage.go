@@ -7,9 +7,10 @@
 // `var _ storage.Storage = (*Store)(nil)`, and call
 // storagetest.RunConformance from its tests with a constructor that returns
 // a fresh, migrated, empty store per test (see sqlstore_test.go). Atomic
-// operations (RotateRefreshToken, ConsumeFaceChallenge, ResealFaceTemplate,
-// RotateSigningKeys) must be atomic in the shared database, not in process
-// memory: several faceidp instances may use one database.
+// operations (RotateRefreshToken, RedeemAuthCode, IncrementFailedLogins,
+// ConsumeFaceChallenge, ResealFaceTemplate, RotateSigningKeys) must be
+// atomic in the shared database, not in process memory: several faceidp
+// instances may use one database.
 package storage
 
 import (
@@ -32,6 +33,10 @@ var (
 	// ErrChallengeUsed is returned by ConsumeFaceChallenge for a challenge
 	// that was already answered.
 	ErrChallengeUsed = errors.New("face challenge already used")
+	// ErrAuthCodeUsed is returned by RedeemAuthCode for a code that was
+	// already exchanged; the tokens issued by the first exchange have been
+	// revoked by the time it is returned.
+	ErrAuthCodeUsed = errors.New("authorization code already used")
 	// ErrStale is returned by compare-and-swap updates whose precondition
 	// no longer holds.
 	ErrStale = errors.New("record changed concurrently")
@@ -97,6 +102,20 @@ type AuthRequests interface {
 	GetAuthRequestByCodeHash(ctx context.Context, codeHash string) (*models.AuthRequest, error)
 	UpdateAuthRequest(ctx context.Context, r *models.AuthRequest) error
 	DeleteAuthRequest(ctx context.Context, id string) error
+	// RedeemAuthCode exchanges the authorization code of request id. In one
+	// transaction it marks the code used at now (a conditional update, so
+	// of concurrent exchanges in any number of processes exactly one wins),
+	// stores at and, when rt is not nil, rt as the first token of a new
+	// family, and records their IDs on the request, which stays as a
+	// tombstone until it expires. If the code was already used it stores
+	// nothing, revokes the tokens recorded by the first exchange (as
+	// RevokeAuthCodeTokens) and returns ErrAuthCodeUsed. ErrNotFound if the
+	// request does not exist. Expiry is the caller's check.
+	RedeemAuthCode(ctx context.Context, id string, now time.Time, at *models.AccessToken, rt *models.RefreshToken) error
+	// RevokeAuthCodeTokens deletes the access token and revokes the refresh
+	// family recorded on a used code's request. A request whose code was
+	// not used is left alone; ErrNotFound if it does not exist.
+	RevokeAuthCodeTokens(ctx context.Context, id string, now time.Time) error
 }
 
 type Tokens interface {

@@ -17,6 +17,7 @@ const migrationLockKey int64 = 0x66616365696470
 func migrations() []*gormigrate.Migration {
 	return []*gormigrate.Migration{
 		{ID: "0001_initial", Migrate: migrate0001},
+		{ID: "0002_auth_code_tombstone", Migrate: migrate0002},
 	}
 }
 

@@ -32,6 +32,8 @@ func RunConformance(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 		{"ClientDeleteRemovesItsTokensAndConsents", testClientDeleteCascade},
 		{"AuthRequestCRUD", testAuthRequestCRUD},
 		{"AuthRequestByCodeHash", testAuthRequestByCodeHash},
+		{"AuthCodeRedeemOnceReuseRevokes", testAuthCodeRedeem},
+		{"AuthCodeConcurrentRedeemOneWinner", testAuthCodeConcurrentRedeem},
 	}
 	tests = append(tests, moreTests...)
 	for _, tc := range tests {
