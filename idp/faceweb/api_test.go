@@ -152,6 +152,11 @@ func TestFaceAPIRefusals(t *testing.T) {
 	}
 	expectErr("too many frames", e.answer(b, fp, id, jpegs(many)), http.StatusBadRequest, "too_many_frames")
 	nothingStored(id, true)
+	// The same checks apply when the CSRF token comes as a form field (the
+	// CSRF middleware has parsed the form by then).
+	expectErr("too many frames, token in form", e.answerCSRF(b, fp, id, jpegs(many), true), http.StatusBadRequest, "too_many_frames")
+	expectErr("gif frame, token in form", e.answerCSRF(b, fp, id, gif, true), http.StatusUnsupportedMediaType, "unsupported_frame_type")
+	nothingStored(id, true)
 
 	// Too few frames.
 	expectErr("too few frames", e.answer(b, fp, id, jpegs(good[:2])), http.StatusBadRequest, "too_few_frames")
@@ -208,7 +213,7 @@ func TestFaceAPIRefusals(t *testing.T) {
 	// refused as used.
 	id = issue(b, fp)
 	photo := clipFrames(t, "spoof_static_photo_p02", 2)
-	r := e.answer(b, fp, id, jpegs(photo))
+	r := e.answerCSRF(b, fp, id, jpegs(photo), true)
 	if r.status != http.StatusOK || r.str("result") != "fail" || r.str("message") == "" || r.str("next") != "" {
 		t.Fatalf("static photo: %d %s", r.status, r.raw)
 	}

@@ -466,8 +466,18 @@ func jpegs(frames [][]byte) []frame {
 
 func (e *env) answer(c *http.Client, fp facePage, challengeID string, frames []frame) apiResp {
 	e.t.Helper()
+	return e.answerCSRF(c, fp, challengeID, frames, false)
+}
+
+// answerCSRF uploads frames; inForm sends the CSRF token as the csrf_token
+// form field instead of the X-CSRF-Token header.
+func (e *env) answerCSRF(c *http.Client, fp facePage, challengeID string, frames []frame, inForm bool) apiResp {
+	e.t.Helper()
 	var buf bytes.Buffer
 	mw := multipart.NewWriter(&buf)
+	if inForm {
+		_ = mw.WriteField("csrf_token", fp.csrf)
+	}
 	_ = mw.WriteField("challenge_id", challengeID)
 	_ = mw.WriteField("mirrored", "false")
 	for i, f := range frames {
@@ -480,7 +490,9 @@ func (e *env) answer(c *http.Client, fp facePage, challengeID string, frames []f
 	_ = mw.Close()
 	req, _ := http.NewRequest(http.MethodPost, e.abs(fp.answerURL), &buf)
 	req.Header.Set("Content-Type", mw.FormDataContentType())
-	req.Header.Set("X-CSRF-Token", fp.csrf)
+	if !inForm {
+		req.Header.Set("X-CSRF-Token", fp.csrf)
+	}
 	return e.call(c, req)
 }
 
