@@ -87,12 +87,3 @@ func (s *Server) authorizeCallback(w http.ResponseWriter, r *http.Request) {
 	}
 	s.provider.ServeHTTP(w, r)
 }
-
-// endSession tells TerminateSessionFromRequest which browser session to
-// end and lets it clear the session cookie.
-func (s *Server) endSession(w http.ResponseWriter, r *http.Request) {
-	st := stateFrom(r.Context())
-	st.sessionID = s.sessionIDFromCookie(r)
-	st.clearSession = func() { s.clearSessionCookie(w, r) }
-	s.provider.ServeHTTP(w, r)
-}

@@ -26,6 +26,8 @@ func (s *Server) mountLogin(mux *http.ServeMux) {
 	mux.HandleFunc("GET /login/consent", s.consentPage)
 	mux.HandleFunc("POST /login/consent", s.consentSubmit)
 	mux.HandleFunc("GET /login/logged-out", s.loggedOut)
+	mux.HandleFunc("GET /login/logout", s.logoutPage)
+	mux.HandleFunc("POST /login/logout", s.logoutSubmit)
 	mux.Handle("GET /login/static/", http.StripPrefix("/login/static/", templates.Static()))
 }
 
