@@ -8,10 +8,11 @@ import (
 
 // Enrolment quality thresholds (analysis scale).
 const (
-	minBrightness   = 50.0 // mean luma of the face box
-	minSharpness    = 20.0 // variance of the Laplacian in the face box
-	maxFrontalYaw   = 0.25 // |yaw proxy|
-	maxFrontalRoll  = 0.25 // radians of the eye line
+	minBrightness = 50.0 // mean luma of the face box
+	minSharpness  = 20.0 // variance of the Laplacian in the face box
+	// maxFrontalYaw bounds |yaw proxy| (about 20 degrees); in-plane
+	// rotation (a tilted head) is harmless, go-face aligns it away.
+	maxFrontalYaw   = 0.3
 	enrolMaxSamples = 5
 )
 
@@ -22,7 +23,7 @@ func (e *Engine) Enrol(ctx context.Context, actions []Action, frames [][]byte, o
 	if err != nil || !r.Pass {
 		return nil, r, err
 	}
-	t, ierr := buildTemplate(obs, opt)
+	t, ierr := buildTemplate(obs, opt, minFaceSide)
 	if ierr != nil {
 		r.Pass, r.Reason, r.Message = false, ierr.Code, ierr.Message
 		return nil, r, nil
@@ -30,9 +31,11 @@ func (e *Engine) Enrol(ctx context.Context, actions []Action, frames [][]byte, o
 	return t, r, nil
 }
 
-// EnrolFromImages builds a template from photos (no liveness check), each
-// of which must show one good frontal face. It is for enrolment from
-// uploaded or administrator-provided photos and for tests.
+// EnrolFromImages builds a template from photos (no liveness check). Photos
+// that do not show exactly one good frontal face (one adequately sized,
+// sharp, well-lit face) are left out; when none is usable the first
+// photo's refusal is returned as an *InputError. It is for enrolment from
+// administrator-provided photos and for tests.
 func (e *Engine) EnrolFromImages(ctx context.Context, images [][]byte) (*Template, error) {
 	lim := e.cfg.EnrolImageLimits
 	if err := precheckFrames(images, lim); err != nil {
@@ -47,27 +50,22 @@ func (e *Engine) EnrolFromImages(ctx context.Context, images [][]byte) (*Templat
 	if err != nil {
 		return nil, err
 	}
-	if ierr := checkFaces(obs); ierr != nil {
+	t, ierr := buildTemplate(obs, Options{}, minEnrolFaceSide)
+	if ierr != nil {
 		return nil, ierr
 	}
-	for i := range obs {
-		if ierr := enrolQuality(&obs[i], Options{}); ierr != nil {
-			return nil, ierr
-		}
-	}
-	return buildTemplate(obs, Options{})
+	return t, nil
 }
 
 // enrolQuality refuses a frame that is too dark, blurred or not frontal.
 func enrolQuality(o *frameObs, opt Options) *InputError {
 	s := signalsOf(o.pts, opt.Mirrored)
-	roll := math.Atan2(o.pts[45].Y-o.pts[36].Y, o.pts[45].X-o.pts[36].X)
 	switch {
 	case o.brightness < minBrightness:
 		return inputError(CodeTooDark, o.index, fmt.Sprintf("frame %d", o.index+1))
 	case o.sharpness < minSharpness:
 		return inputError(CodeTooBlurred, o.index, fmt.Sprintf("frame %d", o.index+1))
-	case math.Abs(s.yaw) > maxFrontalYaw || math.Abs(roll) > maxFrontalRoll:
+	case math.Abs(s.yaw) > maxFrontalYaw:
 		return inputError(CodeNotFrontal, o.index, fmt.Sprintf("frame %d", o.index+1))
 	}
 	return nil
@@ -75,14 +73,15 @@ func enrolQuality(o *frameObs, opt Options) *InputError {
 
 // buildTemplate keeps the good frames (frontal, sharp, well lit), prefers
 // the sharpest, and spreads the picks over the sequence.
-func buildTemplate(obs []frameObs, opt Options) (*Template, *InputError) {
+func buildTemplate(obs []frameObs, opt Options, minSide int) (*Template, *InputError) {
 	var good []frameObs
 	var firstErr *InputError
 	for i := range obs {
-		if obs[i].faces != 1 {
-			continue
+		ierr := checkFaces(obs[i:i+1], minSide)
+		if ierr == nil {
+			ierr = enrolQuality(&obs[i], opt)
 		}
-		if ierr := enrolQuality(&obs[i], opt); ierr != nil {
+		if ierr != nil {
 			if firstErr == nil {
 				firstErr = ierr
 			}
@@ -105,4 +104,3 @@ func buildTemplate(obs []frameObs, opt Options) (*Template, *InputError) {
 	}
 	return t, nil
 }
-

@@ -54,7 +54,7 @@ type LivenessParams struct {
 func DefaultLivenessParams() LivenessParams {
 	return LivenessParams{
 		BaselineFrames: 3,
-		BlinkDrop:      0.30,
+		BlinkDrop:      0.35,
 		SmileRise:      0.12,
 		TurnShift:      0.11,
 		Recover:        0.5,
@@ -85,7 +85,8 @@ func activation(a Action, s, base signals, lp LivenessParams) float64 {
 	offAxis := math.Abs(s.yaw-base.yaw) > lp.OffAxisYaw
 	switch a {
 	case ActionBlink:
-		if offAxis {
+		// A smile narrows the eyes too; a blink keeps the mouth still.
+		if offAxis || s.mouth/base.mouth-1 > lp.SmileRise/2 {
 			return 0
 		}
 		return (base.ear - s.ear) / base.ear / lp.BlinkDrop
@@ -165,3 +166,16 @@ func median(v []float64) float64 {
 }
 
 func sortFloats(v []float64) { sort.Float64s(v) }
+
+// facialActivity is the strongest activation of any action anywhere in
+// the sequence (non-rigid facial movement in threshold units).
+func facialActivity(sig []signals, lp LivenessParams) float64 {
+	base := baseline(sig, lp.BaselineFrames)
+	var peak float64
+	for _, s := range sig {
+		for _, a := range AllActions {
+			peak = math.Max(peak, activation(a, s, base, lp))
+		}
+	}
+	return peak
+}

@@ -51,3 +51,17 @@ func abs(v float64) float64 {
 	}
 	return v
 }
+
+// maxScreenChroma: live faces measure 2.2-6.4, faces re-filmed from a
+// phone screen 31-34 (median over frames, at 320x240).
+const maxScreenChroma = 15.0
+
+// looksLikeScreen is true when the face region carries the fine colour
+// fringes of a filmed screen in most frames.
+func looksLikeScreen(obs []frameObs) bool {
+	v := make([]float64, len(obs))
+	for i, o := range obs {
+		v[i] = o.screen.chromaHF
+	}
+	return median(v) > maxScreenChroma
+}

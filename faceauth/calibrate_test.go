@@ -1,0 +1,114 @@
+package faceauth
+
+import (
+	"math"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// analyseClip runs the engine's frame analysis on a clip (every step-th
+// frame).
+func analyseClip(t testing.TB, c clip, step int) []frameObs {
+	t.Helper()
+	e := testEngine(t)
+	frames := clipFrames(t, c, step)
+	lim := e.cfg.Limits
+	lim.MaxFrames = 1000
+	obs, err := e.analyseFrames(t.Context(), frames, lim, challengeSide)
+	if err != nil {
+		t.Fatalf("%s: %v", c.ID, err)
+	}
+	return obs
+}
+
+// TestCalibrateLiveness prints the signals the liveness thresholds were
+// chosen from. Run with FACEIDP_CALIBRATE=1 go test -run CalibrateLiveness -v.
+func TestCalibrateLiveness(t *testing.T) {
+	if os.Getenv("FACEIDP_CALIBRATE") == "" {
+		t.Skip("set FACEIDP_CALIBRATE=1 to print calibration figures")
+	}
+	lp := DefaultLivenessParams()
+	e := testEngine(t)
+	for _, p := range []string{"p01", "p02", "p03", "p04", "p05", "p06", "p07", "p08"} {
+		obs, err := e.analyseFrames(t.Context(), enrolImages(t, p), e.cfg.EnrolImageLimits, enrolSide)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, o := range obs {
+			if o.faces != 1 {
+				t.Logf("enrol %s/%d: %d faces", p, o.index+1, o.faces)
+				continue
+			}
+			s := signalsOf(o.pts, false)
+			roll := math.Atan2(o.pts[45].Y-o.pts[36].Y, o.pts[45].X-o.pts[36].X)
+			t.Logf("enrol %s/%d: %dx%d box=%d yaw=%s roll=%s bright=%s sharp=%s quality=%v", p, o.index+1, o.width, o.height, o.box.Dx(), f2(s.yaw), f2(roll), f2(o.brightness), f2(o.sharpness), enrolQuality(&o, Options{}))
+		}
+	}
+	for _, c := range loadManifest(t).Clips {
+		for _, step := range []int{1, 2} {
+			obs := analyseClip(t, c, step)
+			if err := checkFaces(obs, minFaceSide); err != nil {
+				t.Logf("%-40s step %d: %v", c.ID, step, err)
+				continue
+			}
+			sig := make([]signals, len(obs))
+			for i := range obs {
+				sig[i] = signalsOf(obs[i].pts, false)
+			}
+			base := baseline(sig, lp.BaselineFrames)
+			var peaks []string
+			for _, a := range AllActions {
+				_, _, p := findExcursion(sig, a, base, lp, 1)
+				peaks = append(peaks, string(a)[:4]+"="+f2(p))
+			}
+			steps, reason := judgeSteps(sig, actionsOf(c), lp)
+			_ = steps
+			m := motionOf(obs)
+			var jump float64
+			for i := 1; i < len(obs); i++ {
+				jump = math.Max(jump, Distance(obs[i-1].desc, obs[i].desc))
+			}
+			var bright, sharp, chroma, lhf, contrast []float64
+			for _, o := range obs {
+				bright = append(bright, o.brightness)
+				sharp = append(sharp, o.sharpness)
+				chroma = append(chroma, o.screen.chromaHF)
+				lhf = append(lhf, o.screen.lumaHF)
+				contrast = append(contrast, o.screen.contrast)
+			}
+			own := templateDistance(enrolled(t, c.Person), obs)
+			var others []string
+			for _, p := range []string{"p01", "p02", "p03", "p04", "p05", "p06", "p07", "p08"} {
+				if p != c.Person {
+					others = append(others, p[1:]+":"+f2(templateDistance(enrolled(t, p), obs)))
+				}
+			}
+			t.Logf("%-38s s%d n=%d %s steps=%s rigid=%s nonrigid=%s spread=%s jump=%s own=%s others=[%s] bright=%s sharp=%s chroma=%s lhf=%s contrast=%s base=%s/%s/%s",
+				c.ID, step, len(obs), strings.Join(peaks, " "), reason, f2(m.rigid), f3(m.nonRigid), f2(func() float64 { _, s := identityChange(obs); return s }()), f2(jump), f2(own),
+				strings.Join(others, " "), f2(median(bright)), f2(median(sharp)), f2(median(chroma)), f2(median(lhf)), f2(median(contrast)),
+				f2(base.ear), f2(base.mouth), f2(base.yaw))
+		}
+	}
+}
+
+func actionsOf(c clip) []Action {
+	switch c.action() {
+	case "", "neutral":
+		return nil
+	}
+	return []Action{Action(c.action())}
+}
+
+func f2(v float64) string { return strings.TrimRight(strings.TrimRight(fmtF(v, 2), "0"), ".") }
+func f3(v float64) string { return fmtF(v, 3) }
+
+func fmtF(v float64, prec int) string {
+	return strconvF(v, prec)
+}
+
+var _ = sort.Float64s
+
+func strconvF(v float64, prec int) string { return strconv.FormatFloat(v, 'f', prec, 64) }
