@@ -55,15 +55,23 @@ type env struct {
 	clock  *testClock
 	hasher *password.Hasher
 	kr     *keyring.Keyring
+	opts   Options // what New was given
+	dbURL  string
 }
 
 type envOption func(*Options)
 
 func newEnv(t *testing.T, opts ...envOption) *env {
 	t.Helper()
+	return newEnvDB(t, "sqlite://"+filepath.Join(t.TempDir(), "faceidp.db"), opts...)
+}
+
+// newEnvDB is newEnv over the database at dbURL (fresh and empty).
+func newEnvDB(t *testing.T, dbURL string, opts ...envOption) *env {
+	t.Helper()
 	ctx := context.Background()
 	clock := &testClock{now: time.Now().UTC().Truncate(time.Second)}
-	store, err := sqlstore.Open(ctx, "sqlite://"+filepath.Join(t.TempDir(), "faceidp.db"), sqlstore.WithClock(clock.Now))
+	store, err := sqlstore.Open(ctx, dbURL, sqlstore.WithClock(clock.Now))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,6 +104,7 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { _ = s.Close() })
 	h.h = s.Handler()
 	srv.Start()
 	t.Cleanup(srv.Close)
@@ -103,7 +112,33 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &env{t: t, ctx: ctx, issuer: issuer, store: store, idp: s, clock: clock, hasher: hasher, kr: kr}
+	return &env{t: t, ctx: ctx, issuer: issuer, store: store, idp: s, clock: clock, hasher: hasher, kr: kr, opts: o, dbURL: dbURL}
+}
+
+// secondInstance starts another provider process-alike on its own address:
+// same issuer, secrets and database (its own connection pool), as a second
+// instance behind a load balancer would be. It returns its base URL; a
+// request sent there is served by that instance only.
+func (e *env) secondInstance(t *testing.T, opts ...envOption) (string, *Server) {
+	t.Helper()
+	store, err := sqlstore.Open(e.ctx, e.dbURL, sqlstore.WithClock(e.clock.Now))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	o := e.opts
+	o.Store = store
+	for _, opt := range opts {
+		opt(&o)
+	}
+	s, err := New(e.ctx, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	srv := httptest.NewServer(s.Handler())
+	t.Cleanup(srv.Close)
+	return srv.URL, s
 }
 
 func randBytes(t *testing.T, n int) []byte {

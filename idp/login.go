@@ -138,7 +138,7 @@ func (s *Server) loginPassword(w http.ResponseWriter, r *http.Request) {
 		s.renderLogin(w, r, f, http.StatusBadRequest, username, "Enter your username or email and your password.")
 		return
 	}
-	if s.rateLimited(ctx, "ip:"+stateFrom(ctx).remoteIP, s.ipLimit) || s.rateLimited(ctx, "user:"+strings.ToLower(username), s.usrLimit) {
+	if s.rateLimited(ctx, "ip:"+stateFrom(ctx).remoteIP, s.ipLimit) || s.rateLimited(ctx, "user:"+hashToken(strings.ToLower(username)), s.usrLimit) {
 		s.audit(ctx, "login.pwd", "failure", "", f.Request.ClientID, "rate limited", nil)
 		s.metrics.logins.WithLabelValues(policy.AMRPassword, "rate_limited").Inc()
 		s.renderLogin(w, r, f, http.StatusTooManyRequests, username, msgTooMany)

@@ -81,6 +81,12 @@ type Options struct {
 	// LoginsPerIP and LoginsPerUser cap password attempts per minute.
 	LoginsPerIP   int64
 	LoginsPerUser int64
+	// RateLimitRedisURL, when set (redis://[:password@]host:port/db,
+	// rediss:// for TLS), keeps the login rate-limit counters in Redis so
+	// that every instance behind a load balancer counts the same attempts.
+	// Empty keeps them in process memory, which suits a single instance.
+	// New fails if Redis does not answer.
+	RateLimitRedisURL string
 }
 
 func (o *Options) setDefaults() {
@@ -152,6 +158,11 @@ func (o *Options) validate() error {
 	}
 	if _, _, err := parseIssuer(o.Issuer); err != nil {
 		errs = append(errs, err)
+	}
+	if o.RateLimitRedisURL != "" {
+		if _, err := parseRedisURL(o.RateLimitRedisURL); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	return errors.Join(errs...)
 }

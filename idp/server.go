@@ -22,7 +22,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/ulule/limiter/v3"
-	"github.com/ulule/limiter/v3/drivers/store/memory"
 	"github.com/zitadel/oidc/v3/pkg/op"
 	"golang.org/x/text/language"
 
@@ -49,6 +48,7 @@ type Server struct {
 	cookies  *sessions.CookieStore
 	ipLimit  *limiter.Limiter
 	usrLimit *limiter.Limiter
+	closeRL  func() error
 	factors  map[string]SecondFactor
 	metrics  *metrics
 	handler  http.Handler
@@ -118,8 +118,6 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		HttpOnly: true,
 		SameSite: http.SameSiteLaxMode,
 	}
-	s.ipLimit = limiter.New(memory.NewStore(), limiter.Rate{Period: time.Minute, Limit: opts.LoginsPerIP})
-	s.usrLimit = limiter.New(memory.NewStore(), limiter.Rate{Period: time.Minute, Limit: opts.LoginsPerUser})
 
 	cfg := &op.Config{
 		CryptoKey:                opts.TokenKey,
@@ -171,7 +169,26 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	root.HandleFunc("/end_session", s.endSession)
 	root.Handle("/", s.provider)
 	s.handler = s.withRequestState(s.limitBody(root))
+
+	// Last, so no error path above leaks its Redis connections.
+	rlStore, closeRL, err := newRateLimitStore(ctx, opts.RateLimitRedisURL, issuer)
+	if err != nil {
+		return nil, err
+	}
+	s.closeRL = closeRL
+	// One store, two rates: keys are "ip:..." and "user:...".
+	s.ipLimit = limiter.New(rlStore, limiter.Rate{Period: time.Minute, Limit: opts.LoginsPerIP})
+	s.usrLimit = limiter.New(rlStore, limiter.Rate{Period: time.Minute, Limit: opts.LoginsPerUser})
 	return s, nil
+}
+
+// Close releases what New opened (the rate limiter's Redis connections).
+// The storage passed in Options is the caller's to close.
+func (s *Server) Close() error {
+	if s.closeRL == nil {
+		return nil
+	}
+	return s.closeRL()
 }
 
 // Handler serves the OIDC endpoints, the login UI, /healthz and /metrics.
