@@ -135,8 +135,12 @@ func jwsAlg(t *testing.T, raw string) string {
 	return jws.Signatures[0].Header.Algorithm
 }
 
+// TestCodeFlowEndToEnd runs the happy path on SQLite and on PostgreSQL.
 func TestCodeFlowEndToEnd(t *testing.T) {
-	e := newEnv(t)
+	backends(t, func(t *testing.T, dbURL string) { codeFlowEndToEnd(t, newEnvDB(t, dbURL)) })
+}
+
+func codeFlowEndToEnd(t *testing.T, e *env) {
 	alice := e.addUser("user-alice", "alice", "alice@example.com", "Alice Liddell", alicePW)
 	e.addClient(&models.Client{ID: "app", Name: "Demo App", RedirectURIs: []string{rpRedirect},
 		PostLogoutRedirectURIs: []string{rpLogout}, SkipConsent: true}, "app-secret")
