@@ -22,7 +22,7 @@ func cryptoRand() io.Reader { return rand.Reader }
 // at most enrolSide.
 const (
 	challengeSide = 320
-	enrolSide     = 800
+	enrolSide     = 4096
 	// analysisJPEGQuality is the quality of the JPEG handed to go-face
 	// (it only reads JPEG).
 	analysisJPEGQuality = 92

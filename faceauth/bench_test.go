@@ -1,0 +1,150 @@
+package faceauth
+
+import (
+	"bytes"
+
+	"image/jpeg"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Benchmarks at the capture page's frame size and rate (320x240, 5 fps),
+// side by side with the naive baseline (go-face Recognize on every
+// full-size 640x480 frame at the fixtures' 10 fps). Run:
+//
+//	FACEIDP_MODELS_DIR=/tmp/models CGO_LDFLAGS=-L/tmp/cblas \
+//	  go test ./faceauth/ -run '^$' -bench . -benchtime 10x -cpu 2
+
+// captureFrames re-encodes clip frames as the page sends them: 320x240
+// JPEG (quality 85), every 2nd frame.
+func captureFrames(b *testing.B, ids ...string) [][]byte {
+	var out [][]byte
+	for _, id := range ids {
+		for _, f := range clipFrames(b, clipByIDB(b, id), 2) {
+			img, err := jpeg.Decode(bytes.NewReader(f))
+			if err != nil {
+				b.Fatal(err)
+			}
+			var buf bytes.Buffer
+			if err := jpeg.Encode(&buf, downscale(toRGBA(img), CaptureWidth), &jpeg.Options{Quality: 85}); err != nil {
+				b.Fatal(err)
+			}
+			out = append(out, buf.Bytes())
+		}
+	}
+	return out
+}
+
+func clipByIDB(b testing.TB, id string) clip {
+	for _, c := range loadManifest(b).Clips {
+		if c.ID == id {
+			return c
+		}
+	}
+	b.Fatalf("no clip %s", id)
+	return clip{}
+}
+
+// peakRSSMB reads the process's peak resident set (VmHWM).
+func peakRSSMB() float64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, "VmHWM:") {
+			f := strings.Fields(line)
+			kb, _ := strconv.ParseFloat(f[1], 64)
+			return kb / 1024
+		}
+	}
+	return 0
+}
+
+func report(b *testing.B, frames int, start time.Time) {
+	el := time.Since(start)
+	per := float64(el.Milliseconds()) / float64(b.N)
+	b.ReportMetric(per, "ms/attempt")
+	b.ReportMetric(per/float64(frames), "ms/frame")
+	b.ReportMetric(1000/per, "attempts/s")
+	b.ReportMetric(peakRSSMB(), "peakRSS-MB")
+	b.ReportMetric(float64(runtime.GOMAXPROCS(0)), "cpus")
+}
+
+// BenchmarkVerifyTwoSteps: one 2-step challenge (blink, then turn left)
+// of 30 frames at 320x240 through Verify.
+func BenchmarkVerifyTwoSteps(b *testing.B) {
+	e := testEngine(b)
+	tmpl := enrolled(b, "p01")
+	frames := captureFrames(b, "p01_blink", "p01_turn_left")
+	actions := []Action{ActionBlink, ActionTurnLeft}
+	b.ResetTimer()
+	start := time.Now()
+	for i := 0; i < b.N; i++ {
+		r, err := e.Verify(b.Context(), tmpl, actions, frames, Options{})
+		if err != nil || !r.Pass {
+			b.Fatalf("%+v %v", r, err)
+		}
+	}
+	report(b, len(frames), start)
+}
+
+// BenchmarkEnrol: one enrolment challenge (smile, 15 frames at 320x240).
+func BenchmarkEnrol(b *testing.B) {
+	e := testEngine(b)
+	frames := captureFrames(b, "p06_smile")
+	b.ResetTimer()
+	start := time.Now()
+	for i := 0; i < b.N; i++ {
+		tm, r, err := e.Enrol(b.Context(), []Action{ActionSmile}, frames, Options{})
+		if err != nil || !r.Pass || tm == nil {
+			b.Fatalf("%+v %v", r, err)
+		}
+	}
+	report(b, len(frames), start)
+}
+
+// BenchmarkNaiveBaseline: go-face Recognize on every full-size 640x480
+// frame of the same two clips at 10 fps (60 frames), one recognizer per
+// CPU, no liveness analysis at all.
+func BenchmarkNaiveBaseline(b *testing.B) {
+	e := testEngine(b)
+	frames := append(clipFrames(b, clipByIDB(b, "p01_blink"), 1), clipFrames(b, clipByIDB(b, "p01_turn_left"), 1)...)
+	b.ResetTimer()
+	start := time.Now()
+	for i := 0; i < b.N; i++ {
+		next := make(chan []byte)
+		done := make(chan error)
+		for w := 0; w < e.pool.size(); w++ {
+			go func() {
+				var err error
+				for f := range next {
+					rec, aerr := e.pool.acquire(b.Context())
+					if aerr != nil {
+						err = aerr
+						continue
+					}
+					if _, rerr := rec.Recognize(f); rerr != nil {
+						err = rerr
+					}
+					e.pool.release(rec)
+				}
+				done <- err
+			}()
+		}
+		for _, f := range frames {
+			next <- f
+		}
+		close(next)
+		for w := 0; w < e.pool.size(); w++ {
+			if err := <-done; err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	report(b, len(frames), start)
+}

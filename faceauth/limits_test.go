@@ -1,0 +1,122 @@
+package faceauth
+
+import (
+	"bytes"
+	"errors"
+	"image"
+	"image/color"
+	"image/gif"
+	"image/png"
+	"path/filepath"
+	"testing"
+)
+
+func verifyCode(t *testing.T, frames [][]byte) string {
+	t.Helper()
+	r, err := testEngine(t).Verify(t.Context(), sampleTemplate(), []Action{ActionBlink}, frames, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Pass {
+		t.Fatal("passed")
+	}
+	return r.Reason
+}
+
+func repeatFrame(b []byte, n int) [][]byte {
+	out := make([][]byte, n)
+	for i := range out {
+		out[i] = b
+	}
+	return out
+}
+
+func TestInputLimits(t *testing.T) {
+	frame := readFile(t, filepath.Join(sharedDir(t), "liveness", "p01_blink", "frame_000.jpg"))
+	var gifBuf bytes.Buffer
+	if err := gif.Encode(&gifBuf, image.NewPaletted(image.Rect(0, 0, 8, 8), []color.Color{color.Black, color.White}), nil); err != nil {
+		t.Fatal(err)
+	}
+	// A PNG whose pixel count exceeds the limit (small in bytes).
+	var bigPNG bytes.Buffer
+	if err := png.Encode(&bigPNG, image.NewGray(image.Rect(0, 0, 1400, 1000))); err != nil {
+		t.Fatal(err)
+	}
+	lim := DefaultLimits()
+	cases := map[string]struct {
+		frames [][]byte
+		code   string
+	}{
+		"gif":             {append(repeatFrame(frame, 9), gifBuf.Bytes()), CodeUnsupportedFormat},
+		"text named jpg":  {append(repeatFrame(frame, 9), []byte("hello, this is not an image")), CodeUnsupportedFormat},
+		"damaged jpeg":    {append(repeatFrame(frame, 9), frame[:200]), CodeUnsupportedFormat},
+		"too many bytes":  {append(repeatFrame(frame, 9), append(append([]byte(nil), frame...), make([]byte, lim.MaxFrameBytes)...)), CodeFrameTooLarge},
+		"too many pixels": {append(repeatFrame(frame, 9), bigPNG.Bytes()), CodeFrameTooLarge},
+		"too many frames": {repeatFrame(frame, lim.MaxFrames+1), CodeTooManyFrames},
+		"too few frames":  {repeatFrame(frame, lim.MinFrames-1), CodeTooFewFrames},
+	}
+	for name, tc := range cases {
+		if got := verifyCode(t, tc.frames); got != tc.code {
+			t.Errorf("%s: reason %s, want %s", name, got, tc.code)
+		}
+	}
+}
+
+func TestEnrolFromImagesRefusals(t *testing.T) {
+	e := testEngine(t)
+	for file, code := range map[string]string{"pristin.jpg": CodeSeveralFaces, "eunseo.jpg": CodeNoFace} {
+		_, err := e.EnrolFromImages(t.Context(), [][]byte{readFile(t, filepath.Join(sharedDir(t), "faces", file))})
+		var ie *InputError
+		if !errors.As(err, &ie) || ie.Code != code {
+			t.Errorf("%s: %v, want %s", file, err, code)
+		}
+	}
+}
+
+func TestPNGFramesAtCaptureSize(t *testing.T) {
+	e := testEngine(t)
+	c := clipByID(t, "p06_smile")
+	var frames [][]byte
+	for _, b := range clipFrames(t, c, 2) {
+		img, _, err := image.Decode(bytes.NewReader(b))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var buf bytes.Buffer
+		if err := png.Encode(&buf, downscale(toRGBA(img), CaptureWidth)); err != nil {
+			t.Fatal(err)
+		}
+		frames = append(frames, buf.Bytes())
+	}
+	r, err := e.Verify(t.Context(), enrolled(t, "p06"), []Action{ActionSmile}, frames, Options{})
+	if err != nil || !r.Pass {
+		t.Fatalf("320x240 PNG smile: %+v, %v", r, err)
+	}
+}
+
+// A full queue refuses at once with ErrBusy.
+func TestBusyWhenQueueFull(t *testing.T) {
+	e, err := NewEngine(EngineConfig{ModelDir: modelsDir(t), Recognizers: 1, QueueLength: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	frames := clipFrames(t, clipByID(t, "p01_blink"), 3)
+	// Two attempts hold the recognizer and the one queue place.
+	l1, err := e.pool.enter()
+	if err != nil {
+		t.Fatal(err)
+	}
+	l2, err := e.pool.enter()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Verify(t.Context(), sampleTemplate(), []Action{ActionBlink}, frames, Options{}); !errors.Is(err, ErrBusy) {
+		t.Fatalf("Verify with a full queue = %v, want ErrBusy", err)
+	}
+	l1()
+	l2()
+	if _, err := e.Verify(t.Context(), sampleTemplate(), []Action{ActionBlink}, frames, Options{}); err != nil {
+		t.Fatalf("Verify after the queue drained: %v", err)
+	}
+}
