@@ -112,6 +112,11 @@ type RateLimit struct {
 	// FaceChallengesPerMinute caps the face challenges one user may
 	// request per minute.
 	FaceChallengesPerMinute int `yaml:"face_challenges_per_minute"`
+	// RedisURL, when set (redis://[:password@]host:port/db, rediss:// for
+	// TLS), keeps the login rate-limit counters in Redis so that every
+	// instance behind a load balancer counts the same attempts. Empty keeps
+	// them in each process's memory (one instance).
+	RedisURL string `yaml:"redis_url"`
 }
 
 // Log configures log/slog output.

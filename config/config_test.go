@@ -443,3 +443,36 @@ func TestGenerateSecretsIsValid(t *testing.T) {
 		t.Error("an exhausted random source did not fail")
 	}
 }
+
+// rate_limit.redis_url is checked with the Redis client's own parser; every
+// message names the key and its source and never shows the password.
+func TestRateLimitRedisURL(t *testing.T) {
+	for _, tc := range []struct{ url, want string }{
+		{"redis://:hunter2@127.0.0.1:6379/0", ""},
+		{"rediss://user:hunter2@redis.internal:6380/2", ""},
+		{"unix:///run/redis/redis.sock", ""},
+		{"http://:hunter2@127.0.0.1:6379", "invalid URL scheme: http"},
+		{"redis://:hunter2@127.0.0.1:6379/zero", "invalid database number"},
+		{"redis://:hunter2@127.0.0.1:6379/0?pool=3", "unexpected option: pool"},
+		{"redis://:hunter2@127.0.0.1:port/0", "not a Redis URL"},
+		{"127.0.0.1:6379", "not a Redis URL"},
+	} {
+		env := append(secretEnv(), "FACEIDP_DATA_DIR="+t.TempDir(), "FACEIDP_RATE_LIMIT_REDIS_URL="+tc.url)
+		cfg, err := Load(LoadOptions{Environ: env})
+		if tc.want == "" {
+			if err != nil {
+				t.Errorf("%s: %v", tc.url, err)
+			} else if cfg.RateLimit.RedisURL != tc.url {
+				t.Errorf("%s: RateLimit.RedisURL = %q", tc.url, cfg.RateLimit.RedisURL)
+			}
+			continue
+		}
+		ps := problems(t, err)
+		if len(ps) != 1 || ps[0].Key != "rate_limit.redis_url" || !strings.Contains(ps[0].Message, tc.want) {
+			t.Errorf("%s: problems %v, want one for rate_limit.redis_url containing %q", tc.url, ps, tc.want)
+		}
+		if msg := err.Error(); !strings.Contains(msg, "rate_limit.redis_url (FACEIDP_RATE_LIMIT_REDIS_URL)") || strings.Contains(msg, "hunter2") {
+			t.Errorf("%s: error must name the key and its variable and hide the password:\n%s", tc.url, msg)
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -10,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 )
 
 // Validate checks a configuration that was built by hand (Load already
@@ -265,7 +268,30 @@ func validateRateLimit(r *RateLimit, add addFunc) {
 			add(n.key, "must be between 1 and 100000, got %d", n.value)
 		}
 	}
+	validateRedisURL(r.RedisURL, add)
 	if r.LockoutDuration < time.Second || r.LockoutDuration > 30*24*time.Hour {
 		add("rate_limit.lockout_duration", "must be between 1s and 720h, got %s", formatDuration(r.LockoutDuration))
 	}
+}
+
+// validateRedisURL checks rate_limit.redis_url with the parser the Redis
+// client itself uses, so whatever passes here connects the same way. The
+// URL is printed with its password masked; an unparsable one not at all.
+func validateRedisURL(raw string, add addFunc) {
+	if raw == "" {
+		return
+	}
+	const want = "redis://[:password@]host:port/db, rediss://... for TLS or unix:///path/to/socket"
+	_, err := redis.ParseURL(raw)
+	if err == nil {
+		return
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		// url.Error repeats the whole URL, password included.
+		add("rate_limit.redis_url", "not a Redis URL (%v); want %s (the value is not shown)", ue.Err, want)
+		return
+	}
+	u, _ := url.Parse(raw) // parsed fine above
+	add("rate_limit.redis_url", "%s; want %s, got %q", strings.TrimPrefix(err.Error(), "redis: "), want, u.Redacted())
 }

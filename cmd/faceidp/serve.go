@@ -98,10 +98,19 @@ func (a *app) serve(ctx context.Context) error {
 		LockoutDuration:  cfg.RateLimit.LockoutDuration,
 		LoginsPerIP:      int64(cfg.RateLimit.LoginsPerIP),
 		LoginsPerUser:    int64(cfg.RateLimit.LoginsPerUser),
+
+		RateLimitRedisURL: cfg.RateLimit.RedisURL,
 	})
 	if err != nil {
 		return err
 	}
+	// Runs after the HTTP server has shut down (defers run last-in,
+	// first-out), so no request still uses the rate limiter's Redis pool.
+	defer func() {
+		if err := srv.Close(); err != nil {
+			logger.Warn("close provider", "err", err)
+		}
+	}()
 
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
