@@ -86,6 +86,9 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	if !limitBLASThreads() {
+		cfg.Logger.Warn("OpenBLAS not in use: face analysis runs several times slower on the reference BLAS; install libopenblas0")
+	}
 	pool, err := newRecognizerPool(cfg.ModelDir, cfg.Recognizers, cfg.QueueLength)
 	if err != nil {
 		return nil, err
