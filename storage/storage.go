@@ -138,6 +138,10 @@ type Tokens interface {
 	// DeleteUserClientTokens removes every access and refresh token of a
 	// user for a client (RP-initiated logout, admin revocation).
 	DeleteUserClientTokens(ctx context.Context, userID, clientID string) error
+	// DeleteUserTokens removes every access and refresh token of a user,
+	// for every client, in one transaction (account disabled, password
+	// changed). Unknown users are not an error.
+	DeleteUserTokens(ctx context.Context, userID string) error
 }
 
 type Sessions interface {

@@ -163,3 +163,17 @@ func (s *Store) DeleteUserClientTokens(ctx context.Context, userID, clientID str
 	})
 	return wrap("delete user client tokens", err)
 }
+
+// DeleteUserTokens deletes every access and refresh token of the user, for
+// every client, atomically.
+func (s *Store) DeleteUserTokens(ctx context.Context, userID string) error {
+	err := s.transaction(ctx, func(tx *gorm.DB) error {
+		for _, m := range []any{&models.AccessToken{}, &models.RefreshToken{}} {
+			if err := tx.Where("user_id = ?", userID).Delete(m).Error; err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return wrap("delete user tokens", err)
+}

@@ -19,6 +19,7 @@ var moreTests = []struct {
 	{"RefreshConcurrentRotationOneWinner", testRefreshConcurrentRotation},
 	{"RevokeRefreshFamily", testRevokeRefreshFamily},
 	{"DeleteUserClientTokens", testDeleteUserClientTokens},
+	{"DeleteUserTokens", testDeleteUserTokens},
 	{"SessionCRUD", testSessionCRUD},
 	{"SessionRevoke", testSessionRevoke},
 	{"Consents", testConsents},

@@ -280,3 +280,49 @@ func testDeleteUserClientTokens(t *testing.T, s storage.Storage) {
 	}
 	must(t, "delete with nothing to delete", s.DeleteUserClientTokens(ctx, "u9", "c9"))
 }
+
+// testDeleteUserTokens: every token of the user goes, for every client
+// (rotated family members and lone access tokens included); other users'
+// tokens stay.
+func testDeleteUserTokens(t *testing.T, s storage.Storage) {
+	ctx := t.Context()
+	type key struct{ user, client string }
+	keys := []key{{"u1", "c1"}, {"u1", "c2"}, {"u2", "c1"}}
+	for i, k := range keys {
+		rt := refreshToken(fmt.Sprintf("rt%d", i), fmt.Sprintf("h%d", i), fmt.Sprintf("f%d", i))
+		rt.UserID, rt.ClientID = k.user, k.client
+		at := accessToken(fmt.Sprintf("at%d", i), rt.ID)
+		at.UserID, at.ClientID = k.user, k.client
+		must(t, "create", s.CreateRefreshToken(ctx, rt, at))
+		lone := accessToken(fmt.Sprintf("lone%d", i), "")
+		lone.UserID, lone.ClientID = k.user, k.client
+		must(t, "create lone access token", s.CreateAccessToken(ctx, lone))
+	}
+	// A rotated family: the old member and its successor both belong to u1.
+	next := refreshToken("rt0-next", "h0-next", "")
+	next.UserID, next.ClientID = "u1", "c1"
+	nextAT := accessToken("at0-next", "")
+	nextAT.UserID, nextAT.ClientID = "u1", "c1"
+	must(t, "rotate", s.RotateRefreshToken(ctx, "h0", baseTime().Add(time.Minute), next, nextAT))
+
+	must(t, "delete u1", s.DeleteUserTokens(ctx, "u1"))
+	for _, id := range []string{"rt0", "rt1", "rt0-next"} {
+		_, err := s.GetRefreshToken(ctx, id)
+		wantErr(t, "u1 refresh token "+id, err, storage.ErrNotFound)
+	}
+	for _, h := range []string{"h0", "h1", "h0-next"} {
+		_, err := s.GetRefreshTokenByHash(ctx, h)
+		wantErr(t, "u1 refresh token by hash "+h, err, storage.ErrNotFound)
+	}
+	for _, id := range []string{"at0", "at1", "lone0", "lone1", "at0-next"} {
+		_, err := s.GetAccessToken(ctx, id)
+		wantErr(t, "u1 access token "+id, err, storage.ErrNotFound)
+	}
+	_, err := s.GetRefreshToken(ctx, "rt2")
+	must(t, "u2 refresh token kept", err)
+	for _, id := range []string{"at2", "lone2"} {
+		_, err := s.GetAccessToken(ctx, id)
+		must(t, "u2 access token "+id+" kept", err)
+	}
+	must(t, "delete with nothing to delete", s.DeleteUserTokens(ctx, "u9"))
+}
