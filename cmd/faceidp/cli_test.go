@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"net"
 	"net/http"
 	"os"
@@ -19,6 +20,7 @@ import (
 	"github.com/faceidp/faceidp/factors/password"
 	"github.com/faceidp/faceidp/keyring"
 	"github.com/faceidp/faceidp/models"
+	"github.com/faceidp/faceidp/storage"
 	"github.com/faceidp/faceidp/storage/sqlstore"
 )
 
@@ -581,5 +583,99 @@ func TestServeWithFaceFactorAndRotateTemplates(t *testing.T) {
 	}
 	if !strings.Contains(e2.ok("", "user", "list"), "enrolled") {
 		t.Error("user list does not show the enrolled face")
+	}
+}
+
+func TestUserRequireFace(t *testing.T) {
+	e := newTestEnv(t)
+	e.ok("correct horse battery staple\n", "user", "add", "--username", "ada", "--email", "ada@example.com", "--require-face")
+	ctx := context.Background()
+	if u, err := e.store().GetUserByLogin(ctx, "ada"); err != nil || !u.RequireFace {
+		t.Fatalf("--require-face not stored (%v)", err)
+	}
+	if list := e.ok("", "user", "list"); !strings.Contains(list, "-,required") {
+		t.Errorf("user list does not show face required:\n%s", list)
+	}
+	if out := e.ok("", "user", "set-require-face", "ada", "false"); !strings.Contains(out, "face is now not required for ada") {
+		t.Errorf("set-require-face false printed %q", out)
+	}
+	if u, _ := e.store().GetUserByLogin(ctx, "ada"); u.RequireFace {
+		t.Fatal("set-require-face false did not clear it")
+	}
+	if out := e.ok("", "user", "set-require-face", "ada", "false"); !strings.Contains(out, "already not required") {
+		t.Errorf("set-require-face false twice printed %q", out)
+	}
+	e.ok("", "user", "set-require-face", "ada@example.com", "true")
+	if u, _ := e.store().GetUserByLogin(ctx, "ada"); !u.RequireFace {
+		t.Fatal("set-require-face true did not set it")
+	}
+	if msg := e.fails("", "user", "set-require-face", "ada", "maybe"); !strings.Contains(msg, `must be true or false, got "maybe"`) {
+		t.Errorf("bad value: %q", msg)
+	}
+	if msg := e.fails("", "user", "set-require-face", "nobody", "true"); !strings.Contains(msg, "no user") {
+		t.Errorf("unknown user: %q", msg)
+	}
+}
+
+// set-password and disable end every session and token of the user, and
+// every administrative act leaves an audit event without the password.
+func TestUserCommandsRevokeTokensAndAudit(t *testing.T) {
+	e := newTestEnv(t)
+	e.ok("correct horse battery staple\n", "user", "add", "--username", "ada", "--email", "ada@example.com")
+	store := e.store()
+	ctx := context.Background()
+	u, err := store.GetUserByLogin(ctx, "ada")
+	if err != nil {
+		t.Fatal(err)
+	}
+	grant := func(tag string) {
+		now := time.Now()
+		if err := store.CreateSession(ctx, &models.Session{ID: "s-" + tag, UserID: u.ID, CreatedAt: now, LastSeen: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+		rt := &models.RefreshToken{ID: "rt-" + tag, TokenHash: "h-" + tag, ClientID: "app", UserID: u.ID, ExpiresAt: now.Add(time.Hour), CreatedAt: now}
+		at := &models.AccessToken{ID: "at-" + tag, ClientID: "app", UserID: u.ID, ExpiresAt: now.Add(time.Hour), CreatedAt: now}
+		if err := store.CreateRefreshToken(ctx, rt, at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	revoked := func(cmd, tag string) {
+		if s, err := store.GetSession(ctx, "s-"+tag); err != nil || s.Active(time.Now()) {
+			t.Errorf("%s: session still active (%v)", cmd, err)
+		}
+		if _, err := store.GetAccessToken(ctx, "at-"+tag); err == nil {
+			t.Errorf("%s: access token still valid", cmd)
+		}
+		if _, err := store.GetRefreshTokenByHash(ctx, "h-"+tag); err == nil {
+			t.Errorf("%s: refresh token still valid", cmd)
+		}
+	}
+	grant("1")
+	e.ok("a brand new password\n", "user", "set-password", "ada")
+	revoked("set-password", "1")
+	grant("2")
+	e.ok("", "user", "disable", "ada")
+	revoked("disable", "2")
+	e.ok("", "user", "enable", "ada")
+	e.ok("", "client", "add", "--id", "app", "--secret", "0123456789abcdef-secret", "--redirect-uri", "https://app.example.com/cb")
+	e.ok("", "client", "remove", "app")
+
+	evs, err := store.ListAudit(ctx, storage.AuditFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var types []string
+	for _, ev := range evs {
+		types = append([]string{ev.Type}, types...) // oldest first
+		dump := fmt.Sprintf("%+v", ev)
+		for _, secret := range []string{"correct horse", "brand new", "0123456789abcdef-secret", "$argon2id$"} {
+			if strings.Contains(dump, secret) {
+				t.Errorf("audit event reveals %q: %s", secret, dump)
+			}
+		}
+	}
+	want := []string{"admin.user_create", "admin.set_password", "admin.user_disable", "admin.user_enable", "admin.client_create", "admin.client_remove"}
+	if strings.Join(types, " ") != strings.Join(want, " ") {
+		t.Errorf("audit events %v, want %v", types, want)
 	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -16,7 +17,7 @@ func (a *app) userCmd() *cobra.Command {
 
 	var in accounts.NewUser
 	add := &cobra.Command{
-		Use:   "add --username NAME --email EMAIL [--name \"Full Name\"] < password",
+		Use:   "add --username NAME --email EMAIL [--name \"Full Name\"] [--require-face] < password",
 		Short: "Create a user; the password is read from standard input",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -42,6 +43,7 @@ func (a *app) userCmd() *cobra.Command {
 	add.Flags().StringVar(&in.Email, "email", "", "email address (required)")
 	add.Flags().StringVar(&in.Name, "name", "", "full name")
 	add.Flags().BoolVar(&in.EmailVerified, "email-verified", false, "mark the email address as verified (email_verified claim)")
+	add.Flags().BoolVar(&in.RequireFace, "require-face", false, "require the face factor for every sign-in of this user (enrolment at the next sign-in)")
 
 	list := &cobra.Command{
 		Use:   "list",
@@ -88,7 +90,7 @@ func (a *app) userCmd() *cobra.Command {
 
 	disable := &cobra.Command{
 		Use:   "disable USERNAME|EMAIL|SUB",
-		Short: "Disable a user and revoke their sessions",
+		Short: "Disable a user, revoke their sessions and delete their access and refresh tokens",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.withAccounts(cmd.Context(), func(ac *accounts.Service) error {
@@ -96,7 +98,7 @@ func (a *app) userCmd() *cobra.Command {
 				if err != nil {
 					return fmt.Errorf("user disable: %w", err)
 				}
-				fmt.Fprintf(a.stdout, "user %s disabled; %d session(s) revoked\n", args[0], n)
+				fmt.Fprintf(a.stdout, "user %s disabled; %d session(s) revoked, access and refresh tokens deleted\n", args[0], n)
 				return nil
 			})
 		},
@@ -117,7 +119,7 @@ func (a *app) userCmd() *cobra.Command {
 	}
 	setPassword := &cobra.Command{
 		Use:   "set-password USERNAME|EMAIL|SUB < password",
-		Short: "Replace a user's password (read from standard input) and clear a lockout",
+		Short: "Replace a user's password (read from standard input), clear a lockout and sign the user out everywhere",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			pw, err := readPassword(a.stdin)
@@ -128,12 +130,39 @@ func (a *app) userCmd() *cobra.Command {
 				if err := ac.SetPassword(cmd.Context(), args[0], pw); err != nil {
 					return fmt.Errorf("user set-password: %w", err)
 				}
-				fmt.Fprintf(a.stdout, "password of %s replaced\n", args[0])
+				fmt.Fprintf(a.stdout, "password of %s replaced; sessions revoked, access and refresh tokens deleted\n", args[0])
 				return nil
 			})
 		},
 	}
-	cmd.AddCommand(add, list, disable, enable, setPassword)
+	setRequireFace := &cobra.Command{
+		Use:   "set-require-face USERNAME|EMAIL|SUB true|false",
+		Short: "Make the face factor mandatory (true) or no longer mandatory (false) for a user's sign-ins",
+		Args:  cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			require, err := strconv.ParseBool(args[1])
+			if err != nil {
+				return fmt.Errorf("user set-require-face: second argument must be true or false, got %q", args[1])
+			}
+			return a.withAccounts(cmd.Context(), func(ac *accounts.Service) error {
+				changed, err := ac.SetRequireFace(cmd.Context(), args[0], require)
+				if err != nil {
+					return fmt.Errorf("user set-require-face: %w", err)
+				}
+				state := "required"
+				if !require {
+					state = "not required"
+				}
+				if !changed {
+					fmt.Fprintf(a.stdout, "face was already %s for %s\n", state, args[0])
+					return nil
+				}
+				fmt.Fprintf(a.stdout, "face is now %s for %s\n", state, args[0])
+				return nil
+			})
+		},
+	}
+	cmd.AddCommand(add, list, disable, enable, setPassword, setRequireFace)
 	return cmd
 }
 

@@ -53,6 +53,9 @@ type NewUser struct {
 	Password string
 	// EmailVerified marks the address as verified by the administrator.
 	EmailVerified bool
+	// RequireFace makes the face factor mandatory for this user's sign-ins
+	// (they enrol at the next sign-in if they have no template yet).
+	RequireFace bool
 }
 
 // CreateUser validates and stores a new user with a hashed password.
@@ -83,13 +86,18 @@ func (s *Service) CreateUser(ctx context.Context, in NewUser) (*models.User, err
 	now := s.clock()
 	u := &models.User{
 		ID: id, Username: in.Username, Email: in.Email, EmailVerified: in.EmailVerified,
-		Name: in.Name, PasswordHash: hash, CreatedAt: now, UpdatedAt: now,
+		Name: in.Name, PasswordHash: hash, RequireFace: in.RequireFace, CreatedAt: now, UpdatedAt: now,
 	}
 	if err := s.store.CreateUser(ctx, u); err != nil {
 		if errors.Is(err, storage.ErrAlreadyExists) {
 			return nil, fmt.Errorf("a user with username %q or email %q already exists", in.Username, in.Email)
 		}
 		return nil, fmt.Errorf("create user %q: %w", in.Username, err)
+	}
+	if err := s.audit(ctx, now, AuditUserCreate, u.ID, "", map[string]any{
+		"username": u.Username, "email_verified": u.EmailVerified, "require_face": u.RequireFace,
+	}); err != nil {
+		return u, fmt.Errorf("user %q created, but %w", u.Username, err)
 	}
 	return u, nil
 }
@@ -136,8 +144,9 @@ func (s *Service) findUser(ctx context.Context, ref string) (*models.User, error
 	return u, nil
 }
 
-// DisableUser stops a user from signing in and revokes their sessions;
-// it returns how many sessions were revoked.
+// DisableUser stops a user from signing in, revokes their sessions and
+// deletes their access and refresh tokens (every client); it returns how
+// many sessions were revoked.
 func (s *Service) DisableUser(ctx context.Context, ref string) (int64, error) {
 	u, err := s.findUser(ctx, ref)
 	if err != nil {
@@ -148,12 +157,27 @@ func (s *Service) DisableUser(ctx context.Context, ref string) (int64, error) {
 	if err := s.store.UpdateUser(ctx, u); err != nil {
 		return 0, fmt.Errorf("disable user %q: %w", u.Username, err)
 	}
+	n, err := s.signOutEverywhere(ctx, u, now)
+	if err != nil {
+		return 0, err
+	}
+	if err := s.audit(ctx, now, AuditUserDisable, u.ID, "", map[string]any{"sessions_revoked": n, "tokens_deleted": true}); err != nil {
+		return n, fmt.Errorf("user %q disabled, but %w", u.Username, err)
+	}
+	return n, nil
+}
+
+// signOutEverywhere revokes every session of u and deletes every access and
+// refresh token issued to it, so neither the browser nor any relying party
+// keeps access; it returns how many sessions were revoked.
+func (s *Service) signOutEverywhere(ctx context.Context, u *models.User, now time.Time) (int64, error) {
 	n, err := s.store.RevokeUserSessions(ctx, u.ID, now)
 	if err != nil {
 		return 0, fmt.Errorf("revoke sessions of %q: %w", u.Username, err)
 	}
-	_ = s.store.AppendAudit(ctx, &models.AuditEvent{Time: now, Type: "admin.user_disable", Outcome: "success", UserID: u.ID,
-		Details: map[string]any{"sessions_revoked": n}})
+	if err := s.store.DeleteUserTokens(ctx, u.ID); err != nil {
+		return n, fmt.Errorf("delete tokens of %q: %w", u.Username, err)
+	}
 	return n, nil
 }
 
@@ -163,14 +187,41 @@ func (s *Service) EnableUser(ctx context.Context, ref string) error {
 	if err != nil {
 		return err
 	}
-	u.Disabled, u.LockedUntil, u.FailedLogins, u.UpdatedAt = false, nil, 0, s.clock()
+	now := s.clock()
+	u.Disabled, u.LockedUntil, u.FailedLogins, u.UpdatedAt = false, nil, 0, now
 	if err := s.store.UpdateUser(ctx, u); err != nil {
 		return fmt.Errorf("enable user %q: %w", u.Username, err)
+	}
+	if err := s.audit(ctx, now, AuditUserEnable, u.ID, "", nil); err != nil {
+		return fmt.Errorf("user %q enabled, but %w", u.Username, err)
 	}
 	return nil
 }
 
-// SetPassword replaces a user's password and clears a lockout.
+// SetRequireFace makes the face factor mandatory (or no longer mandatory)
+// for a user's sign-ins. It reports whether anything changed.
+func (s *Service) SetRequireFace(ctx context.Context, ref string, require bool) (bool, error) {
+	u, err := s.findUser(ctx, ref)
+	if err != nil {
+		return false, err
+	}
+	if u.RequireFace == require {
+		return false, nil
+	}
+	now := s.clock()
+	u.RequireFace, u.UpdatedAt = require, now
+	if err := s.store.UpdateUser(ctx, u); err != nil {
+		return false, fmt.Errorf("set require-face of %q: %w", u.Username, err)
+	}
+	if err := s.audit(ctx, now, AuditUserRequireFace, u.ID, "", map[string]any{"require_face": require}); err != nil {
+		return true, fmt.Errorf("require-face of %q changed, but %w", u.Username, err)
+	}
+	return true, nil
+}
+
+// SetPassword replaces a user's password, clears a lockout, revokes the
+// user's sessions and deletes their access and refresh tokens: whoever
+// knew the old password loses what they obtained with it.
 func (s *Service) SetPassword(ctx context.Context, ref, pw string) error {
 	if err := validatePassword(pw); err != nil {
 		return err
@@ -188,7 +239,13 @@ func (s *Service) SetPassword(ctx context.Context, ref, pw string) error {
 	if err := s.store.UpdateUser(ctx, u); err != nil {
 		return fmt.Errorf("set password of %q: %w", u.Username, err)
 	}
-	_ = s.store.AppendAudit(ctx, &models.AuditEvent{Time: now, Type: "admin.set_password", Outcome: "success", UserID: u.ID})
+	n, err := s.signOutEverywhere(ctx, u, now)
+	if err != nil {
+		return err
+	}
+	if err := s.audit(ctx, now, AuditSetPassword, u.ID, "", map[string]any{"sessions_revoked": n, "tokens_deleted": true}); err != nil {
+		return fmt.Errorf("password of %q replaced, but %w", u.Username, err)
+	}
 	return nil
 }
 
@@ -262,6 +319,12 @@ func (s *Service) CreateClient(ctx context.Context, in NewClient) (*models.Clien
 		}
 		return nil, fmt.Errorf("create client %q: %w", in.ID, err)
 	}
+	if err := s.audit(ctx, now, AuditClientCreate, "", c.ID, map[string]any{
+		"public": c.Public(), "redirect_uris": c.RedirectURIs, "post_logout_redirect_uris": c.PostLogoutRedirectURIs,
+		"skip_consent": c.SkipConsent, "require_face": c.RequireFace, "id_token_alg": c.IDTokenAlg,
+	}); err != nil {
+		return c, fmt.Errorf("client %q created, but %w", c.ID, err)
+	}
 	return c, nil
 }
 
@@ -316,7 +379,8 @@ func (s *Service) ListClients(ctx context.Context) ([]models.Client, error) {
 	return cs, nil
 }
 
-// RemoveClient deletes a client.
+// RemoveClient deletes a client with its tokens, consents and pending
+// sign-ins.
 func (s *Service) RemoveClient(ctx context.Context, id string) error {
 	err := s.store.DeleteClient(ctx, id)
 	if errors.Is(err, storage.ErrNotFound) {
@@ -324,6 +388,32 @@ func (s *Service) RemoveClient(ctx context.Context, id string) error {
 	}
 	if err != nil {
 		return fmt.Errorf("remove client %q: %w", id, err)
+	}
+	if err := s.audit(ctx, s.clock(), AuditClientRemove, "", id, nil); err != nil {
+		return fmt.Errorf("client %q removed, but %w", id, err)
+	}
+	return nil
+}
+
+// Audit event types written by the service (outcome "success"). Details
+// never hold passwords, secrets or their hashes.
+const (
+	AuditUserCreate      = "admin.user_create"
+	AuditUserDisable     = "admin.user_disable"
+	AuditUserEnable      = "admin.user_enable"
+	AuditUserRequireFace = "admin.user_require_face"
+	AuditSetPassword     = "admin.set_password"
+	AuditClientCreate    = "admin.client_create"
+	AuditClientRemove    = "admin.client_remove"
+)
+
+// audit records an administrative act. The act has already happened when
+// it is called, so a failure is reported to the operator as such rather
+// than undone.
+func (s *Service) audit(ctx context.Context, now time.Time, typ, userID, clientID string, details map[string]any) error {
+	e := &models.AuditEvent{Time: now, Type: typ, Outcome: "success", UserID: userID, ClientID: clientID, Details: details}
+	if err := s.store.AppendAudit(ctx, e); err != nil {
+		return fmt.Errorf("recording the audit event failed: %w", err)
 	}
 	return nil
 }

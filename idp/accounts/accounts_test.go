@@ -3,6 +3,8 @@ package accounts
 import (
 	"context"
 	"crypto/rand"
+	"errors"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -10,6 +12,7 @@ import (
 
 	"github.com/faceidp/faceidp/factors/password"
 	"github.com/faceidp/faceidp/models"
+	"github.com/faceidp/faceidp/storage"
 	"github.com/faceidp/faceidp/storage/sqlstore"
 )
 
@@ -146,4 +149,180 @@ func TestClients(t *testing.T) {
 	if err := s.RemoveClient(ctx, "spa"); err == nil || !strings.Contains(err.Error(), "no client") {
 		t.Fatalf("RemoveClient twice = %v", err)
 	}
+}
+
+// signedIn gives u a live browser session and, at two clients, an access
+// token and a refresh token, as if they had signed in to both apps.
+func signedIn(t *testing.T, st *sqlstore.Store, u *models.User, tag string) {
+	t.Helper()
+	ctx := context.Background()
+	now := time.Now()
+	if err := st.CreateSession(ctx, &models.Session{ID: "s-" + tag, UserID: u.ID, CreatedAt: now, LastSeen: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	for _, client := range []string{"app1", "app2"} {
+		id := tag + "-" + client
+		rt := &models.RefreshToken{ID: "rt-" + id, TokenHash: "h-" + id, FamilyID: "rt-" + id, ClientID: client, UserID: u.ID, ExpiresAt: now.Add(time.Hour), CreatedAt: now}
+		at := &models.AccessToken{ID: "at-" + id, ClientID: client, UserID: u.ID, ExpiresAt: now.Add(time.Hour), CreatedAt: now}
+		if err := st.CreateRefreshToken(ctx, rt, at); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// signedOut fails unless the session and every token made by signedIn(tag)
+// are unusable.
+func signedOut(t *testing.T, st *sqlstore.Store, tag string) {
+	t.Helper()
+	ctx := context.Background()
+	if sess, err := st.GetSession(ctx, "s-"+tag); err != nil || sess.Active(time.Now()) {
+		t.Errorf("session %s still active (%v)", tag, err)
+	}
+	for _, client := range []string{"app1", "app2"} {
+		id := tag + "-" + client
+		if _, err := st.GetAccessToken(ctx, "at-"+id); !errors.Is(err, storage.ErrNotFound) {
+			t.Errorf("access token at %s survived: %v", client, err)
+		}
+		if _, err := st.GetRefreshTokenByHash(ctx, "h-"+id); !errors.Is(err, storage.ErrNotFound) {
+			t.Errorf("refresh token at %s survived: %v", client, err)
+		}
+	}
+}
+
+// auditOf returns the one event of type typ, failing if there is not
+// exactly one, and checks that no secret leaked into it.
+func auditOf(t *testing.T, st *sqlstore.Store, typ string, secrets ...string) models.AuditEvent {
+	t.Helper()
+	evs, err := st.ListAudit(context.Background(), storage.AuditFilter{Type: typ})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(evs) != 1 {
+		t.Fatalf("%d %s audit events, want 1: %+v", len(evs), typ, evs)
+	}
+	dump := fmt.Sprintf("%+v", evs[0])
+	for _, s := range append(secrets, "$argon2id$") {
+		if strings.Contains(dump, s) {
+			t.Errorf("%s audit event reveals %q: %s", typ, s, dump)
+		}
+	}
+	if evs[0].Outcome != "success" || evs[0].Time.IsZero() {
+		t.Errorf("%s audit event: %s", typ, dump)
+	}
+	return evs[0]
+}
+
+func TestCreateUserRequireFaceAndAudit(t *testing.T) {
+	s, st := newService(t)
+	ctx := context.Background()
+	u, err := s.CreateUser(ctx, NewUser{Username: "alice", Email: "alice@example.com", Password: "long enough", RequireFace: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := st.GetUser(ctx, u.ID); !got.RequireFace {
+		t.Fatal("RequireFace not stored")
+	}
+	ev := auditOf(t, st, AuditUserCreate, "long enough")
+	if ev.UserID != u.ID || ev.Details["username"] != "alice" || ev.Details["require_face"] != true {
+		t.Errorf("user create audit event: %+v", ev)
+	}
+
+	changed, err := s.SetRequireFace(ctx, "alice", false)
+	if err != nil || !changed {
+		t.Fatalf("SetRequireFace(false) = %v, %v", changed, err)
+	}
+	if got, _ := st.GetUser(ctx, u.ID); got.RequireFace {
+		t.Fatal("RequireFace still set")
+	}
+	if changed, err := s.SetRequireFace(ctx, "alice@example.com", false); err != nil || changed {
+		t.Fatalf("SetRequireFace(false) again = %v, %v; want no change", changed, err)
+	}
+	if ev := auditOf(t, st, AuditUserRequireFace); ev.UserID != u.ID || ev.Details["require_face"] != false {
+		t.Errorf("require-face audit event: %+v", ev)
+	}
+	if _, err := s.SetRequireFace(ctx, "nobody", true); err == nil || !strings.Contains(err.Error(), "no user") {
+		t.Fatalf("SetRequireFace(nobody) = %v", err)
+	}
+}
+
+// Disabling a user ends their browser session and every relying party's
+// access (access and refresh tokens at every client), not other users'.
+func TestDisableUserRevokesSessionsAndTokens(t *testing.T) {
+	s, st := newService(t)
+	ctx := context.Background()
+	alice, _ := s.CreateUser(ctx, NewUser{Username: "alice", Email: "alice@example.com", Password: "long enough"})
+	bob, _ := s.CreateUser(ctx, NewUser{Username: "bob", Email: "bob@example.com", Password: "long enough"})
+	signedIn(t, st, alice, "alice")
+	signedIn(t, st, bob, "bob")
+	if n, err := s.DisableUser(ctx, "alice"); err != nil || n != 1 {
+		t.Fatalf("DisableUser = %d, %v", n, err)
+	}
+	signedOut(t, st, "alice")
+	if _, err := st.GetRefreshTokenByHash(ctx, "h-bob-app1"); err != nil {
+		t.Errorf("bob's refresh token went too: %v", err)
+	}
+	if sess, _ := st.GetSession(ctx, "s-bob"); !sess.Active(time.Now()) {
+		t.Error("bob's session revoked too")
+	}
+	if ev := auditOf(t, st, AuditUserDisable); ev.UserID != alice.ID {
+		t.Errorf("disable audit event: %+v", ev)
+	}
+	if err := s.EnableUser(ctx, "alice"); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := st.GetUser(ctx, alice.ID); got.Disabled {
+		t.Fatal("still disabled")
+	}
+	if ev := auditOf(t, st, AuditUserEnable); ev.UserID != alice.ID {
+		t.Errorf("enable audit event: %+v", ev)
+	}
+}
+
+// A new password signs the user out everywhere: whoever used the old one
+// keeps neither the session nor tokens.
+func TestSetPasswordRevokesSessionsAndTokens(t *testing.T) {
+	s, st := newService(t)
+	ctx := context.Background()
+	alice, _ := s.CreateUser(ctx, NewUser{Username: "alice", Email: "alice@example.com", Password: "long enough"})
+	signedIn(t, st, alice, "alice")
+	if err := s.SetPassword(ctx, "alice", "short"); err == nil {
+		t.Fatal("short password accepted")
+	}
+	if sess, _ := st.GetSession(ctx, "s-alice"); !sess.Active(time.Now()) {
+		t.Fatal("a rejected password change revoked the session")
+	}
+	if err := s.SetPassword(ctx, alice.ID, "a brand new one"); err != nil {
+		t.Fatal(err)
+	}
+	signedOut(t, st, "alice")
+	if ev := auditOf(t, st, AuditSetPassword, "a brand new one", "long enough"); ev.UserID != alice.ID || ev.Details["sessions_revoked"] != float64(1) {
+		t.Errorf("set-password audit event: %+v", ev)
+	}
+}
+
+func TestClientAudit(t *testing.T) {
+	s, st := newService(t)
+	ctx := context.Background()
+	const secret = "0123456789abcdef-secret"
+	if _, err := s.CreateClient(ctx, NewClient{ID: "app", Secret: secret, RedirectURIs: []string{"https://app.example.com/cb"}, RequireFace: true}); err != nil {
+		t.Fatal(err)
+	}
+	ev := auditOf(t, st, AuditClientCreate, secret)
+	if ev.ClientID != "app" || ev.Details["public"] != false || ev.Details["require_face"] != true {
+		t.Errorf("client create audit event: %+v", ev)
+	}
+	if _, err := s.CreateClient(ctx, NewClient{ID: "app", RedirectURIs: []string{"https://app.example.com/cb"}}); err == nil {
+		t.Fatal("duplicate client accepted")
+	}
+	auditOf(t, st, AuditClientCreate) // the refused duplicate wrote no event
+	if err := s.RemoveClient(ctx, "app"); err != nil {
+		t.Fatal(err)
+	}
+	if ev := auditOf(t, st, AuditClientRemove); ev.ClientID != "app" {
+		t.Errorf("client remove audit event: %+v", ev)
+	}
+	if err := s.RemoveClient(ctx, "app"); err == nil {
+		t.Fatal("removing a removed client succeeded")
+	}
+	auditOf(t, st, AuditClientRemove)
 }
