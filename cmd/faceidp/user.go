@@ -18,13 +18,13 @@ func (a *app) userCmd() *cobra.Command {
 	var in accounts.NewUser
 	add := &cobra.Command{
 		Use:   "add --username NAME --email EMAIL [--name \"Full Name\"] [--require-face] < password",
-		Short: "Create a user; the password is read from standard input",
+		Short: "Create a user; the password is asked for on a terminal (twice, not echoed) or read from standard input (first line)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if in.Username == "" || in.Email == "" {
 				return fmt.Errorf("user add: --username and --email are required")
 			}
-			pw, err := readPassword(a.stdin)
+			pw, err := a.readNewPassword()
 			if err != nil {
 				return fmt.Errorf("user add: %w", err)
 			}
@@ -119,10 +119,10 @@ func (a *app) userCmd() *cobra.Command {
 	}
 	setPassword := &cobra.Command{
 		Use:   "set-password USERNAME|EMAIL|SUB < password",
-		Short: "Replace a user's password (read from standard input), clear a lockout and sign the user out everywhere",
+		Short: "Replace a user's password (asked for on a terminal, else read from standard input), clear a lockout and sign the user out everywhere",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			pw, err := readPassword(a.stdin)
+			pw, err := a.readNewPassword()
 			if err != nil {
 				return fmt.Errorf("user set-password: %w", err)
 			}
