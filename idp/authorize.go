@@ -14,7 +14,8 @@ import (
 // authorize checks what op cannot turn into a safe redirect before handing
 // the request to the provider: an unknown client or an unregistered
 // redirect_uri gets an error page (never a redirect, RFC 6749 §4.1.2.1),
-// and PKCE is enforced: S256 only, mandatory for public clients.
+// any response_type but code is unsupported_response_type, and PKCE is
+// enforced: S256 only, mandatory for public clients.
 func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 	if err := r.ParseForm(); err != nil {
 		s.renderError(w, r, http.StatusBadRequest, "The sign-in request could not be read.")
@@ -46,6 +47,18 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 		responseType: oidc.ResponseType(r.Form.Get("response_type")),
 		responseMode: oidc.ResponseMode(r.Form.Get("response_mode")),
 		state:        r.Form.Get("state"),
+	}
+	// Only the code flow exists here (op would answer unauthorized_client).
+	// An implicit or hybrid client reads errors from the fragment unless it
+	// asked for another response_mode (OAuth 2.0 Multiple Response Types §5).
+	if rt := back.responseType; rt != "" && rt != oidc.ResponseTypeCode {
+		if back.responseMode == "" {
+			back.responseMode = oidc.ResponseModeFragment
+		}
+		s.audit(r.Context(), "authorize", "failure", "", clientID, "unsupported response_type", map[string]any{"response_type": string(rt)})
+		op.AuthRequestError(w, r, back, &oidc.Error{ErrorType: "unsupported_response_type",
+			Description: "only response_type=code (the authorization code flow) is supported"}, s.provider)
+		return
 	}
 	challenge, method := r.Form.Get("code_challenge"), r.Form.Get("code_challenge_method")
 	switch {

@@ -164,6 +164,8 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	}))
 	root.HandleFunc("GET /healthz", s.healthz)
 	root.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{}))
+	root.HandleFunc("/.well-known/openid-configuration", s.discovery)
+	root.HandleFunc(s.provider.TokenEndpoint().Relative(), s.token)
 	root.HandleFunc("/authorize", s.authorize)
 	root.HandleFunc("/authorize/callback", s.authorizeCallback)
 	root.HandleFunc("/end_session", s.endSession)
