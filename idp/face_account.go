@@ -89,12 +89,13 @@ func (fc *flowControl) Reauthenticate(w http.ResponseWriter, r *http.Request, se
 		}
 		return ErrWrongPassword
 	}
-	if u.FailedLogins != 0 {
-		u.FailedLogins = 0
-		if err := s.store.UpdateUser(ctx, u); err != nil {
-			s.log.ErrorContext(ctx, "reset failed logins", "err", err)
-		}
+	// One conditional UPDATE, like the password step: writing back the row
+	// read before the password check would undo a lockout or count that a
+	// concurrent failure stored meanwhile. Always reset: u may be stale.
+	if err := s.store.ResetFailedLogins(ctx, u.ID, s.clock()); err != nil {
+		s.log.ErrorContext(ctx, "reset failed logins", "err", err)
 	}
+	u.FailedLogins = 0
 	s.audit(ctx, "reauth.pwd", "success", u.ID, "", "", nil)
 	c, _ := s.cookies.Get(r, reauthCookie) // a bad old cookie just gets replaced
 	opts := *s.cookies.Options
