@@ -62,7 +62,10 @@ func DefaultLivenessParams() LivenessParams {
 	}
 }
 
-// baseline is the component-wise median of the first frames' signals.
+// baseline is the component-wise median of the first frames' signals, except
+// for the eyes: people blink on their own while the baseline is taken, so the
+// open-eye level is the larger of that median and the sequence's upper
+// quartile (eyes are open most of the time in any sequence).
 func baseline(sig []signals, n int) signals {
 	n = max(1, min(n, len(sig)))
 	med := func(get func(signals) float64) float64 {
@@ -72,11 +75,25 @@ func baseline(sig []signals, n int) signals {
 		}
 		return median(v)
 	}
+	ears := make([]float64, len(sig))
+	for i, s := range sig {
+		ears[i] = s.ear
+	}
 	return signals{
-		ear:   med(func(s signals) float64 { return s.ear }),
+		ear:   math.Max(med(func(s signals) float64 { return s.ear }), quantile(ears, 0.75)),
 		mouth: med(func(s signals) float64 { return s.mouth }),
 		yaw:   med(func(s signals) float64 { return s.yaw }),
 	}
+}
+
+// quantile is the q-quantile of v (nearest rank), NaN for an empty v.
+func quantile(v []float64, q float64) float64 {
+	if len(v) == 0 {
+		return math.NaN()
+	}
+	s := append([]float64(nil), v...)
+	sort.Float64s(s)
+	return s[int(math.Round(q*float64(len(s)-1)))]
 }
 
 // activation is how strongly frame s shows action a relative to base, in

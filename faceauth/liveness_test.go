@@ -180,3 +180,21 @@ func mirrorJPEG(t *testing.T, b []byte) []byte {
 	}
 	return buf.Bytes()
 }
+
+// People blink on their own while the baseline is taken: a blink challenge
+// whose first frames happen to show closed eyes still sees the later blink
+// (a looping camera feed or a nervous user does exactly this).
+func TestBlinkSeenWhenBaselineFramesAreMidBlink(t *testing.T) {
+	e := testEngine(t)
+	c := clipByID(t, "p01_blink")
+	all := clipFrames(t, c, 1)
+	closed := c.ActionFrames[0][0] + (c.ActionFrames[0][1]-c.ActionFrames[0][0])/2
+	frames := append([][]byte{all[closed-1], all[closed], all[closed+1]}, clipFrames(t, c, 2)...)
+	r, err := e.Verify(t.Context(), enrolled(t, "p01"), []Action{ActionBlink}, frames, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !r.Pass {
+		t.Fatalf("rejected: %s (%s), steps %+v", r.Reason, r.Message, r.Steps)
+	}
+}
