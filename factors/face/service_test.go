@@ -359,3 +359,48 @@ func TestRotateTemplates(t *testing.T) {
 		t.Fatalf("second rotation: %+v %v", st, err)
 	}
 }
+
+// Every audit event of the service names the client and address of the
+// caller (face.WithCaller), besides user, outcome, reason and scores.
+func TestAuditRecordsCaller(t *testing.T) {
+	e := newEnv(t, 1, nil)
+	addUser(t, e.store, "u1")
+	ctx := face.WithCaller(context.Background(), face.Caller{ClientID: "demo", RemoteIP: "192.0.2.7"})
+
+	e.picker.Push(faceauth.ActionBlink)
+	ch, err := e.svc.IssueChallenge(ctx, "u1", "ar1", "s1", models.FacePurposeEnrol)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A refusal of the frames (too few) and a decision.
+	if _, err := e.svc.Answer(ctx, ch.ID, "ar1", "s1", clipFrames(t, "p01_blink")[:2], faceauth.Options{}); err == nil {
+		t.Fatal("2 frames accepted")
+	}
+	e.picker.Push(faceauth.ActionBlink)
+	ch, err = e.svc.IssueChallenge(ctx, "u1", "ar1", "s1", models.FacePurposeEnrol)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, err := e.svc.Answer(ctx, ch.ID, "ar1", "s1", clipFrames(t, "p01_blink"), faceauth.Options{}); err != nil || !out.Passed() {
+		t.Fatalf("enrolment: %+v %v", out, err)
+	}
+	if err := e.svc.DeleteTemplate(face.WithCaller(context.Background(), face.Caller{RemoteIP: "198.51.100.9"}), "u1"); err != nil {
+		t.Fatal(err)
+	}
+	evs, err := e.store.ListAudit(context.Background(), storage.AuditFilter{UserID: "u1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(evs) != 3 {
+		t.Fatalf("%d audit events, want 3: %+v", len(evs), evs)
+	}
+	for _, ev := range evs {
+		want := face.Caller{ClientID: "demo", RemoteIP: "192.0.2.7"}
+		if ev.Type == face.AuditDelete {
+			want = face.Caller{RemoteIP: "198.51.100.9"}
+		}
+		if ev.ClientID != want.ClientID || ev.RemoteIP != want.RemoteIP || ev.UserID != "u1" || ev.Outcome == "" || ev.Reason == "" && ev.Type != face.AuditDelete {
+			t.Fatalf("audit event %+v, want client %q and address %q", ev, want.ClientID, want.RemoteIP)
+		}
+	}
+}

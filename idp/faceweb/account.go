@@ -78,7 +78,7 @@ func (f *Factor) accountSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if action == "delete" {
-		if err := f.svc.DeleteTemplate(ctx, u.ID); err != nil {
+		if err := f.svc.DeleteTemplate(callerContext(r, ""), u.ID); err != nil {
 			f.log.ErrorContext(ctx, "delete face template", "err", err)
 			f.flow.RenderError(w, r, idp.ErrUnavailable)
 			return
@@ -131,7 +131,7 @@ func (f *Factor) accountAnswer(w http.ResponseWriter, r *http.Request) {
 		writeError(w, e)
 		return
 	}
-	out := f.answer(w, r, "", sess.ID)
+	out := f.answer(w, r, "", "", sess.ID)
 	if out == nil {
 		return
 	}

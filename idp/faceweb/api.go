@@ -2,6 +2,7 @@ package faceweb
 
 import (
 	"context"
+	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -101,10 +102,11 @@ func (f *Factor) rateLimit(ctx context.Context, userID string) *apiError {
 	return nil
 }
 
-// answer reads the upload and lets the service judge it. It writes the
-// error itself and returns nil on any refusal.
-func (f *Factor) answer(w http.ResponseWriter, r *http.Request, authRequestID, sessionID string) *face.Outcome {
-	ctx := r.Context()
+// answer reads the upload and lets the service judge it for the sign-in
+// of clientID ("" on the account page). It writes the error itself and
+// returns nil on any refusal.
+func (f *Factor) answer(w http.ResponseWriter, r *http.Request, clientID, authRequestID, sessionID string) *face.Outcome {
+	ctx := callerContext(r, clientID)
 	up, e := readUpload(r, f.svc.Limits())
 	if e != nil {
 		writeError(w, e)
@@ -120,6 +122,16 @@ func (f *Factor) answer(w http.ResponseWriter, r *http.Request, authRequestID, s
 		return nil
 	}
 	return out
+}
+
+// callerContext is r's context carrying who asks (client and address), so
+// the face service's audit events record them.
+func callerContext(r *http.Request, clientID string) context.Context {
+	ip, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		ip = r.RemoteAddr
+	}
+	return face.WithCaller(r.Context(), face.Caller{ClientID: clientID, RemoteIP: ip})
 }
 
 func resultResponse(out *face.Outcome) answerResponse {
@@ -190,7 +202,7 @@ func (f *Factor) flowAnswer(w http.ResponseWriter, r *http.Request) {
 	if fl == nil {
 		return
 	}
-	out := f.answer(w, r, fl.Request.ID, fl.Request.BrowserBinding)
+	out := f.answer(w, r, fl.Client.ID, fl.Request.ID, fl.Request.BrowserBinding)
 	if out == nil {
 		return
 	}

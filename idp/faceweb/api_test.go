@@ -84,6 +84,21 @@ func testSignIn(t *testing.T, actions []faceauth.Action, frames [][]byte) {
 			t.Fatal("not enrolled after the first sign-in")
 		}
 	}
+	// The face decisions are audited with user, client, address, outcome,
+	// reason and scores.
+	for _, typ := range []string{face.AuditEnrol, face.AuditVerify} {
+		evs, err := e.store.ListAudit(e.ctx, storage.AuditFilter{UserID: u.ID, Type: typ})
+		if err != nil || len(evs) != 1 {
+			t.Fatalf("%s audit events: %+v %v, want 1", typ, evs, err)
+		}
+		ev := evs[0]
+		if ev.ClientID != clientID || ev.RemoteIP != "127.0.0.1" || ev.Outcome != "success" || ev.Reason != "ok" || ev.Details["steps"] == nil {
+			t.Fatalf("%s audit event %+v: want client %q, address 127.0.0.1, success, ok, steps", typ, ev, clientID)
+		}
+		if _, ok := ev.Details["distance"]; !ok {
+			t.Fatalf("%s audit event without distance: %+v", typ, ev.Details)
+		}
+	}
 }
 
 // TestFaceAPIRefusals: every bad answer is refused with its own error
