@@ -97,12 +97,17 @@ var (
 	engineErr  error
 )
 
-func testEngine(t testing.TB) *faceauth.Engine {
-	t.Helper()
+func modelsDir(t testing.TB) string {
 	dir := os.Getenv("FACEIDP_MODELS_DIR")
 	if dir == "" {
 		dir = filepath.Join(repoRoot(t), ".build", "models")
 	}
+	return dir
+}
+
+func testEngine(t testing.TB) *faceauth.Engine {
+	t.Helper()
+	dir := modelsDir(t)
 	engineOnce.Do(func() {
 		engineVal, engineErr = faceauth.NewEngine(faceauth.EngineConfig{ModelDir: dir, QueueLength: 16})
 	})
@@ -174,6 +179,8 @@ type envConfig struct {
 	wrap func(issuer string, h http.Handler) http.Handler
 	// redirectURIs registered for the client; default rpRedirect.
 	redirectURIs, logoutURIs []string
+	// engine replaces the shared test engine (e.g. one with a tiny queue).
+	engine *faceauth.Engine
 }
 
 // newEnv runs the provider with the face factor on 127.0.0.1, real SQLite
@@ -195,7 +202,11 @@ func newEnv(t *testing.T, cfg envConfig) *env {
 		t.Fatal(err)
 	}
 	picker := &pinnedPicker{def: []faceauth.Action{faceauth.ActionBlink}}
-	svc, err := face.New(face.Deps{Store: store, Engine: testEngine(t), Keyring: kr, Now: clock.Now, Rand: rand.Reader, Picker: picker},
+	engine := cfg.engine
+	if engine == nil {
+		engine = testEngine(t)
+	}
+	svc, err := face.New(face.Deps{Store: store, Engine: engine, Keyring: kr, Now: clock.Now, Rand: rand.Reader, Picker: picker},
 		face.Options{Steps: cfg.steps})
 	if err != nil {
 		t.Fatal(err)
