@@ -68,7 +68,8 @@ func bound(ch *models.FaceChallenge, authRequestID, sessionID string) bool {
 // flow's challenge ErrWrongSession, a late one ErrChallengeExpired. When the
 // engine refuses the frames themselves (no face, several faces, too dark,
 // too few frames, ...) Answer returns *RefusedError; a saturated engine
-// ErrBusy. A completed decision (pass or fail) returns an Outcome. An
+// *BusyError (errors.Is ErrBusy) with a fresh challenge to send the same
+// frames to. A completed decision (pass or fail) returns an Outcome. An
 // enrolment that passes replaces the user's template.
 func (s *Service) Answer(ctx context.Context, challengeID, authRequestID, sessionID string, frames [][]byte, opt faceauth.Options) (*Outcome, error) {
 	if _, err := s.Lookup(ctx, challengeID, authRequestID, sessionID); err != nil {
@@ -104,6 +105,9 @@ func (s *Service) Answer(ctx context.Context, challengeID, authRequestID, sessio
 	}
 	if err != nil {
 		s.auditRefusal(ctx, ch, err)
+		if errors.Is(err, ErrBusy) {
+			return nil, s.retryBusy(ctx, ch)
+		}
 		return nil, err
 	}
 	if !out.Result.Pass && isInputCode(out.Result.Reason) {
@@ -112,6 +116,25 @@ func (s *Service) Answer(ctx context.Context, challengeID, authRequestID, sessio
 		return nil, &RefusedError{Input: &faceauth.InputError{Code: out.Result.Reason, Message: out.Result.Message, Frame: -1}}
 	}
 	return out, nil
+}
+
+// retryBusy replaces a challenge the engine was too busy to judge: the
+// consumed one stays used (single use holds), and a fresh one with the same
+// actions, binding and expiry takes its place, so a saturated engine costs
+// the user a pause, not the attempt, and buys no extra time.
+func (s *Service) retryBusy(ctx context.Context, ch *models.FaceChallenge) error {
+	id, err := s.newID()
+	if err == nil {
+		rec := &models.FaceChallenge{
+			ID: id, AuthRequestID: ch.AuthRequestID, SessionID: ch.SessionID, UserID: ch.UserID,
+			Purpose: ch.Purpose, Actions: ch.Actions, CreatedAt: s.now(), ExpiresAt: ch.ExpiresAt,
+		}
+		if err = s.store.CreateFaceChallenge(ctx, rec); err == nil {
+			return &BusyError{Retry: &Challenge{ID: id, Purpose: rec.Purpose, Actions: toActions(rec.Actions), ExpiresAt: rec.ExpiresAt}}
+		}
+	}
+	slog.ErrorContext(ctx, "face: replace challenge refused by a busy engine", "user", ch.UserID, "err", err)
+	return &BusyError{}
 }
 
 // isInputCode reports whether an engine reason refuses the input itself.

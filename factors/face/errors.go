@@ -33,3 +33,18 @@ func (e *RefusedError) Error() string { return "face refused: " + e.Input.Messag
 
 // Unwrap returns the engine's *faceauth.InputError.
 func (e *RefusedError) Unwrap() error { return e.Input }
+
+// BusyError is ErrBusy (errors.Is(err, ErrBusy) holds) when the engine
+// refused an answer because it was saturated. The answered challenge is
+// used up like any other (a replay of it is refused), but the attempt is
+// not lost: Retry is a fresh challenge with the same user, binding,
+// purpose, actions and expiry, to which the same frames can be sent again
+// after a pause. Retry is nil when it could not be stored.
+type BusyError struct {
+	Retry *Challenge
+}
+
+func (e *BusyError) Error() string { return ErrBusy.Error() }
+
+// Unwrap returns ErrBusy.
+func (e *BusyError) Unwrap() error { return ErrBusy }

@@ -19,6 +19,9 @@ type apiError struct {
 	Code       string
 	Desc       string
 	RetryAfter time.Duration
+	// Extra are further members of the JSON body (e.g. the replacement
+	// challenge of an engine_busy answer).
+	Extra map[string]any
 }
 
 func (e *apiError) Error() string { return e.Code + ": " + e.Desc }
@@ -40,29 +43,34 @@ func writeError(w http.ResponseWriter, e *apiError) {
 	if e.RetryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(int((e.RetryAfter+time.Second-1)/time.Second)))
 	}
-	writeJSON(w, e.Status, map[string]string{"error": e.Code, "error_description": e.Desc})
+	body := map[string]any{}
+	for k, v := range e.Extra {
+		body[k] = v
+	}
+	body["error"], body["error_description"] = e.Code, e.Desc
+	writeJSON(w, e.Status, body)
 }
 
 // flowError maps a login flow error to the API.
 func flowError(err error) *apiError {
 	switch {
 	case errors.Is(err, idp.ErrFlowExpired):
-		return &apiError{http.StatusBadRequest, "flow_expired", idp.ErrFlowExpired.Message, 0}
+		return &apiError{Status: http.StatusBadRequest, Code: "flow_expired", Desc: idp.ErrFlowExpired.Message}
 	case errors.Is(err, idp.ErrFlowOtherBrowser):
-		return &apiError{http.StatusForbidden, "flow_other_browser", idp.ErrFlowOtherBrowser.Message, 0}
+		return &apiError{Status: http.StatusForbidden, Code: "flow_other_browser", Desc: idp.ErrFlowOtherBrowser.Message}
 	case errors.Is(err, idp.ErrFlowWrongStep):
-		return &apiError{http.StatusConflict, "wrong_step", idp.ErrFlowWrongStep.Message, 0}
+		return &apiError{Status: http.StatusConflict, Code: "wrong_step", Desc: idp.ErrFlowWrongStep.Message}
 	case errors.Is(err, idp.ErrLocked):
-		return &apiError{http.StatusForbidden, "account_locked", idp.ErrLocked.Message, 0}
+		return &apiError{Status: http.StatusForbidden, Code: "account_locked", Desc: idp.ErrLocked.Message}
 	}
 	var fe *idp.FlowError
 	if errors.As(err, &fe) {
-		return &apiError{fe.Status, "flow_error", fe.Message, 0}
+		return &apiError{Status: fe.Status, Code: "flow_error", Desc: fe.Message}
 	}
 	return errInternal
 }
 
-var errInternal = &apiError{http.StatusInternalServerError, "server_error", "The sign-in service is temporarily unavailable. Try again later.", 0}
+var errInternal = &apiError{Status: http.StatusInternalServerError, Code: "server_error", Desc: "The sign-in service is temporarily unavailable. Try again later."}
 
 // serviceError maps the face service's errors to the API; ok is false for
 // an unexpected error (logged by the caller, answered with 500).
@@ -70,17 +78,29 @@ func (f *Factor) serviceError(err error) (*apiError, bool) {
 	var ref *face.RefusedError
 	switch {
 	case errors.Is(err, face.ErrChallengeNotFound):
-		return &apiError{http.StatusNotFound, "unknown_challenge", "This face challenge does not exist. Start the face check again.", 0}, true
+		return &apiError{Status: http.StatusNotFound, Code: "unknown_challenge", Desc: "This face challenge does not exist. Start the face check again."}, true
 	case errors.Is(err, face.ErrChallengeUsed):
-		return &apiError{http.StatusConflict, "challenge_used", "This face challenge was already answered. Start the face check again.", 0}, true
+		return &apiError{Status: http.StatusConflict, Code: "challenge_used", Desc: "This face challenge was already answered. Start the face check again."}, true
 	case errors.Is(err, face.ErrChallengeExpired):
-		return &apiError{http.StatusGone, "challenge_expired", "The time for this face challenge ran out. Start the face check again.", 0}, true
+		return &apiError{Status: http.StatusGone, Code: "challenge_expired", Desc: "The time for this face challenge ran out. Start the face check again."}, true
 	case errors.Is(err, face.ErrWrongSession):
-		return &apiError{http.StatusForbidden, "wrong_session", "This face challenge belongs to another sign-in.", 0}, true
+		return &apiError{Status: http.StatusForbidden, Code: "wrong_session", Desc: "This face challenge belongs to another sign-in."}, true
 	case errors.Is(err, face.ErrNotEnrolled):
-		return &apiError{http.StatusConflict, "not_enrolled", "No face is enrolled for this account.", 0}, true
+		return &apiError{Status: http.StatusConflict, Code: "not_enrolled", Desc: "No face is enrolled for this account."}, true
 	case errors.Is(err, face.ErrBusy):
-		return &apiError{http.StatusServiceUnavailable, "engine_busy", "The face check is busy right now.", f.opts.RetryAfter}, true
+		e := &apiError{Status: http.StatusServiceUnavailable, Code: "engine_busy", Desc: "The face check is busy right now.", RetryAfter: f.opts.RetryAfter}
+		var busy *face.BusyError
+		if errors.As(err, &busy) && busy.Retry != nil {
+			// The answered challenge is used up; send the same frames to
+			// this one after Retry-After.
+			e.Extra = map[string]any{
+				"challenge_id": busy.Retry.ID,
+				"actions":      busy.Retry.Actions,
+				"expires_at":   busy.Retry.ExpiresAt.UTC(),
+				"expires_in":   int(busy.Retry.ExpiresAt.Sub(f.flow.Now()).Round(time.Second) / time.Second),
+			}
+		}
+		return e, true
 	case errors.As(err, &ref):
 		// The engine's own input checks (pixels, decoding) keep the status
 		// the upload checks use for the same problem; the rest is a face
@@ -94,7 +114,7 @@ func (f *Factor) serviceError(err error) (*apiError, bool) {
 		case faceauth.CodeTooManyFrames, faceauth.CodeTooFewFrames:
 			status = http.StatusBadRequest
 		}
-		return &apiError{status, ref.Input.Code, ref.Input.Message, 0}, true
+		return &apiError{Status: status, Code: ref.Input.Code, Desc: ref.Input.Message}, true
 	}
 	return errInternal, false
 }

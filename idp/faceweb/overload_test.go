@@ -94,6 +94,37 @@ func TestFaceAPIEngineBusy(t *testing.T) {
 	if busy == 0 || judged == 0 {
 		t.Fatalf("%d concurrent answers: %d judged, %d busy; want both", n, judged, busy)
 	}
+
+	// A busy refusal does not burn the attempt: the 503 names a fresh
+	// challenge (same actions) that the same frames answer once the engine
+	// has room, while the answered challenge stays single-use.
+	for i, a := range attempts {
+		if a.res.status != http.StatusServiceUnavailable {
+			continue
+		}
+		fresh := a.res.str("challenge_id")
+		if fresh == "" || fresh == a.id {
+			t.Fatalf("attempt %d: 503 without a fresh challenge: %s", i, a.res.raw)
+		}
+		if acts, _ := a.res.body["actions"].([]any); len(acts) != 1 || acts[0] != string(faceauth.ActionBlink) || a.res.str("expires_at") == "" {
+			t.Fatalf("attempt %d: replacement challenge %s, want the same actions and an expiry", i, a.res.raw)
+		}
+		// Being busy buys no time: the replacement keeps the expiry.
+		old, err1 := e.store.GetFaceChallenge(e.ctx, a.id)
+		repl, err2 := e.store.GetFaceChallenge(e.ctx, fresh)
+		if err1 != nil || err2 != nil || !repl.ExpiresAt.Equal(old.ExpiresAt) || repl.UsedAt != nil || repl.UserID != a.user {
+			t.Fatalf("attempt %d: replacement %+v (%v) of %+v (%v)", i, repl, err2, old, err1)
+		}
+		if r := e.answer(a.b, a.fp, a.id, photo); r.status != http.StatusConflict || r.str("error") != "challenge_used" {
+			t.Fatalf("attempt %d: replay of the busy challenge: %d %s, want 409 challenge_used", i, r.status, r.raw)
+		}
+		if r := e.answer(a.b, a.fp, fresh, photo); r.status != http.StatusOK || r.str("result") != "fail" {
+			t.Fatalf("attempt %d: retry with the fresh challenge: %d %s, want a decision", i, r.status, r.raw)
+		}
+		if r := e.answer(a.b, a.fp, fresh, photo); r.status != http.StatusConflict {
+			t.Fatalf("attempt %d: replay of the fresh challenge: %d %s, want 409", i, r.status, r.raw)
+		}
+	}
 }
 
 // TestFaceAPIRequestTooLarge: a body over the upload cap is cut off while

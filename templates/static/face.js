@@ -112,6 +112,7 @@
       err.code = data && data.error;
       err.status = res.status;
       err.retryAfter = parseInt(res.headers.get("Retry-After") || "0", 10);
+      err.data = data;
       throw err;
     }
     return data;
@@ -214,6 +215,26 @@
     return readJSON(res);
   }
 
+  // submit uploads the frames. When the engine is busy the server answers
+  // 503 with a fresh challenge (same actions, same expiry): wait as told
+  // and send the same frames to it, a few times, so the user need not
+  // repeat the actions.
+  async function submit(challengeID, frames) {
+    for (var tries = 0; ; tries++) {
+      try {
+        return await upload(challengeID, frames);
+      } catch (err) {
+        var next = err && err.status === 503 && err.data && err.data.challenge_id;
+        if (!next || tries >= 3) { throw err; }
+        var wait = Math.max(1, err.retryAfter || 2);
+        el.step.textContent = "Checking…";
+        say(err.message + " Trying again in " + wait + " seconds; no need to repeat the actions.");
+        await sleep(wait * 1000);
+        challengeID = next;
+      }
+    }
+  }
+
   async function run() {
     if (busy) { return; }
     busy = true;
@@ -230,7 +251,7 @@
       say("Keep your face inside the oval and follow the instructions.");
       var frames = await capture(ch.limits, ch.actions);
       el.step.textContent = "Checking…";
-      var res = await upload(ch.challenge_id, frames);
+      var res = await submit(ch.challenge_id, frames);
       if (res.result === "pass") {
         setOval("passed");
         el.step.textContent = cfg.purpose === "enrol" ? "Face enrolled" : "Face verified";
