@@ -87,31 +87,20 @@ with a compare-and-swap, so sign-ins keep working while it runs. Remove the
 old key only after this reports no template left under it.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, logger, err := a.loadConfig()
-			if err != nil {
-				return err
-			}
-			kr, err := cfg.Keyring(a.rand)
-			if err != nil {
-				return err
-			}
-			store, err := a.openStore(cmd.Context(), cfg, logger)
-			if err != nil {
-				return err
-			}
-			defer store.Close()
-			svc, closeEngine, err := a.newFaceService(cfg, store, kr, logger, 1)
-			if err != nil {
-				return err
-			}
-			defer closeEngine()
-			st, err := svc.RotateTemplates(cmd.Context())
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(a.stdout, "face templates: %d total, %d re-encrypted, %d already under %q, %d deleted meanwhile\n",
-				st.Templates, st.Resealed, st.Current, kr.NewestID(), st.Gone)
-			return nil
+			return a.withEnv(cmd.Context(), func(env cmdEnv) error {
+				svc, closeEngine, err := a.newFaceService(env.cfg, env.store, env.keyring, env.log, 1)
+				if err != nil {
+					return err
+				}
+				defer closeEngine()
+				st, err := svc.RotateTemplates(cmd.Context())
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(a.stdout, "face templates: %d total, %d re-encrypted, %d already under %q, %d deleted meanwhile\n",
+					st.Templates, st.Resealed, st.Current, env.keyring.NewestID(), st.Gone)
+				return nil
+			})
 		},
 	}
 }

@@ -20,26 +20,16 @@ func (a *app) keysCmd() *cobra.Command {
 JWKS for tokens.id_token_ttl, so tokens they signed keep verifying.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, logger, err := a.loadConfig()
-			if err != nil {
-				return err
-			}
-			kr, err := cfg.Keyring(a.rand)
-			if err != nil {
-				return err
-			}
-			store, err := a.openStore(cmd.Context(), cfg, logger)
-			if err != nil {
-				return err
-			}
-			defer store.Close()
-			if err := idp.RotateSigningKeys(cmd.Context(), idp.RotateSigningKeysOptions{
-				Store: store, Keyring: kr, Clock: a.now, Rand: a.rand, KeepFor: cfg.Tokens.IDTokenTTL,
-			}); err != nil {
-				return err
-			}
-			fmt.Fprintf(a.stdout, "signing keys rotated; retired keys stay published for %s\n", cfg.Tokens.IDTokenTTL)
-			return nil
+			return a.withEnv(cmd.Context(), func(env cmdEnv) error {
+				keep := env.cfg.Tokens.IDTokenTTL
+				if err := idp.RotateSigningKeys(cmd.Context(), idp.RotateSigningKeysOptions{
+					Store: env.store, Keyring: env.keyring, Clock: a.now, Rand: a.rand, KeepFor: keep,
+				}); err != nil {
+					return err
+				}
+				fmt.Fprintf(a.stdout, "signing keys rotated; retired keys stay published for %s\n", keep)
+				return nil
+			})
 		},
 	}
 	reseal := &cobra.Command{
@@ -48,25 +38,14 @@ JWKS for tokens.id_token_ttl, so tokens they signed keep verifying.`,
 		Long:  "Run after adding a master key to secrets.master_keys, before removing the old one.",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, logger, err := a.loadConfig()
-			if err != nil {
-				return err
-			}
-			kr, err := cfg.Keyring(a.rand)
-			if err != nil {
-				return err
-			}
-			store, err := a.openStore(cmd.Context(), cfg, logger)
-			if err != nil {
-				return err
-			}
-			defer store.Close()
-			n, err := idp.ResealSigningKeys(cmd.Context(), store, kr)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(a.stdout, "%d signing key(s) re-encrypted under master key %q\n", n, kr.NewestID())
-			return nil
+			return a.withEnv(cmd.Context(), func(env cmdEnv) error {
+				n, err := idp.ResealSigningKeys(cmd.Context(), env.store, env.keyring)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(a.stdout, "%d signing key(s) re-encrypted under master key %q\n", n, env.keyring.NewestID())
+				return nil
+			})
 		},
 	}
 	cmd.AddCommand(rotate, reseal, a.rotateTemplatesCmd())

@@ -13,17 +13,10 @@ func (a *app) migrateCmd() *cobra.Command {
 		Long:  "Brings the configured database's schema up to date. `serve` and the other commands do this too; run it on its own before rolling out a new version to several instances.",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, logger, err := a.loadConfig()
-			if err != nil {
-				return err
-			}
-			store, err := a.openStore(cmd.Context(), cfg, logger)
-			if err != nil {
-				return err
-			}
-			defer store.Close()
-			fmt.Fprintln(a.stdout, "database schema is up to date")
-			return nil
+			return a.withEnv(cmd.Context(), func(cmdEnv) error {
+				fmt.Fprintln(a.stdout, "database schema is up to date")
+				return nil
+			})
 		},
 	}
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"strconv"
 	"text/tabwriter"
@@ -9,7 +8,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/faceidp/faceidp/idp/accounts"
-	"github.com/faceidp/faceidp/storage"
 )
 
 func (a *app) userCmd() *cobra.Command {
@@ -50,12 +48,12 @@ func (a *app) userCmd() *cobra.Command {
 		Short: "List users",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.withStore(cmd.Context(), func(store storage.Storage) error {
-				users, err := accounts.New(store, nil, a.now, a.rand).ListUsers(cmd.Context())
+			return a.withEnv(cmd.Context(), func(env cmdEnv) error {
+				users, err := accounts.New(env.store, nil, a.now, a.rand).ListUsers(cmd.Context())
 				if err != nil {
 					return fmt.Errorf("user list: %w", err)
 				}
-				faces, err := store.ListFaceTemplateKeys(cmd.Context())
+				faces, err := env.store.ListFaceTemplateKeys(cmd.Context())
 				if err != nil {
 					return fmt.Errorf("user list: %w", err)
 				}
@@ -164,18 +162,4 @@ func (a *app) userCmd() *cobra.Command {
 	}
 	cmd.AddCommand(add, list, disable, enable, setPassword, setRequireFace)
 	return cmd
-}
-
-// withStore loads the configuration, opens the database and runs fn.
-func (a *app) withStore(ctx context.Context, fn func(storage.Storage) error) error {
-	cfg, logger, err := a.loadConfig()
-	if err != nil {
-		return err
-	}
-	store, err := a.openStore(ctx, cfg, logger)
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	return fn(store)
 }
