@@ -38,6 +38,11 @@ import (
 //     next (another factor, consent, or back to the client). For an XHR
 //     endpoint use flow.Advance(w, r, f, AMR()) instead, which returns the
 //     URL to navigate to rather than redirecting.
+//     When the flow only offers enrolment (face mode optional and nothing
+//     requires face: f.Optional), show a "Not now" button that POSTs to
+//     your handler, which calls flow.SkipEnrolment(w, r, f, AMR()): the
+//     sign-in continues without the factor, and this browser is not asked
+//     again for EnrolPostponeTTL.
 //  6. On a failed attempt call flow.Fail(ctx, f, AMR(), reason, details):
 //     it audits the failure (details: scores, never images or
 //     descriptors), counts it towards the account lockout and reports
@@ -74,6 +79,11 @@ type FlowControl interface {
 	// Advance records factor amr as passed and returns the URL of the next
 	// step; for XHR endpoints. An error has already been audited.
 	Advance(w http.ResponseWriter, r *http.Request, f *Flow, amr string) (string, error)
+	// SkipEnrolment continues a flow that offers optional enrolment in
+	// factor amr (f.Optional) without it: it audits the choice, remembers
+	// it in this browser for EnrolPostponeTTL and returns the URL of the
+	// next step. ErrFlowWrongStep when the enrolment is not optional.
+	SkipEnrolment(w http.ResponseWriter, r *http.Request, f *Flow, amr string) (string, error)
 	// Fail audits a failed attempt and counts it towards lockout; locked
 	// reports whether the account is locked now.
 	Fail(ctx context.Context, f *Flow, amr, reason string, details map[string]any) (locked bool, err error)
@@ -97,6 +107,13 @@ type Flow struct {
 	// Pending is the amr value of the factor the flow waits for (second
 	// factor steps only).
 	Pending string
+	// Optional is true when the pending step is an offered enrolment the
+	// user may skip (see FlowControl.SkipEnrolment).
+	Optional bool
+
+	// enrolDeclined: the user declined the enrolment offer in this request
+	// ("Not now", now or remembered from an earlier sign-in).
+	enrolDeclined bool
 }
 
 // FlowError is a login flow error with the HTTP status and the message to

@@ -7,6 +7,9 @@ package idp
 //	      │                        (skipped when policy says so)       (skipped)    │
 //	      └─ an existing session that satisfies max_age seeds the factors ─────────┘
 //
+// In face mode optional, face_enrol may be an offer the user declines with
+// "Not now" (flow_enrol.go); the flow then goes on with the first factor.
+//
 // After every completed factor, advance asks factors/policy for the next
 // step, stores it and sends the browser there. done issues the session and
 // hands the request back to op (/authorize/callback), which issues the code.
@@ -81,6 +84,7 @@ func (s *Server) decide(ctx context.Context, f *Flow) (policy.Decision, error) {
 				return policy.Decision{}, fmt.Errorf("check %s enrolment: %w", policy.AMRFace, err)
 			}
 			in.FaceEnrolled = enrolled
+			in.OfferEnrolment = offerEnrolment(f)
 		}
 		need, err := s.consentNeeded(ctx, f)
 		if err != nil {
@@ -129,6 +133,16 @@ func (s *Server) advance(w http.ResponseWriter, r *http.Request, f *Flow, d poli
 		}
 		return loginURL(s.issuer)(req.ID), nil
 	case models.StepSecondFactor, models.StepFaceEnrol:
+		if d.Optional && s.enrolPostponed(r, f) {
+			// "Not now" chosen in this browser lately: do not ask again.
+			f.enrolDeclined = true
+			s.audit(ctx, "login."+d.Factor+"_enrol_skipped", "info", req.UserID, req.ClientID, "not now (remembered from an earlier sign-in)", nil)
+			d, err := s.decide(ctx, f)
+			if err != nil {
+				return "", err
+			}
+			return s.advance(w, r, f, d)
+		}
 		factor, ok := s.factors[d.Factor]
 		if !ok {
 			s.audit(ctx, "login."+d.Factor, "failure", req.UserID, req.ClientID, "required factor is not available", nil)
@@ -236,6 +250,7 @@ func (fc *flowControl) LoadFactor(r *http.Request, id, amr string) (*Flow, error
 		return nil, ErrFlowWrongStep
 	}
 	f.Pending = amr
+	f.Optional = d.Optional
 	return f, nil
 }
 

@@ -8,9 +8,13 @@
 //     client's RequireFace is ignored; the operator switched face off).
 //   - FaceMode "optional": face is asked for when the user has enrolled a
 //     template, or when the user or the client requires it (an unenrolled
-//     user who must use face is sent to enrolment).
+//     user who must use face is sent to enrolment). Any other user without
+//     a template is offered enrolment after the first factor when the
+//     caller can make the offer (Input.OfferEnrolment); that step is
+//     Decision.Optional: the user may skip it ("Not now") and the sign-in
+//     continues with the first factor alone.
 //   - FaceMode "required": every user must pass face; unenrolled users are
-//     sent to enrolment.
+//     sent to enrolment, with no skip.
 //   - After the factors, consent (if the caller says it is needed), then done.
 //
 // amr lists the completed factors in order, plus "mfa" when two or more
@@ -66,6 +70,10 @@ type Input struct {
 	ClientRequiresFace bool
 	// FaceEnrolled says whether the user has a face template.
 	FaceEnrolled bool
+	// OfferEnrolment says the caller can offer optional face enrolment now:
+	// a face factor is available, the user can interact, and has not
+	// declined the offer ("Not now") for this sign-in.
+	OfferEnrolment bool
 	// Completed holds the amr values of the factors completed so far.
 	Completed []string
 	// ConsentNeeded says whether the consent page must be shown.
@@ -78,8 +86,11 @@ type Decision struct {
 	// Factor is the amr value of the factor Next asks for (for
 	// StepSecondFactor and StepFaceEnrol), empty otherwise.
 	Factor string
-	AMR    []string
-	ACR    string
+	// Optional is true when Next is an offered, skippable enrolment
+	// (FaceMode optional, face not required for this user or client).
+	Optional bool
+	AMR      []string
+	ACR      string
 }
 
 // FaceNeeded reports whether in requires the face factor at all.
@@ -111,12 +122,21 @@ func Next(in Input) Decision {
 		} else {
 			d.Next = models.StepFaceEnrol
 		}
+	case offerEnrolment(in):
+		d.Next, d.Factor, d.Optional = models.StepFaceEnrol, AMRFace, true
 	case in.ConsentNeeded:
 		d.Next = models.StepConsent
 	default:
 		d.Next = models.StepDone
 	}
 	return d
+}
+
+// offerEnrolment reports whether an optional enrolment is offered (called
+// once face is known not to be needed).
+func offerEnrolment(in Input) bool {
+	return in.FaceMode != FaceOff && in.FaceMode != FaceRequired &&
+		in.OfferEnrolment && !in.FaceEnrolled && !slices.Contains(in.Completed, AMRFace)
 }
 
 // amr returns the distinct completed factors in order, with "mfa" appended

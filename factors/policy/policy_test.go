@@ -36,8 +36,47 @@ func TestNext(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			d := Next(tt.in)
-			if d.Next != tt.next || d.Factor != tt.factor || !slices.Equal(d.AMR, tt.amr) || d.ACR != tt.acr {
-				t.Fatalf("Next(%+v) = %+v; want next=%s factor=%q amr=%v acr=%s", tt.in, d, tt.next, tt.factor, tt.amr, tt.acr)
+			if d.Next != tt.next || d.Factor != tt.factor || !slices.Equal(d.AMR, tt.amr) || d.ACR != tt.acr || d.Optional {
+				t.Fatalf("Next(%+v) = %+v; want next=%s factor=%q amr=%v acr=%s, not optional", tt.in, d, tt.next, tt.factor, tt.amr, tt.acr)
+			}
+		})
+	}
+}
+
+// In optional mode a user without a template is offered enrolment after
+// the first factor, as a step that may be skipped; wherever face is
+// required there is no skip.
+func TestEnrolmentOffer(t *testing.T) {
+	pwd := []string{AMRPassword}
+	tests := []struct {
+		name     string
+		in       Input
+		next     models.LoginStep
+		optional bool
+	}{
+		{"optional, not enrolled: enrolment offered", Input{FaceMode: FaceOptional, OfferEnrolment: true, Completed: pwd}, models.StepFaceEnrol, true},
+		{"default mode is optional", Input{OfferEnrolment: true, Completed: pwd}, models.StepFaceEnrol, true},
+		{"passkey first, then the offer", Input{FaceMode: FaceOptional, OfferEnrolment: true, Completed: []string{AMRPasskey}}, models.StepFaceEnrol, true},
+		{"offer declined: on to consent", Input{FaceMode: FaceOptional, Completed: pwd, ConsentNeeded: true}, models.StepConsent, false},
+		{"no first factor yet", Input{FaceMode: FaceOptional, OfferEnrolment: true}, models.StepFirstFactor, false},
+		{"enrolled: verify, not optional", Input{FaceMode: FaceOptional, OfferEnrolment: true, FaceEnrolled: true, Completed: pwd}, models.StepSecondFactor, false},
+		{"client requires: enrol, no skip", Input{FaceMode: FaceOptional, OfferEnrolment: true, ClientRequiresFace: true, Completed: pwd}, models.StepFaceEnrol, false},
+		{"user requires: enrol, no skip", Input{FaceMode: FaceOptional, OfferEnrolment: true, UserRequiresFace: true, Completed: pwd}, models.StepFaceEnrol, false},
+		{"required mode: enrol, no skip", Input{FaceMode: FaceRequired, OfferEnrolment: true, Completed: pwd}, models.StepFaceEnrol, false},
+		{"off: no offer", Input{FaceMode: FaceOff, OfferEnrolment: true, Completed: pwd}, models.StepDone, false},
+		{"face already done", Input{FaceMode: FaceOptional, OfferEnrolment: true, Completed: []string{AMRPassword, AMRFace}}, models.StepDone, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := Next(tt.in)
+			if d.Next != tt.next || d.Optional != tt.optional {
+				t.Fatalf("Next(%+v) = %+v; want next=%s optional=%v", tt.in, d, tt.next, tt.optional)
+			}
+			if d.Next == models.StepFaceEnrol && d.Factor != AMRFace {
+				t.Fatalf("enrolment step for factor %q", d.Factor)
+			}
+			if d.Optional && !slices.Equal(d.AMR, []string{tt.in.Completed[0]}) {
+				t.Fatalf("amr %v while enrolment is offered", d.AMR)
 			}
 		})
 	}

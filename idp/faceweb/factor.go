@@ -120,6 +120,7 @@ func (f *Factor) Mount(mux *http.ServeMux, flow idp.FlowControl) {
 	mux.HandleFunc("GET /login/face/enrol", f.enrolPage)
 	mux.HandleFunc("POST /login/face/challenge", f.flowChallenge)
 	mux.HandleFunc("POST /login/face/answer", f.flowAnswer)
+	mux.HandleFunc("POST /login/face/enrol/skip", f.skipEnrol)
 
 	if f.account != nil {
 		mux.HandleFunc("GET /login/face/account", f.accountPage)

@@ -3,9 +3,14 @@ package faceweb
 import (
 	"net/http"
 	"net/url"
+	"time"
 
+	"github.com/faceidp/faceidp/idp"
 	"github.com/faceidp/faceidp/models"
 )
+
+// skipPath is where the enrolment page's "Not now" form posts.
+const skipPath = "/login/face/enrol/skip"
 
 // page is the data of templates/face.html.
 func capturePage(title, intro, start, purpose, challengeURL, answerURL string) map[string]any {
@@ -37,11 +42,18 @@ func (f *Factor) flowPage(w http.ResponseWriter, r *http.Request, step models.Lo
 	}
 	q := "?authRequestID=" + url.QueryEscape(id)
 	var data map[string]any
-	if step == models.StepFaceEnrol {
+	switch {
+	case step == models.StepFaceEnrol && fl.Optional:
+		data = capturePage("Set up face sign-in",
+			"Add face sign-in to protect your account: after your password, a short live check with your camera. Press the button to turn on your camera, keep your face inside the oval and follow the instructions on the screen.",
+			"Start camera and enrol", string(models.FacePurposeEnrol), "/login/face/challenge"+q, "/login/face/answer"+q)
+		data["SkipURL"] = skipPath + q
+		data["SkipDays"] = int(idp.EnrolPostponeTTL / (24 * time.Hour))
+	case step == models.StepFaceEnrol:
 		data = capturePage("Set up face sign-in",
 			"This account needs face sign-in. Press the button to turn on your camera, keep your face inside the oval and follow the instructions on the screen.",
 			"Start camera and enrol", string(models.FacePurposeEnrol), "/login/face/challenge"+q, "/login/face/answer"+q)
-	} else {
+	default:
 		data = capturePage("Verify your face",
 			"Press the button to turn on your camera, keep your face inside the oval and follow the instructions on the screen.",
 			"Start camera", string(models.FacePurposeVerify), "/login/face/challenge"+q, "/login/face/answer"+q)
@@ -52,4 +64,28 @@ func (f *Factor) flowPage(w http.ResponseWriter, r *http.Request, step models.Lo
 	}
 	data["ClientName"] = name
 	f.flow.Render(w, r, "face", data)
+}
+
+// skipEnrol is the "Not now" of an offered enrolment (face mode optional):
+// the sign-in continues with the first factor alone. Where face is
+// required there is no skip.
+func (f *Factor) skipEnrol(w http.ResponseWriter, r *http.Request) {
+	fl, err := f.flow.LoadFactor(r, r.URL.Query().Get("authRequestID"), f.AMR())
+	if err == nil && fl.User.Locked(f.flow.Now()) {
+		err = idp.ErrLocked
+	}
+	if err == nil && (fl.Request.Step != models.StepFaceEnrol || !fl.Optional) {
+		f.flow.Audit(r.Context(), fl, "login.face_enrol_skipped", "failure", "skip refused: face is required", nil)
+		err = &idp.FlowError{Status: http.StatusForbidden, Message: "Face sign-in is required for this account and cannot be skipped. Go back and set it up."}
+	}
+	if err != nil {
+		f.flow.RenderError(w, r, err)
+		return
+	}
+	next, err := f.flow.SkipEnrolment(w, r, fl, f.AMR())
+	if err != nil {
+		f.flow.RenderError(w, r, err)
+		return
+	}
+	http.Redirect(w, r, next, http.StatusSeeOther)
 }
