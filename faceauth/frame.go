@@ -109,20 +109,35 @@ func (e *Engine) analyseFrame(ctx context.Context, b []byte, idx int, lim Limits
 		return frameObs{}, err
 	}
 	small := downscale(toRGBA(img), side)
-	var buf bytes.Buffer
-	if err := jpeg.Encode(&buf, small, &jpeg.Options{Quality: analysisJPEGQuality}); err != nil {
+	jpg, err := analysisJPEG(b, img, small)
+	if err != nil {
 		return frameObs{}, fmt.Errorf("frame %d: encode for analysis: %w", idx, err)
 	}
 	rec, err := e.pool.acquire(ctx)
 	if err != nil {
 		return frameObs{}, err
 	}
-	faces, err := rec.Recognize(buf.Bytes())
+	faces, err := rec.Recognize(jpg)
 	e.pool.release(rec)
 	if err != nil {
 		return frameObs{}, fmt.Errorf("frame %d: recognize: %w", idx, err)
 	}
 	return observe(idx, small, faces)
+}
+
+// analysisJPEG is the JPEG go-face reads for a frame: the uploaded bytes
+// themselves when they are a JPEG that needed no downscaling (the capture
+// page's frames), which spares a lossy re-encode per frame; otherwise small
+// encoded afresh.
+func analysisJPEG(b []byte, decoded image.Image, small *image.RGBA) ([]byte, error) {
+	if bytes.HasPrefix(b, jpegMagic) && decoded.Bounds().Size() == small.Rect.Size() {
+		return b, nil
+	}
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, small, &jpeg.Options{Quality: analysisJPEGQuality}); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
 }
 
 // observe turns go-face's output into a frameObs.
