@@ -139,14 +139,22 @@
     });
   }
 
-  // plan splits the frames into a neutral baseline and one equal segment
-  // per action, within the engine's limits.
+  // plan splits the frames into a short neutral baseline (about a second:
+  // the engine needs a few still frames to measure each action against) and
+  // one equal segment of about 2.5 s per action, within the engine's limits.
+  // At 5 fps a 2-step challenge is 29 frames, the size the engine's
+  // benchmark measures.
   function plan(limits, actions) {
     var fps = limits.fps || 5;
-    var perSegment = Math.max(2, Math.floor(limits.max_frames / (actions.length + 1)));
-    perSegment = Math.min(perSegment, Math.round(fps * 2.5));
-    var total = perSegment * (actions.length + 1);
-    return { fps: fps, perSegment: perSegment, total: Math.max(total, limits.min_frames || 1) };
+    var baseline = Math.max(3, fps);
+    var perAction = Math.floor(fps * 2.5);
+    perAction = Math.max(2, Math.min(perAction, Math.floor((limits.max_frames - baseline) / actions.length)));
+    var total = baseline + perAction * actions.length;
+    if (total < (limits.min_frames || 1)) {
+      baseline += (limits.min_frames || 1) - total;
+      total = baseline + perAction * actions.length;
+    }
+    return { fps: fps, baseline: baseline, perAction: perAction, total: total };
   }
 
   function grab(canvas, ctx) {
@@ -178,7 +186,8 @@
     setOval("capturing");
     var t0 = performance.now();
     for (var i = 0; i < p.total; i++) {
-      var seg = Math.floor(i / p.perSegment); // 0 = neutral, then actions
+      // 0 = neutral baseline, then one segment per action
+      var seg = i < p.baseline ? 0 : 1 + Math.floor((i - p.baseline) / p.perAction);
       if (seg === 0) {
         el.step.textContent = NEUTRAL_WORDS;
         showSteps(actions, -1);
