@@ -30,14 +30,10 @@ func checkFaceModels(cfg *config.Config) error {
 }
 
 // newFaceService loads the face engine and builds the face factor service.
-// recognizers overrides face.recognizers when positive.
-func (a *app) newFaceService(cfg *config.Config, store storage.Storage, kr *keyring.Keyring, logger *slog.Logger, recognizers int) (*face.Service, func(), error) {
-	if recognizers <= 0 {
-		recognizers = cfg.Face.Recognizers
-	}
+func (a *app) newFaceService(cfg *config.Config, store storage.Storage, kr *keyring.Keyring, logger *slog.Logger) (*face.Service, func(), error) {
 	engine, err := faceauth.NewEngine(faceauth.EngineConfig{
 		ModelDir:       cfg.ResolvedModelsDir(),
-		Recognizers:    recognizers,
+		Recognizers:    cfg.Face.Recognizers,
 		QueueLength:    cfg.Face.Queue,
 		MatchThreshold: cfg.Face.MatchThreshold,
 		Clock:          a.now,
@@ -62,7 +58,7 @@ func (a *app) secondFactors(cfg *config.Config, store storage.Storage, kr *keyri
 	if !faceEnabled(cfg) {
 		return nil, func() {}, nil
 	}
-	svc, closeEngine, err := a.newFaceService(cfg, store, kr, logger, 0)
+	svc, closeEngine, err := a.newFaceService(cfg, store, kr, logger)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -88,12 +84,7 @@ old key only after this reports no template left under it.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return a.withEnv(cmd.Context(), func(env cmdEnv) error {
-				svc, closeEngine, err := a.newFaceService(env.cfg, env.store, env.keyring, env.log, 1)
-				if err != nil {
-					return err
-				}
-				defer closeEngine()
-				st, err := svc.RotateTemplates(cmd.Context())
+				st, err := face.RotateTemplates(cmd.Context(), env.store, env.keyring, a.now)
 				if err != nil {
 					return err
 				}

@@ -5,7 +5,10 @@ import (
 	"errors"
 	"fmt"
 
+	"time"
+
 	"github.com/faceidp/faceidp/faceauth"
+	"github.com/faceidp/faceidp/keyring"
 	"github.com/faceidp/faceidp/models"
 	"github.com/faceidp/faceidp/storage"
 )
@@ -25,6 +28,16 @@ type RotateStats struct {
 	Current int `json:"current"`
 	// Gone were deleted while the rotation ran.
 	Gone int `json:"gone"`
+}
+
+// RotateTemplates re-seals every face template in store under kr's newest
+// key (see Service.RotateTemplates). It needs no face engine, so operators
+// can rotate keys on a machine without the face models.
+func RotateTemplates(ctx context.Context, store Store, kr *keyring.Keyring, now func() time.Time) (RotateStats, error) {
+	if store == nil || kr == nil || now == nil {
+		return RotateStats{}, errors.New("face: rotate templates needs a store, a keyring and a clock")
+	}
+	return (&Service{store: store, kr: kr, now: now}).RotateTemplates(ctx)
 }
 
 // RotateTemplates re-seals every face template under the keyring's newest
