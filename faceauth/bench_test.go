@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/faceidp/faceidp/internal/fixtures"
 )
 
 // Benchmarks at the capture page's frame size and rate (320x240, 5 fps),
@@ -24,7 +26,7 @@ import (
 func captureFrames(b *testing.B, ids ...string) [][]byte {
 	var out [][]byte
 	for _, id := range ids {
-		for _, f := range clipFrames(b, clipByIDB(b, id), 2) {
+		for _, f := range fixtures.ClipFrames(b, fixtures.ClipByID(b, id), 2) {
 			img, err := jpeg.Decode(bytes.NewReader(f))
 			if err != nil {
 				b.Fatal(err)
@@ -37,16 +39,6 @@ func captureFrames(b *testing.B, ids ...string) [][]byte {
 		}
 	}
 	return out
-}
-
-func clipByIDB(b testing.TB, id string) clip {
-	for _, c := range loadManifest(b).Clips {
-		if c.ID == id {
-			return c
-		}
-	}
-	b.Fatalf("no clip %s", id)
-	return clip{}
 }
 
 // peakRSSMB reads the process's peak resident set (VmHWM).
@@ -113,7 +105,7 @@ func BenchmarkEnrol(b *testing.B) {
 // CPU, no liveness analysis at all.
 func BenchmarkNaiveBaseline(b *testing.B) {
 	e := testEngine(b)
-	frames := append(clipFrames(b, clipByIDB(b, "p01_blink"), 1), clipFrames(b, clipByIDB(b, "p01_turn_left"), 1)...)
+	frames := append(fixtures.ClipFrames(b, fixtures.ClipByID(b, "p01_blink"), 1), fixtures.ClipFrames(b, fixtures.ClipByID(b, "p01_turn_left"), 1)...)
 	b.ResetTimer()
 	start := time.Now()
 	for i := 0; i < b.N; i++ {

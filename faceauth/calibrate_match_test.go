@@ -8,6 +8,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/faceidp/faceidp/internal/fixtures"
 )
 
 // baldGuysPath is dlib's clustering example image (Debian libdlib19.1).
@@ -32,12 +34,12 @@ type labelled struct {
 func faceDescriptors(t testing.TB) []labelled {
 	t.Helper()
 	e := testEngine(t)
-	files, _ := filepath.Glob(filepath.Join(sharedDir(t), "faces", "*.jpg"))
+	files, _ := filepath.Glob(filepath.Join(fixtures.SharedDir(t), "faces", "*.jpg"))
 	sort.Strings(files)
 	trail := regexp.MustCompile(`[0-9]*\.jpg$`)
 	var out []labelled
 	for _, f := range files {
-		obs, err := e.analyseFrames(t.Context(), [][]byte{readFile(t, f)}, e.cfg.EnrolImageLimits, enrolSide)
+		obs, err := e.analyseFrames(t.Context(), [][]byte{fixtures.ReadFile(t, f)}, e.cfg.EnrolImageLimits, enrolSide)
 		if err != nil {
 			t.Fatalf("%s: %v", f, err)
 		}
@@ -59,7 +61,7 @@ func baldGuys(t testing.TB) []Descriptor {
 		t.Fatal(err)
 	}
 	defer e.pool.release(rec)
-	faces, err := rec.Recognize(readFile(t, baldGuysPath))
+	faces, err := rec.Recognize(fixtures.ReadFile(t, baldGuysPath))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -178,7 +180,7 @@ func TestCalibrateMatching(t *testing.T) {
 	// nearest template sample.
 	var ld dist2
 	persons := []string{"p01", "p02", "p03", "p04", "p05", "p06", "p07", "p08"}
-	for _, c := range loadManifest(t).Clips {
+	for _, c := range fixtures.LoadManifest(t).Clips {
 		if c.Kind != "live" {
 			continue
 		}

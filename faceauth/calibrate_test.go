@@ -7,14 +7,16 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/faceidp/faceidp/internal/fixtures"
 )
 
 // analyseClip runs the engine's frame analysis on a clip (every step-th
 // frame).
-func analyseClip(t testing.TB, c clip, step int) []frameObs {
+func analyseClip(t testing.TB, c fixtures.Clip, step int) []frameObs {
 	t.Helper()
 	e := testEngine(t)
-	frames := clipFrames(t, c, step)
+	frames := fixtures.ClipFrames(t, c, step)
 	lim := e.cfg.Limits
 	lim.MaxFrames = 1000
 	obs, err := e.analyseFrames(t.Context(), frames, lim, challengeSide)
@@ -33,7 +35,7 @@ func TestCalibrateLiveness(t *testing.T) {
 	lp := DefaultLivenessParams()
 	e := testEngine(t)
 	for _, p := range []string{"p01", "p02", "p03", "p04", "p05", "p06", "p07", "p08"} {
-		obs, err := e.analyseFrames(t.Context(), enrolImages(t, p), e.cfg.EnrolImageLimits, enrolSide)
+		obs, err := e.analyseFrames(t.Context(), fixtures.EnrolPhotos(t, p), e.cfg.EnrolImageLimits, enrolSide)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -47,7 +49,7 @@ func TestCalibrateLiveness(t *testing.T) {
 			t.Logf("enrol %s/%d: %dx%d box=%d yaw=%s roll=%s bright=%s sharp=%s quality=%v", p, o.index+1, o.width, o.height, o.box.Dx(), f2(s.yaw), f2(roll), f2(o.brightness), f2(o.sharpness), enrolQuality(&o, Options{}))
 		}
 	}
-	for _, c := range loadManifest(t).Clips {
+	for _, c := range fixtures.LoadManifest(t).Clips {
 		for _, step := range []int{1, 2} {
 			obs := analyseClip(t, c, step)
 			if err := checkFaces(obs, minFaceSide); err != nil {
@@ -94,12 +96,12 @@ func TestCalibrateLiveness(t *testing.T) {
 	}
 }
 
-func actionsOf(c clip) []Action {
-	switch c.action() {
+func actionsOf(c fixtures.Clip) []Action {
+	switch c.ActionName() {
 	case "", "neutral":
 		return nil
 	}
-	return []Action{Action(c.action())}
+	return []Action{Action(c.ActionName())}
 }
 
 func f2(v float64) string { return strings.TrimRight(strings.TrimRight(fmtF(v, 2), "0"), ".") }

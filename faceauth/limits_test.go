@@ -9,6 +9,8 @@ import (
 	"image/png"
 	"path/filepath"
 	"testing"
+
+	"github.com/faceidp/faceidp/internal/fixtures"
 )
 
 func verifyCode(t *testing.T, frames [][]byte) string {
@@ -32,7 +34,7 @@ func repeatFrame(b []byte, n int) [][]byte {
 }
 
 func TestInputLimits(t *testing.T) {
-	frame := readFile(t, filepath.Join(sharedDir(t), "liveness", "p01_blink", "frame_000.jpg"))
+	frame := fixtures.ReadFile(t, filepath.Join(fixtures.SharedDir(t), "liveness", "p01_blink", "frame_000.jpg"))
 	var gifBuf bytes.Buffer
 	if err := gif.Encode(&gifBuf, image.NewPaletted(image.Rect(0, 0, 8, 8), []color.Color{color.Black, color.White}), nil); err != nil {
 		t.Fatal(err)
@@ -65,7 +67,7 @@ func TestInputLimits(t *testing.T) {
 func TestEnrolFromImagesRefusals(t *testing.T) {
 	e := testEngine(t)
 	for file, code := range map[string]string{"pristin.jpg": CodeSeveralFaces, "eunseo.jpg": CodeNoFace} {
-		_, err := e.EnrolFromImages(t.Context(), [][]byte{readFile(t, filepath.Join(sharedDir(t), "faces", file))})
+		_, err := e.EnrolFromImages(t.Context(), [][]byte{fixtures.ReadFile(t, filepath.Join(fixtures.SharedDir(t), "faces", file))})
 		var ie *InputError
 		if !errors.As(err, &ie) || ie.Code != code {
 			t.Errorf("%s: %v, want %s", file, err, code)
@@ -75,9 +77,9 @@ func TestEnrolFromImagesRefusals(t *testing.T) {
 
 func TestPNGFramesAtCaptureSize(t *testing.T) {
 	e := testEngine(t)
-	c := clipByID(t, "p06_smile")
+	c := fixtures.ClipByID(t, "p06_smile")
 	var frames [][]byte
-	for _, b := range clipFrames(t, c, 2) {
+	for _, b := range fixtures.ClipFrames(t, c, 2) {
 		img, _, err := image.Decode(bytes.NewReader(b))
 		if err != nil {
 			t.Fatal(err)
@@ -101,7 +103,7 @@ func TestBusyWhenQueueFull(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer e.Close()
-	frames := clipFrames(t, clipByID(t, "p01_blink"), 3)
+	frames := fixtures.ClipFrames(t, fixtures.ClipByID(t, "p01_blink"), 3)
 	// Two attempts hold the recognizer and the one queue place.
 	l1, err := e.pool.enter()
 	if err != nil {

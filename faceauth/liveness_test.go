@@ -6,6 +6,8 @@ import (
 	"image/jpeg"
 	"sync"
 	"testing"
+
+	"github.com/faceidp/faceidp/internal/fixtures"
 )
 
 var (
@@ -15,7 +17,7 @@ var (
 
 // clipObs caches a clip's analysed frames (every 2nd frame: 5 fps, the
 // capture page's rate) so several decisions can be checked on them.
-func clipObs(t *testing.T, c clip) []frameObs {
+func clipObs(t *testing.T, c fixtures.Clip) []frameObs {
 	obsMu.Lock()
 	defer obsMu.Unlock()
 	if o, ok := obsCache[c.ID]; ok {
@@ -26,27 +28,17 @@ func clipObs(t *testing.T, c clip) []frameObs {
 	return o
 }
 
-func clipByID(t *testing.T, id string) clip {
-	for _, c := range loadManifest(t).Clips {
-		if c.ID == id {
-			return c
-		}
-	}
-	t.Fatalf("no clip %s in manifest", id)
-	return clip{}
-}
-
 // Every live clip passes when its own action is asked and its person is
 // enrolled from enrol/<person> — through the public Verify, on all 30
 // full-size frames.
 func TestLiveClipsPassTheirOwnAction(t *testing.T) {
 	e := testEngine(t)
-	for _, c := range loadManifest(t).Clips {
-		if c.Kind != "live" || c.action() == "neutral" {
+	for _, c := range fixtures.LoadManifest(t).Clips {
+		if c.Kind != "live" || c.ActionName() == "neutral" {
 			continue
 		}
 		t.Run(c.ID, func(t *testing.T) {
-			r, err := e.Verify(t.Context(), enrolled(t, c.Person), actionsOf(c), clipFrames(t, c, 1), Options{})
+			r, err := e.Verify(t.Context(), enrolled(t, c.Person), actionsOf(c), fixtures.ClipFrames(t, c, 1), Options{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -70,7 +62,7 @@ func TestSpoofClipsFailWithTheirReason(t *testing.T) {
 		"screen_replay": ReasonScreenReplay,
 		"identity_swap": ReasonIdentityChanged,
 	}
-	for _, c := range loadManifest(t).Clips {
+	for _, c := range fixtures.LoadManifest(t).Clips {
 		if c.Kind != "spoof" {
 			continue
 		}
@@ -79,12 +71,12 @@ func TestSpoofClipsFailWithTheirReason(t *testing.T) {
 			if len(actions) == 0 {
 				actions = []Action{ActionBlink}
 			}
-			r, err := e.Verify(t.Context(), enrolled(t, c.Person), actions, clipFrames(t, c, 1), Options{})
+			r, err := e.Verify(t.Context(), enrolled(t, c.Person), actions, fixtures.ClipFrames(t, c, 1), Options{})
 			if err != nil {
 				t.Fatal(err)
 			}
-			if r.Pass || r.Reason != want[c.spoof()] {
-				t.Fatalf("pass=%v reason=%s, want reason %s", r.Pass, r.Reason, want[c.spoof()])
+			if r.Pass || r.Reason != want[c.SpoofName()] {
+				t.Fatalf("pass=%v reason=%s, want reason %s", r.Pass, r.Reason, want[c.SpoofName()])
 			}
 		})
 	}
@@ -94,13 +86,13 @@ func TestSpoofClipsFailWithTheirReason(t *testing.T) {
 // no action at all.
 func TestLiveClipsFailOtherActions(t *testing.T) {
 	e := testEngine(t)
-	for _, c := range loadManifest(t).Clips {
+	for _, c := range fixtures.LoadManifest(t).Clips {
 		if c.Kind != "live" {
 			continue
 		}
 		obs := clipObs(t, c)
 		for _, a := range AllActions {
-			if string(a) == c.action() {
+			if string(a) == c.ActionName() {
 				continue
 			}
 			r := e.decide(enrolled(t, c.Person), []Action{a}, obs, Options{})
@@ -115,7 +107,7 @@ func TestLiveClipsFailOtherActions(t *testing.T) {
 // order fails as wrong_order.
 func TestChallengeOrder(t *testing.T) {
 	e := testEngine(t)
-	frames := append(clipFrames(t, clipByID(t, "p01_blink"), 2), clipFrames(t, clipByID(t, "p01_turn_left"), 2)...)
+	frames := append(fixtures.ClipFrames(t, fixtures.ClipByID(t, "p01_blink"), 2), fixtures.ClipFrames(t, fixtures.ClipByID(t, "p01_turn_left"), 2)...)
 	tmpl := enrolled(t, "p01")
 	r, err := e.Verify(t.Context(), tmpl, []Action{ActionBlink, ActionTurnLeft}, frames, Options{})
 	if err != nil || !r.Pass {
@@ -133,7 +125,7 @@ func TestDifferentPersonDoesNotMatch(t *testing.T) {
 	for _, tc := range []struct{ clip, enrolled string }{
 		{"p02_blink", "p07"}, {"p05_smile", "p08"}, {"p04_turn_left", "p05"}, {"p01_turn_left", "p05"},
 	} {
-		c := clipByID(t, tc.clip)
+		c := fixtures.ClipByID(t, tc.clip)
 		r := e.decide(enrolled(t, tc.enrolled), actionsOf(c), clipObs(t, c), Options{})
 		if r.Pass || r.Reason != ReasonNoMatch {
 			t.Errorf("%s vs %s: pass=%v reason=%s distance=%.3f, want no_match", tc.clip, tc.enrolled, r.Pass, r.Reason, r.Distance)
@@ -145,9 +137,9 @@ func TestDifferentPersonDoesNotMatch(t *testing.T) {
 // stays left.
 func TestMirroredFrames(t *testing.T) {
 	e := testEngine(t)
-	c := clipByID(t, "p08_turn_left")
+	c := fixtures.ClipByID(t, "p08_turn_left")
 	var mirrored [][]byte
-	for _, b := range clipFrames(t, c, 2) {
+	for _, b := range fixtures.ClipFrames(t, c, 2) {
 		mirrored = append(mirrored, mirrorJPEG(t, b))
 	}
 	tmpl := enrolled(t, "p08")
@@ -186,10 +178,10 @@ func mirrorJPEG(t *testing.T, b []byte) []byte {
 // (a looping camera feed or a nervous user does exactly this).
 func TestBlinkSeenWhenBaselineFramesAreMidBlink(t *testing.T) {
 	e := testEngine(t)
-	c := clipByID(t, "p01_blink")
-	all := clipFrames(t, c, 1)
+	c := fixtures.ClipByID(t, "p01_blink")
+	all := fixtures.ClipFrames(t, c, 1)
 	closed := c.ActionFrames[0][0] + (c.ActionFrames[0][1]-c.ActionFrames[0][0])/2
-	frames := append([][]byte{all[closed-1], all[closed], all[closed+1]}, clipFrames(t, c, 2)...)
+	frames := append([][]byte{all[closed-1], all[closed], all[closed+1]}, fixtures.ClipFrames(t, c, 2)...)
 	r, err := e.Verify(t.Context(), enrolled(t, "p01"), []Action{ActionBlink}, frames, Options{})
 	if err != nil {
 		t.Fatal(err)

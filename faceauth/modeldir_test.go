@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/faceidp/faceidp/internal/fixtures"
 )
 
 func TestCheckModelDirNamesMissingFileAndFix(t *testing.T) {
@@ -41,7 +43,7 @@ func TestCheckModelDirRefuses5PointPredictor(t *testing.T) {
 }
 
 func TestAssembleModelDirVerifiesSums(t *testing.T) {
-	src := ModelSources{Dir: filepath.Join(sharedDir(t), "models")}
+	src := ModelSources{Dir: filepath.Join(fixtures.SharedDir(t), "models")}
 	dir := filepath.Join(t.TempDir(), "models")
 	if err := AssembleModelDir(dir, src); err != nil {
 		t.Fatalf("AssembleModelDir: %v", err)

@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -14,64 +13,11 @@ import (
 
 	"github.com/faceidp/faceidp/faceauth"
 	"github.com/faceidp/faceidp/factors/face"
+	"github.com/faceidp/faceidp/internal/fixtures"
 	"github.com/faceidp/faceidp/keyring"
 	"github.com/faceidp/faceidp/models"
 	"github.com/faceidp/faceidp/storage/sqlstore"
 )
-
-// Fixtures live outside the repository: ../shared (or FACEIDP_SHARED_DIR);
-// models in FACEIDP_MODELS_DIR (or .build/models).
-
-func repoRoot(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the test directory")
-		}
-		dir = parent
-	}
-}
-
-func sharedDir(t testing.TB) string {
-	t.Helper()
-	dir := os.Getenv("FACEIDP_SHARED_DIR")
-	if dir == "" {
-		dir = filepath.Join(repoRoot(t), "..", "shared")
-	}
-	if _, err := os.Stat(filepath.Join(dir, "liveness", "manifest.json")); err != nil {
-		t.Fatalf("fixtures not found in %s (set FACEIDP_SHARED_DIR): %v", dir, err)
-	}
-	return dir
-}
-
-// clipFrames reads every frame of a liveness clip.
-func clipFrames(t testing.TB, clip string) [][]byte {
-	t.Helper()
-	dir := filepath.Join(sharedDir(t), "liveness", clip)
-	var frames [][]byte
-	for i := 0; ; i++ {
-		b, err := os.ReadFile(filepath.Join(dir, fmt.Sprintf("frame_%03d.jpg", i)))
-		if os.IsNotExist(err) {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		frames = append(frames, b)
-	}
-	if len(frames) == 0 {
-		t.Fatalf("clip %s has no frames", clip)
-	}
-	return frames
-}
 
 var (
 	engineOnce sync.Once
@@ -81,10 +27,7 @@ var (
 
 func testEngine(t testing.TB) *faceauth.Engine {
 	t.Helper()
-	dir := os.Getenv("FACEIDP_MODELS_DIR")
-	if dir == "" {
-		dir = filepath.Join(repoRoot(t), ".build", "models")
-	}
+	dir := fixtures.ModelsDir(t)
 	engineOnce.Do(func() {
 		engineVal, engineErr = faceauth.NewEngine(faceauth.EngineConfig{ModelDir: dir, QueueLength: 16})
 	})

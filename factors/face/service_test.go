@@ -9,6 +9,7 @@ import (
 
 	"github.com/faceidp/faceidp/faceauth"
 	"github.com/faceidp/faceidp/factors/face"
+	"github.com/faceidp/faceidp/internal/fixtures"
 	"github.com/faceidp/faceidp/models"
 	"github.com/faceidp/faceidp/storage"
 )
@@ -99,7 +100,7 @@ func TestChallengeSingleUseBoundAndExpiring(t *testing.T) {
 	eng := &countingEngine{Verifier: testEngine(t)}
 	e := newEnv(t, 1, eng)
 	addUser(t, e.store, "u1")
-	frames := clipFrames(t, "p01_blink")
+	frames := fixtures.ClipFramesByID(t, "p01_blink", 1)
 
 	issue := func() string {
 		e.picker.Push(faceauth.ActionBlink)
@@ -163,7 +164,7 @@ func TestEnrolThenVerify(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		out, err := e.svc.Answer(ctx, ch.ID, "ar1", "s1", clipFrames(t, clip), faceauth.Options{})
+		out, err := e.svc.Answer(ctx, ch.ID, "ar1", "s1", fixtures.ClipFramesByID(t, clip, 1), faceauth.Options{})
 		if err != nil {
 			t.Fatalf("%s %s: %v", purpose, clip, err)
 		}
@@ -256,7 +257,7 @@ func TestEngineRefusalStoresNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Too few frames for the engine.
-	_, err = e.svc.Answer(ctx, ch.ID, "", "acct-session", clipFrames(t, "p01_blink")[:2], faceauth.Options{})
+	_, err = e.svc.Answer(ctx, ch.ID, "", "acct-session", fixtures.ClipFramesByID(t, "p01_blink", 1)[:2], faceauth.Options{})
 	var ref *face.RefusedError
 	if !errors.As(err, &ref) || ref.Input.Code != faceauth.CodeTooFewFrames {
 		t.Fatalf("2 frames: err = %v, want a too_few_frames refusal", err)
@@ -265,7 +266,7 @@ func TestEngineRefusalStoresNothing(t *testing.T) {
 		t.Fatal("refused frames stored a template")
 	}
 	// The refusal consumed the challenge (the engine ran on it).
-	if _, err := e.svc.Answer(ctx, ch.ID, "", "acct-session", clipFrames(t, "p01_blink"), faceauth.Options{}); !errors.Is(err, face.ErrChallengeUsed) {
+	if _, err := e.svc.Answer(ctx, ch.ID, "", "acct-session", fixtures.ClipFramesByID(t, "p01_blink", 1), faceauth.Options{}); !errors.Is(err, face.ErrChallengeUsed) {
 		t.Fatalf("answer after refusal: %v", err)
 	}
 	evs, _ := e.store.ListAudit(ctx, storage.AuditFilter{UserID: "u1", Type: face.AuditEnrol})
@@ -373,7 +374,7 @@ func TestAuditRecordsCaller(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A refusal of the frames (too few) and a decision.
-	if _, err := e.svc.Answer(ctx, ch.ID, "ar1", "s1", clipFrames(t, "p01_blink")[:2], faceauth.Options{}); err == nil {
+	if _, err := e.svc.Answer(ctx, ch.ID, "ar1", "s1", fixtures.ClipFramesByID(t, "p01_blink", 1)[:2], faceauth.Options{}); err == nil {
 		t.Fatal("2 frames accepted")
 	}
 	e.picker.Push(faceauth.ActionBlink)
@@ -381,7 +382,7 @@ func TestAuditRecordsCaller(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if out, err := e.svc.Answer(ctx, ch.ID, "ar1", "s1", clipFrames(t, "p01_blink"), faceauth.Options{}); err != nil || !out.Passed() {
+	if out, err := e.svc.Answer(ctx, ch.ID, "ar1", "s1", fixtures.ClipFramesByID(t, "p01_blink", 1), faceauth.Options{}); err != nil || !out.Passed() {
 		t.Fatalf("enrolment: %+v %v", out, err)
 	}
 	if err := e.svc.DeleteTemplate(face.WithCaller(context.Background(), face.Caller{RemoteIP: "198.51.100.9"}), "u1"); err != nil {

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/faceidp/faceidp/factors/policy"
+	"github.com/faceidp/faceidp/internal/fixtures"
 	"github.com/faceidp/faceidp/storage"
 )
 
@@ -54,7 +55,7 @@ func TestAccountReenrolAndDelete(t *testing.T) {
 	if ch.status != http.StatusOK || ch.str("purpose") != "enrol" {
 		t.Fatalf("account challenge: %d %s", ch.status, ch.raw)
 	}
-	res := e.answer(b, fp, ch.str("challenge_id"), jpegs(clipFrames(t, "p01_blink", 1)))
+	res := e.answer(b, fp, ch.str("challenge_id"), jpegs(fixtures.ClipFramesByID(t, "p01_blink", 1)))
 	if res.status != http.StatusOK || res.str("result") != "pass" || res.str("next") != "/login/face/account?done=enrolled" {
 		t.Fatalf("account enrolment: %d %s", res.status, res.raw)
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/faceidp/faceidp/factors/policy"
 	"github.com/faceidp/faceidp/idp"
 	"github.com/faceidp/faceidp/idp/faceweb"
+	"github.com/faceidp/faceidp/internal/fixtures"
 	"github.com/faceidp/faceidp/storage"
 )
 
@@ -23,14 +24,14 @@ import (
 // live blink challenge; a second sign-in (another browser) passes a face
 // challenge; both ID tokens say amr = pwd, face, mfa.
 func TestFaceAPISignIn(t *testing.T) {
-	testSignIn(t, []faceauth.Action{faceauth.ActionBlink}, clipFrames(t, "p01_blink", 1))
+	testSignIn(t, []faceauth.Action{faceauth.ActionBlink}, fixtures.ClipFramesByID(t, "p01_blink", 1))
 }
 
 // TestFaceAPISignInTwoSteps is the same with the default two-step
 // challenge, answered with two clips of one person joined in the pinned
 // order and sampled at the capture page's 5 fps.
 func TestFaceAPISignInTwoSteps(t *testing.T) {
-	joined := append(clipFrames(t, "p01_blink", 2), clipFrames(t, "p01_turn_left", 2)...)
+	joined := append(fixtures.ClipFramesByID(t, "p01_blink", 2), fixtures.ClipFramesByID(t, "p01_turn_left", 2)...)
 	testSignIn(t, []faceauth.Action{faceauth.ActionBlink, faceauth.ActionTurnLeft}, joined)
 }
 
@@ -109,7 +110,7 @@ func TestFaceAPIRefusals(t *testing.T) {
 	u := e.addUser("alice")
 	rp := e.rp(rpRedirect)
 	lim := faceauth.DefaultLimits()
-	good := clipFrames(t, "p01_blink", 2)
+	good := fixtures.ClipFramesByID(t, "p01_blink", 2)
 
 	startFlow := func() (*http.Client, facePage) {
 		b := e.newBrowser()
@@ -227,7 +228,7 @@ func TestFaceAPIRefusals(t *testing.T) {
 	// Replay: a static photo is judged (fail), the same challenge again is
 	// refused as used.
 	id = issue(b, fp)
-	photo := clipFrames(t, "spoof_static_photo_p02", 2)
+	photo := fixtures.ClipFramesByID(t, "spoof_static_photo_p02", 2)
 	r := e.answerCSRF(b, fp, id, jpegs(photo), true)
 	if r.status != http.StatusOK || r.str("result") != "fail" || r.str("message") == "" || r.str("next") != "" {
 		t.Fatalf("static photo: %d %s", r.status, r.raw)
@@ -270,7 +271,7 @@ func TestFaceAPILockout(t *testing.T) {
 	if fp.purpose != "verify" {
 		t.Fatalf("purpose %q", fp.purpose)
 	}
-	photo := jpegs(clipFrames(t, "spoof_static_photo_p02", 2))
+	photo := jpegs(fixtures.ClipFramesByID(t, "spoof_static_photo_p02", 2))
 	for i := 1; i <= idp.DefaultLockoutThreshold; i++ {
 		ch := e.challenge(b, fp)
 		if ch.status != http.StatusOK {

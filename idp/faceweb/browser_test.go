@@ -25,6 +25,7 @@ import (
 
 	"github.com/faceidp/faceidp/faceauth"
 	"github.com/faceidp/faceidp/factors/policy"
+	"github.com/faceidp/faceidp/internal/fixtures"
 	"github.com/faceidp/faceidp/models"
 	"github.com/faceidp/faceidp/storage"
 )
@@ -173,7 +174,7 @@ func makeY4M(t *testing.T, clip string) string {
 	}
 	out := filepath.Join(t.TempDir(), clip+".y4m")
 	cmd := exec.Command(ffmpeg, "-loglevel", "error", "-framerate", "10",
-		"-i", filepath.Join(sharedDir(t), "liveness", clip, "frame_%03d.jpg"), "-pix_fmt", "yuv420p", out)
+		"-i", filepath.Join(fixtures.SharedDir(t), "liveness", clip, "frame_%03d.jpg"), "-pix_fmt", "yuv420p", out)
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("make %s: %v\n%s", out, err, b)
 	}

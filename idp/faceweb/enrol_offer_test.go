@@ -11,6 +11,7 @@ import (
 
 	"github.com/faceidp/faceidp/factors/policy"
 	"github.com/faceidp/faceidp/idp"
+	"github.com/faceidp/faceidp/internal/fixtures"
 	"github.com/faceidp/faceidp/models"
 	"github.com/faceidp/faceidp/storage"
 )
@@ -110,7 +111,7 @@ func TestOptionalEnrolmentOffer(t *testing.T) {
 	p = e.signInPassword(b2, a.url, "alice")
 	fp := parseFacePage(t, p.body)
 	ch := e.challenge(b2, fp)
-	res := e.answer(b2, fp, ch.str("challenge_id"), jpegs(clipFrames(t, "p01_blink", 1)))
+	res := e.answer(b2, fp, ch.str("challenge_id"), jpegs(fixtures.ClipFramesByID(t, "p01_blink", 1)))
 	if res.status != http.StatusOK || res.str("result") != "pass" {
 		t.Fatalf("enrolment: %d %s", res.status, res.raw)
 	}

@@ -14,7 +14,6 @@ import (
 	"net/http/httptest"
 	"net/textproto"
 	"net/url"
-	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -32,64 +31,11 @@ import (
 	"github.com/faceidp/faceidp/factors/policy"
 	"github.com/faceidp/faceidp/idp"
 	"github.com/faceidp/faceidp/idp/faceweb"
+	"github.com/faceidp/faceidp/internal/fixtures"
 	"github.com/faceidp/faceidp/keyring"
 	"github.com/faceidp/faceidp/models"
 	"github.com/faceidp/faceidp/storage/sqlstore"
 )
-
-// Fixtures: ../shared (FACEIDP_SHARED_DIR), models: FACEIDP_MODELS_DIR.
-
-func repoRoot(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the test directory")
-		}
-		dir = parent
-	}
-}
-
-func sharedDir(t testing.TB) string {
-	t.Helper()
-	dir := os.Getenv("FACEIDP_SHARED_DIR")
-	if dir == "" {
-		dir = filepath.Join(repoRoot(t), "..", "shared")
-	}
-	if _, err := os.Stat(filepath.Join(dir, "liveness", "manifest.json")); err != nil {
-		t.Fatalf("fixtures not found in %s (set FACEIDP_SHARED_DIR): %v", dir, err)
-	}
-	return dir
-}
-
-// clipFrames reads a liveness clip, keeping every step-th frame (the clips
-// are 10 fps; the capture page sends the engine's FPS).
-func clipFrames(t testing.TB, clip string, step int) [][]byte {
-	t.Helper()
-	dir := filepath.Join(sharedDir(t), "liveness", clip)
-	var frames [][]byte
-	for i := 0; ; i += step {
-		b, err := os.ReadFile(filepath.Join(dir, fmt.Sprintf("frame_%03d.jpg", i)))
-		if os.IsNotExist(err) {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		frames = append(frames, b)
-	}
-	if len(frames) == 0 {
-		t.Fatalf("clip %s has no frames", clip)
-	}
-	return frames
-}
 
 var (
 	engineOnce sync.Once
@@ -97,17 +43,9 @@ var (
 	engineErr  error
 )
 
-func modelsDir(t testing.TB) string {
-	dir := os.Getenv("FACEIDP_MODELS_DIR")
-	if dir == "" {
-		dir = filepath.Join(repoRoot(t), ".build", "models")
-	}
-	return dir
-}
-
 func testEngine(t testing.TB) *faceauth.Engine {
 	t.Helper()
-	dir := modelsDir(t)
+	dir := fixtures.ModelsDir(t)
 	engineOnce.Do(func() {
 		engineVal, engineErr = faceauth.NewEngine(faceauth.EngineConfig{ModelDir: dir, QueueLength: 16})
 	})
@@ -526,16 +464,7 @@ func (e *env) follow(b *http.Client, next string, a authStart) string {
 // (no live challenge), for tests about verification only.
 func (e *env) enrolFromPhotos(userID, person string) {
 	e.t.Helper()
-	paths, _ := filepath.Glob(filepath.Join(sharedDir(e.t), "liveness", "enrol", person, "*.jpg"))
-	var imgs [][]byte
-	for _, p := range paths {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			e.t.Fatal(err)
-		}
-		imgs = append(imgs, b)
-	}
-	tmpl, err := testEngine(e.t).EnrolFromImages(e.ctx, imgs)
+	tmpl, err := testEngine(e.t).EnrolFromImages(e.ctx, fixtures.EnrolPhotos(e.t, person))
 	if err != nil {
 		e.t.Fatalf("enrol %s from photos: %v", person, err)
 	}

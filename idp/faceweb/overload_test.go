@@ -13,6 +13,7 @@ import (
 	"github.com/faceidp/faceidp/faceauth"
 	"github.com/faceidp/faceidp/factors/face"
 	"github.com/faceidp/faceidp/factors/policy"
+	"github.com/faceidp/faceidp/internal/fixtures"
 	"github.com/faceidp/faceidp/storage"
 )
 
@@ -21,7 +22,7 @@ import (
 // once); those it cannot take get 503 engine_busy with Retry-After and an
 // error the capture page shows, and nothing is stored for them.
 func TestFaceAPIEngineBusy(t *testing.T) {
-	eng, err := faceauth.NewEngine(faceauth.EngineConfig{ModelDir: modelsDir(t), Recognizers: 1, QueueLength: 1})
+	eng, err := faceauth.NewEngine(faceauth.EngineConfig{ModelDir: fixtures.ModelsDir(t), Recognizers: 1, QueueLength: 1})
 	if err != nil {
 		t.Fatalf("face engine (set FACEIDP_MODELS_DIR): %v", err)
 	}
@@ -29,7 +30,7 @@ func TestFaceAPIEngineBusy(t *testing.T) {
 	e := newEnv(t, envConfig{steps: 1, faceMode: policy.FaceRequired, engine: eng})
 	rp := e.rp(rpRedirect)
 	// A static photo: the engine analyses every frame, then fails it.
-	photo := jpegs(clipFrames(t, "spoof_static_photo_p02", 1))
+	photo := jpegs(fixtures.ClipFramesByID(t, "spoof_static_photo_p02", 1))
 
 	const n = 6 // at most 2 (recognizer + queue place) are admitted at once
 	type attempt struct {
@@ -152,7 +153,7 @@ func TestFaceAPIRequestTooLarge(t *testing.T) {
 		buf.WriteString(line)
 	}
 	_ = mw.WriteField("challenge_id", id)
-	for i, f := range clipFrames(t, "p01_blink", 1) {
+	for i, f := range fixtures.ClipFramesByID(t, "p01_blink", 1) {
 		h := textproto.MIMEHeader{}
 		h.Set("Content-Disposition", fmt.Sprintf(`form-data; name="frames"; filename="frame_%03d"`, i))
 		h.Set("Content-Type", "image/jpeg")
@@ -177,7 +178,7 @@ func TestFaceAPIRequestTooLarge(t *testing.T) {
 		t.Fatalf("an oversized body reached the engine: %+v", evs)
 	}
 	// The challenge still works with a proper upload.
-	if r := e.answer(b, fp, id, jpegs(clipFrames(t, "p01_blink", 1))); r.status != http.StatusOK || r.str("result") != "pass" {
+	if r := e.answer(b, fp, id, jpegs(fixtures.ClipFramesByID(t, "p01_blink", 1))); r.status != http.StatusOK || r.str("result") != "pass" {
 		t.Fatalf("answer after the refusal: %d %s", r.status, r.raw)
 	}
 }
