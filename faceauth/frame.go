@@ -46,8 +46,6 @@ type frameObs struct {
 	screen screenCues
 }
 
-func (o *frameObs) iod() float64 { return dist(o.pts[36], o.pts[45]) }
-
 func dist(a, b point) float64 { return math.Hypot(a.X-b.X, a.Y-b.Y) }
 
 // precheckFrames validates every frame's format and size from its header

@@ -128,10 +128,10 @@ func (o *Options) setDefaults() {
 func (o *Options) validate() error {
 	var errs []error
 	if o.Store == nil {
-		errs = append(errs, errors.New("Store is required"))
+		errs = append(errs, errors.New("no Store given"))
 	}
 	if o.Keyring == nil {
-		errs = append(errs, errors.New("Keyring is required"))
+		errs = append(errs, errors.New("no Keyring given"))
 	}
 	if n := len(o.CookieHashKey); n != 32 && n != 64 {
 		errs = append(errs, fmt.Errorf("CookieHashKey is %d bytes, want 32 or 64", n))

@@ -132,7 +132,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	if insecure {
 		popts = append(popts, op.WithAllowInsecure())
 	}
-	if s.provider, err = op.NewOpenIDProvider(issuer, cfg, &opStorage{s: s}, popts...); err != nil {
+	if s.provider, err = op.NewProvider(cfg, &opStorage{s: s}, op.StaticIssuer(issuer), popts...); err != nil {
 		return nil, fmt.Errorf("build provider: %w", err)
 	}
 
