@@ -6,7 +6,6 @@ import (
 	"html"
 	"io"
 	"net/http"
-	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
@@ -17,6 +16,7 @@ import (
 	"time"
 
 	"github.com/faceidp/faceidp/factors/password"
+	"github.com/faceidp/faceidp/internal/logintest"
 	"github.com/faceidp/faceidp/keyring"
 	"github.com/faceidp/faceidp/models"
 	"github.com/faceidp/faceidp/storage"
@@ -179,19 +179,7 @@ func (e *env) addClient(c *models.Client, secret string) {
 // newBrowser returns a client with a cookie jar that follows redirects
 // within the provider and stops at the first redirect that leaves it (the
 // relying party's redirect_uri or post_logout_redirect_uri).
-func (e *env) newBrowser() *http.Client {
-	jar, _ := cookiejar.New(nil)
-	iss, _ := url.Parse(e.issuer)
-	return &http.Client{
-		Jar: jar,
-		CheckRedirect: func(req *http.Request, via []*http.Request) error {
-			if req.URL.Host != iss.Host {
-				return http.ErrUseLastResponse
-			}
-			return nil
-		},
-	}
-}
+func (e *env) newBrowser() *http.Client { return logintest.NewBrowser(e.issuer) }
 
 type page struct {
 	status int

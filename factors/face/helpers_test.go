@@ -13,29 +13,11 @@ import (
 
 	"github.com/faceidp/faceidp/faceauth"
 	"github.com/faceidp/faceidp/factors/face"
-	"github.com/faceidp/faceidp/internal/fixtures"
+	"github.com/faceidp/faceidp/internal/facetest"
 	"github.com/faceidp/faceidp/keyring"
 	"github.com/faceidp/faceidp/models"
 	"github.com/faceidp/faceidp/storage/sqlstore"
 )
-
-var (
-	engineOnce sync.Once
-	engineVal  *faceauth.Engine
-	engineErr  error
-)
-
-func testEngine(t testing.TB) *faceauth.Engine {
-	t.Helper()
-	dir := fixtures.ModelsDir(t)
-	engineOnce.Do(func() {
-		engineVal, engineErr = faceauth.NewEngine(faceauth.EngineConfig{ModelDir: dir, QueueLength: 16})
-	})
-	if engineErr != nil {
-		t.Fatalf("face engine (set FACEIDP_MODELS_DIR): %v", engineErr)
-	}
-	return engineVal
-}
 
 // clock is a settable test clock.
 type clock struct {
@@ -115,7 +97,7 @@ func newEnv(t testing.TB, steps int, engine faceauth.Verifier) *env {
 	c := &clock{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
 	st := openStore(t, c)
 	if engine == nil {
-		engine = testEngine(t)
+		engine = facetest.Engine(t)
 	}
 	p := &pinned{}
 	kr := newKeyring(t, "k1")

@@ -9,6 +9,7 @@ import (
 
 	"github.com/faceidp/faceidp/faceauth"
 	"github.com/faceidp/faceidp/factors/face"
+	"github.com/faceidp/faceidp/internal/facetest"
 	"github.com/faceidp/faceidp/internal/fixtures"
 	"github.com/faceidp/faceidp/models"
 	"github.com/faceidp/faceidp/storage"
@@ -54,10 +55,10 @@ func (e *countingEngine) Enrol(ctx context.Context, a []faceauth.Action, f [][]b
 
 func TestIssueChallenge(t *testing.T) {
 	ctx := context.Background()
-	e := newEnv(t, 0, &countingEngine{Verifier: testEngine(t)})
+	e := newEnv(t, 0, &countingEngine{Verifier: facetest.Engine(t)})
 	addUser(t, e.store, "u1")
 	// Real randomness: distinct actions, default 2 steps, unique IDs.
-	svc, err := face.New(face.Deps{Store: e.store, Engine: testEngine(t), Keyring: e.kr, Now: e.clock.Now, Rand: randReader()}, face.Options{})
+	svc, err := face.New(face.Deps{Store: e.store, Engine: facetest.Engine(t), Keyring: e.kr, Now: e.clock.Now, Rand: randReader()}, face.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +89,7 @@ func TestIssueChallenge(t *testing.T) {
 	if _, err := svc.IssueChallenge(ctx, "u1", "ar1", "s1", models.FacePurposeVerify); !errors.Is(err, face.ErrNotEnrolled) {
 		t.Fatalf("verify challenge without a template: err = %v, want ErrNotEnrolled", err)
 	}
-	if _, err := face.New(face.Deps{Store: e.store, Engine: testEngine(t), Keyring: e.kr, Now: e.clock.Now, Rand: randReader()}, face.Options{Steps: 5}); err == nil {
+	if _, err := face.New(face.Deps{Store: e.store, Engine: facetest.Engine(t), Keyring: e.kr, Now: e.clock.Now, Rand: randReader()}, face.Options{Steps: 5}); err == nil {
 		t.Fatal("5 distinct steps out of 4 actions accepted")
 	}
 }
@@ -97,7 +98,7 @@ func TestIssueChallenge(t *testing.T) {
 // engine runs: none of them reaches the engine or stores anything.
 func TestChallengeSingleUseBoundAndExpiring(t *testing.T) {
 	ctx := context.Background()
-	eng := &countingEngine{Verifier: testEngine(t)}
+	eng := &countingEngine{Verifier: facetest.Engine(t)}
 	e := newEnv(t, 1, eng)
 	addUser(t, e.store, "u1")
 	frames := fixtures.ClipFramesByID(t, "p01_blink", 1)
@@ -296,7 +297,7 @@ func (s *racingStore) ResealFaceTemplate(ctx context.Context, userID, oldKeyID, 
 
 func TestRotateTemplates(t *testing.T) {
 	ctx := context.Background()
-	e := newEnv(t, 1, &countingEngine{Verifier: testEngine(t)})
+	e := newEnv(t, 1, &countingEngine{Verifier: facetest.Engine(t)})
 	users := []string{"a", "b", "c", "d"}
 	tmpl := func(v float32) *faceauth.Template {
 		var d faceauth.Descriptor
@@ -323,7 +324,7 @@ func TestRotateTemplates(t *testing.T) {
 		t.Fatal(err)
 	}
 	rs := &racingStore{Store: e.store, raceUser: "c", fresh: &models.FaceTemplate{UserID: "c", KeyID: keyID, Sealed: sealed, Samples: 1}}
-	svc, err := face.New(face.Deps{Store: rs, Engine: testEngine(t), Keyring: kr, Now: e.clock.Now, Rand: randReader()}, face.Options{})
+	svc, err := face.New(face.Deps{Store: rs, Engine: facetest.Engine(t), Keyring: kr, Now: e.clock.Now, Rand: randReader()}, face.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,7 +10,6 @@ import (
 	"io"
 	"mime/multipart"
 	"net/http"
-	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/textproto"
 	"net/url"
@@ -31,29 +30,13 @@ import (
 	"github.com/faceidp/faceidp/factors/policy"
 	"github.com/faceidp/faceidp/idp"
 	"github.com/faceidp/faceidp/idp/faceweb"
+	"github.com/faceidp/faceidp/internal/facetest"
 	"github.com/faceidp/faceidp/internal/fixtures"
+	"github.com/faceidp/faceidp/internal/logintest"
 	"github.com/faceidp/faceidp/keyring"
 	"github.com/faceidp/faceidp/models"
 	"github.com/faceidp/faceidp/storage/sqlstore"
 )
-
-var (
-	engineOnce sync.Once
-	engineVal  *faceauth.Engine
-	engineErr  error
-)
-
-func testEngine(t testing.TB) *faceauth.Engine {
-	t.Helper()
-	dir := fixtures.ModelsDir(t)
-	engineOnce.Do(func() {
-		engineVal, engineErr = faceauth.NewEngine(faceauth.EngineConfig{ModelDir: dir, QueueLength: 16})
-	})
-	if engineErr != nil {
-		t.Fatalf("face engine (set FACEIDP_MODELS_DIR): %v", engineErr)
-	}
-	return engineVal
-}
 
 type testClock struct {
 	mu  sync.Mutex
@@ -142,7 +125,7 @@ func newEnv(t *testing.T, cfg envConfig) *env {
 	picker := &pinnedPicker{def: []faceauth.Action{faceauth.ActionBlink}}
 	engine := cfg.engine
 	if engine == nil {
-		engine = testEngine(t)
+		engine = facetest.Engine(t)
 	}
 	svc, err := face.New(face.Deps{Store: store, Engine: engine, Keyring: kr, Now: clock.Now, Rand: rand.Reader, Picker: picker},
 		face.Options{Steps: cfg.steps})
@@ -216,16 +199,7 @@ func (e *env) pin(actions ...faceauth.Action) {
 
 // newBrowser is a cookie-keeping client that follows redirects within the
 // provider and stops at the first one that leaves it.
-func (e *env) newBrowser() *http.Client {
-	jar, _ := cookiejar.New(nil)
-	iss, _ := url.Parse(e.issuer)
-	return &http.Client{Jar: jar, CheckRedirect: func(req *http.Request, via []*http.Request) error {
-		if req.URL.Host != iss.Host {
-			return http.ErrUseLastResponse
-		}
-		return nil
-	}}
-}
+func (e *env) newBrowser() *http.Client { return logintest.NewBrowser(e.issuer) }
 
 type page struct {
 	status int
@@ -464,7 +438,7 @@ func (e *env) follow(b *http.Client, next string, a authStart) string {
 // (no live challenge), for tests about verification only.
 func (e *env) enrolFromPhotos(userID, person string) {
 	e.t.Helper()
-	tmpl, err := testEngine(e.t).EnrolFromImages(e.ctx, fixtures.EnrolPhotos(e.t, person))
+	tmpl, err := facetest.Engine(e.t).EnrolFromImages(e.ctx, fixtures.EnrolPhotos(e.t, person))
 	if err != nil {
 		e.t.Fatalf("enrol %s from photos: %v", person, err)
 	}
