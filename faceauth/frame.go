@@ -124,11 +124,12 @@ func (e *Engine) analyseFrame(ctx context.Context, b []byte, idx int, lim Limits
 }
 
 // analysisJPEG is the JPEG go-face reads for a frame: the uploaded bytes
-// themselves when they are a JPEG that needed no downscaling (the capture
-// page's frames), which spares a lossy re-encode per frame; otherwise small
-// encoded afresh.
+// themselves when they are a colour (YCbCr) JPEG that needed no downscaling
+// (the capture page's frames), which spares a lossy re-encode per frame;
+// otherwise small encoded afresh. go-face's loader reads only 3-channel
+// JPEGs, so greyscale and CMYK uploads are always re-encoded.
 func analysisJPEG(b []byte, decoded image.Image, small *image.RGBA) ([]byte, error) {
-	if bytes.HasPrefix(b, jpegMagic) && decoded.Bounds().Size() == small.Rect.Size() {
+	if _, colour := decoded.(*image.YCbCr); colour && bytes.HasPrefix(b, jpegMagic) && decoded.Bounds().Size() == small.Rect.Size() {
 		return b, nil
 	}
 	var buf bytes.Buffer

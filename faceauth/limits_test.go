@@ -5,7 +5,9 @@ import (
 	"errors"
 	"image"
 	"image/color"
+	"image/draw"
 	"image/gif"
+	"image/jpeg"
 	"image/png"
 	"path/filepath"
 	"testing"
@@ -120,5 +122,36 @@ func TestBusyWhenQueueFull(t *testing.T) {
 	l2()
 	if _, err := e.Verify(t.Context(), sampleTemplate(), []Action{ActionBlink}, frames, Options{}); err != nil {
 		t.Fatalf("Verify after the queue drained: %v", err)
+	}
+}
+
+// Greyscale and colour JPEGs at capture size are both analysed (go-face's
+// own loader reads only colour JPEGs; the engine must not hand it others).
+func TestJPEGFramesAtCaptureSizeColourAndGrey(t *testing.T) {
+	e := testEngine(t)
+	c := fixtures.ClipByID(t, "p06_smile")
+	for _, grey := range []bool{false, true} {
+		var frames [][]byte
+		for _, b := range fixtures.ClipFrames(t, c, 2) {
+			img, _, err := image.Decode(bytes.NewReader(b))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var small image.Image = downscale(toRGBA(img), CaptureWidth)
+			if grey {
+				g := image.NewGray(small.Bounds())
+				draw.Draw(g, g.Rect, small, image.Point{}, draw.Src)
+				small = g
+			}
+			var buf bytes.Buffer
+			if err := jpeg.Encode(&buf, small, &jpeg.Options{Quality: 85}); err != nil {
+				t.Fatal(err)
+			}
+			frames = append(frames, buf.Bytes())
+		}
+		r, err := e.Verify(t.Context(), enrolled(t, "p06"), []Action{ActionSmile}, frames, Options{})
+		if err != nil || !r.Pass {
+			t.Fatalf("320x240 JPEG smile (grey=%v): %+v, %v", grey, r, err)
+		}
 	}
 }
