@@ -25,7 +25,7 @@ var reasonMessages = map[string]string{
 	ReasonIdentityChanged: "The face changed during the capture.",
 	ReasonActionMissing:   "The requested action was not seen. Follow the instructions on the screen.",
 	ReasonWrongOrder:      "The actions were not done in the requested order.",
-	ReasonStaticPhoto:     "No movement was seen; a photo cannot be used.",
+	ReasonStaticPhoto:     "No movement was seen. Follow the steps on the screen; a photo cannot be used.",
 	ReasonRigidMotion:     "The face moved like a printed photo; a photo cannot be used.",
 	ReasonScreenReplay:    "The face appears to be shown on a screen.",
 }
