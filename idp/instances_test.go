@@ -12,6 +12,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/faceidp/faceidp/factors/policy"
+	"github.com/faceidp/faceidp/internal/pgtest"
 	"github.com/faceidp/faceidp/models"
 )
 
@@ -21,7 +22,7 @@ import (
 // exchanged on A, the refresh token is rotated on B, and every ID token
 // verifies with the JWKS of either instance.
 func TestTwoInstancesServeOneFlowOnPostgres(t *testing.T) {
-	e := newEnvDB(t, newPostgresURL(t))
+	e := newEnvDB(t, pgtest.SchemaURL(t))
 	bURL, _ := e.secondInstance(t)
 	alice := e.addUser("user-alice", "alice", "alice@example.com", "Alice", alicePW)
 	e.addClient(&models.Client{ID: "app", RedirectURIs: []string{rpRedirect}, SkipConsent: true}, "app-secret")

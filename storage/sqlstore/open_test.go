@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/faceidp/faceidp/internal/pgtest"
 	"github.com/faceidp/faceidp/models"
 	"github.com/faceidp/faceidp/storage"
 	"github.com/faceidp/faceidp/storage/sqlstore"
@@ -83,7 +84,7 @@ func TestSQLitePragmas(t *testing.T) {
 }
 
 func TestOpenPostgresKeyValueDSN(t *testing.T) {
-	u := newPostgresURL(t)
+	u := pgtest.SchemaURL(t)
 	// Same server and schema as u, written the libpq key=value way.
 	dsn := keyValueDSN(t, u)
 	s := openMigrated(t, dsn)
@@ -108,7 +109,7 @@ func backends(t *testing.T, fn func(t *testing.T, dbURL string)) {
 	})
 	t.Run("postgres", func(t *testing.T) {
 		t.Parallel()
-		fn(t, newPostgresURL(t))
+		fn(t, pgtest.SchemaURL(t))
 	})
 }
 
