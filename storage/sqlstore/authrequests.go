@@ -17,12 +17,7 @@ func (s *Store) CreateAuthRequest(ctx context.Context, r *models.AuthRequest) er
 }
 
 func (s *Store) GetAuthRequest(ctx context.Context, id string) (*models.AuthRequest, error) {
-	var r models.AuthRequest
-	if err := s.db.WithContext(ctx).Where("id = ?", id).Take(&r).Error; err != nil {
-		return nil, wrap("get auth request", err)
-	}
-	normTimes(&r)
-	return &r, nil
+	return takeOne[models.AuthRequest](ctx, s.db, "get auth request", "id", id)
 }
 
 // GetAuthRequestByCodeHash finds the request an authorization code was
@@ -31,12 +26,7 @@ func (s *Store) GetAuthRequestByCodeHash(ctx context.Context, codeHash string) (
 	if codeHash == "" {
 		return nil, notFound("get auth request by code")
 	}
-	var r models.AuthRequest
-	if err := s.db.WithContext(ctx).Where("code_hash = ?", codeHash).Take(&r).Error; err != nil {
-		return nil, wrap("get auth request by code", err)
-	}
-	normTimes(&r)
-	return &r, nil
+	return takeOne[models.AuthRequest](ctx, s.db, "get auth request by code", "code_hash", codeHash)
 }
 
 // UpdateAuthRequest overwrites every column except ID and CreatedAt.

@@ -14,12 +14,7 @@ func (s *Store) CreateClient(ctx context.Context, c *models.Client) error {
 }
 
 func (s *Store) GetClient(ctx context.Context, id string) (*models.Client, error) {
-	var c models.Client
-	if err := s.db.WithContext(ctx).Where("id = ?", id).Take(&c).Error; err != nil {
-		return nil, wrap("get client", err)
-	}
-	normTimes(&c)
-	return &c, nil
+	return takeOne[models.Client](ctx, s.db, "get client", "id", id)
 }
 
 // ListClients returns every client ordered by ID.

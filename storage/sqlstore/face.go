@@ -13,12 +13,7 @@ import (
 )
 
 func (s *Store) GetFaceTemplate(ctx context.Context, userID string) (*models.FaceTemplate, error) {
-	var t models.FaceTemplate
-	if err := s.db.WithContext(ctx).Where("user_id = ?", userID).Take(&t).Error; err != nil {
-		return nil, wrap("get face template", err)
-	}
-	normTimes(&t)
-	return &t, nil
+	return takeOne[models.FaceTemplate](ctx, s.db, "get face template", "user_id", userID)
 }
 
 // SaveFaceTemplate inserts the user's template or replaces it entirely
@@ -89,12 +84,7 @@ func (s *Store) CreateFaceChallenge(ctx context.Context, c *models.FaceChallenge
 }
 
 func (s *Store) GetFaceChallenge(ctx context.Context, id string) (*models.FaceChallenge, error) {
-	var c models.FaceChallenge
-	if err := s.db.WithContext(ctx).Where("id = ?", id).Take(&c).Error; err != nil {
-		return nil, wrap("get face challenge", err)
-	}
-	normTimes(&c)
-	return &c, nil
+	return takeOne[models.FaceChallenge](ctx, s.db, "get face challenge", "id", id)
 }
 
 // ConsumeFaceChallenge marks the challenge used with a conditional UPDATE

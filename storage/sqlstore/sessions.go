@@ -15,12 +15,7 @@ func (s *Store) CreateSession(ctx context.Context, sess *models.Session) error {
 }
 
 func (s *Store) GetSession(ctx context.Context, id string) (*models.Session, error) {
-	var sess models.Session
-	if err := s.db.WithContext(ctx).Where("id = ?", id).Take(&sess).Error; err != nil {
-		return nil, wrap("get session", err)
-	}
-	normTimes(&sess)
-	return &sess, nil
+	return takeOne[models.Session](ctx, s.db, "get session", "id", id)
 }
 
 // UpdateSession overwrites every column except ID and CreatedAt.

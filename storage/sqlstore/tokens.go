@@ -17,12 +17,7 @@ func (s *Store) CreateAccessToken(ctx context.Context, t *models.AccessToken) er
 }
 
 func (s *Store) GetAccessToken(ctx context.Context, id string) (*models.AccessToken, error) {
-	var t models.AccessToken
-	if err := s.db.WithContext(ctx).Where("id = ?", id).Take(&t).Error; err != nil {
-		return nil, wrap("get access token", err)
-	}
-	normTimes(&t)
-	return &t, nil
+	return takeOne[models.AccessToken](ctx, s.db, "get access token", "id", id)
 }
 
 func (s *Store) DeleteAccessToken(ctx context.Context, id string) error {
@@ -112,21 +107,11 @@ func (s *Store) RotateRefreshToken(ctx context.Context, oldHash string, now time
 }
 
 func (s *Store) GetRefreshTokenByHash(ctx context.Context, hash string) (*models.RefreshToken, error) {
-	var t models.RefreshToken
-	if err := s.db.WithContext(ctx).Where("token_hash = ?", hash).Take(&t).Error; err != nil {
-		return nil, wrap("get refresh token by hash", err)
-	}
-	normTimes(&t)
-	return &t, nil
+	return takeOne[models.RefreshToken](ctx, s.db, "get refresh token by hash", "token_hash", hash)
 }
 
 func (s *Store) GetRefreshToken(ctx context.Context, id string) (*models.RefreshToken, error) {
-	var t models.RefreshToken
-	if err := s.db.WithContext(ctx).Where("id = ?", id).Take(&t).Error; err != nil {
-		return nil, wrap("get refresh token", err)
-	}
-	normTimes(&t)
-	return &t, nil
+	return takeOne[models.RefreshToken](ctx, s.db, "get refresh token", "id", id)
 }
 
 // RevokeRefreshFamily sets RevokedAt on every not yet revoked member of the

@@ -44,12 +44,7 @@ func loginTaken(tx *gorm.DB, u *models.User) error {
 }
 
 func (s *Store) GetUser(ctx context.Context, id string) (*models.User, error) {
-	var u models.User
-	if err := s.db.WithContext(ctx).Where("id = ?", id).Take(&u).Error; err != nil {
-		return nil, wrap("get user", err)
-	}
-	normTimes(&u)
-	return &u, nil
+	return takeOne[models.User](ctx, s.db, "get user", "id", id)
 }
 
 // GetUserByLogin matches login against usernames and emails,
