@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/ulule/limiter/v3"
+
 	"github.com/faceidp/faceidp/models"
 )
 
@@ -96,6 +98,11 @@ type FlowControl interface {
 	RenderError(w http.ResponseWriter, r *http.Request, err error)
 	// Now is the server's clock.
 	Now() time.Time
+	// RateLimitStore is the store behind the provider's own login limits:
+	// in memory, or Redis shared by every instance when
+	// Options.RateLimitRedisURL is set. A factor builds its limits on it
+	// (with keys of its own prefix) so they hold across instances.
+	RateLimitStore() limiter.Store
 }
 
 // Flow is a login flow as a factor sees it.

@@ -26,6 +26,7 @@ import (
 	"github.com/faceidp/faceidp/factors/policy"
 	"github.com/faceidp/faceidp/models"
 	"github.com/faceidp/faceidp/storage"
+	"github.com/ulule/limiter/v3"
 )
 
 var _ FlowControl = (*flowControl)(nil)
@@ -296,3 +297,5 @@ func (fc *flowControl) RenderError(w http.ResponseWriter, r *http.Request, err e
 }
 
 func (fc *flowControl) Now() time.Time { return fc.s.clock() }
+
+func (fc *flowControl) RateLimitStore() limiter.Store { return fc.s.rlStore }

@@ -46,6 +46,7 @@ type Server struct {
 	provider *op.Provider
 	tmpl     *templates.Set
 	cookies  *sessions.CookieStore
+	rlStore  limiter.Store
 	ipLimit  *limiter.Limiter
 	usrLimit *limiter.Limiter
 	closeRL  func() error
@@ -136,6 +137,16 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		return nil, fmt.Errorf("build provider: %w", err)
 	}
 
+	// The last step that can fail, so no error path leaks its Redis
+	// connections. Second factors build their own limits on the same store
+	// (FlowControl.RateLimitStore), so they hold across instances too.
+	if s.rlStore, s.closeRL, err = newRateLimitStore(ctx, opts.RateLimitRedisURL, issuer); err != nil {
+		return nil, err
+	}
+	// One store, two rates: keys are "ip:..." and "user:...".
+	s.ipLimit = limiter.New(s.rlStore, limiter.Rate{Period: time.Minute, Limit: opts.LoginsPerIP})
+	s.usrLimit = limiter.New(s.rlStore, limiter.Rate{Period: time.Minute, Limit: opts.LoginsPerUser})
+
 	login := http.NewServeMux()
 	s.mountLogin(login)
 	for _, f := range opts.SecondFactors {
@@ -171,16 +182,6 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	root.HandleFunc("/end_session", s.endSession)
 	root.Handle("/", s.provider)
 	s.handler = s.withRequestState(s.limitBody(root))
-
-	// Last, so no error path above leaks its Redis connections.
-	rlStore, closeRL, err := newRateLimitStore(ctx, opts.RateLimitRedisURL, issuer)
-	if err != nil {
-		return nil, err
-	}
-	s.closeRL = closeRL
-	// One store, two rates: keys are "ip:..." and "user:...".
-	s.ipLimit = limiter.New(rlStore, limiter.Rate{Period: time.Minute, Limit: opts.LoginsPerIP})
-	s.usrLimit = limiter.New(rlStore, limiter.Rate{Period: time.Minute, Limit: opts.LoginsPerUser})
 	return s, nil
 }
 

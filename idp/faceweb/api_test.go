@@ -5,6 +5,7 @@ import (
 	"image"
 	"image/jpeg"
 	"net/http"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -297,5 +298,38 @@ func TestFaceAPILockout(t *testing.T) {
 	evs, _ := e.store.ListAudit(e.ctx, storage.AuditFilter{UserID: u.ID, Type: "login.face"})
 	if len(evs) != idp.DefaultLockoutThreshold {
 		t.Fatalf("%d login.face audit events, want %d", len(evs), idp.DefaultLockoutThreshold)
+	}
+}
+
+// With Redis configured, the per-user challenge limit (10 a minute) counts
+// challenges asked of every instance together: a second instance behind
+// the load balancer does not double what one user may ask for.
+func TestChallengeLimitSharedAcrossInstancesViaRedis(t *testing.T) {
+	redisURL := os.Getenv("FACEIDP_TEST_REDIS_URL")
+	if redisURL == "" {
+		redisURL = "redis://127.0.0.1:6379/0"
+	}
+	e := newEnv(t, envConfig{steps: 1, faceMode: policy.FaceRequired, redisURL: redisURL})
+	e.addUser("alice")
+	b := e.newBrowser()
+	fp := parseFacePage(t, e.signInPassword(b, e.rp(rpRedirect).start().url, "alice").body)
+	onB := fp
+	onB.challengeURL = e.startInstance() + fp.challengeURL
+
+	var statuses []int
+	for i := 0; i < faceweb.DefaultChallengesPerMinute; i++ {
+		at := fp
+		if i%2 == 1 {
+			at = onB
+		}
+		statuses = append(statuses, e.challenge(b, at).status)
+	}
+	for i, s := range statuses {
+		if s != http.StatusOK {
+			t.Fatalf("challenge %d of %d (alternating instances): %d, want 200 (under the limit)", i+1, len(statuses), s)
+		}
+	}
+	if r := e.challenge(b, onB); r.status != http.StatusTooManyRequests || r.str("error") != "rate_limited" {
+		t.Fatalf("challenge %d over two instances: %d %s, want 429 rate_limited", len(statuses)+1, r.status, r.raw)
 	}
 }

@@ -18,7 +18,6 @@ import (
 	"time"
 
 	"github.com/ulule/limiter/v3"
-	"github.com/ulule/limiter/v3/drivers/store/memory"
 
 	"github.com/faceidp/faceidp/factors/face"
 	"github.com/faceidp/faceidp/factors/policy"
@@ -80,10 +79,9 @@ func New(svc *face.Service, opts Options) (*Factor, error) {
 		opts.Logger = slog.Default()
 	}
 	return &Factor{
-		svc:   svc,
-		opts:  opts,
-		limit: limiter.New(memory.NewStore(), limiter.Rate{Period: time.Minute, Limit: opts.ChallengesPerMinute}),
-		log:   opts.Logger,
+		svc:  svc,
+		opts: opts,
+		log:  opts.Logger,
 	}, nil
 }
 
@@ -114,6 +112,9 @@ func (f *Factor) MaxBodyBytes() int64 {
 // Mount registers the routes (all under /login/face/, behind CSRF).
 func (f *Factor) Mount(mux *http.ServeMux, flow idp.FlowControl) {
 	f.flow = flow
+	// On the provider's store: with Redis, the per-user challenge limit
+	// holds across every instance behind the load balancer.
+	f.limit = limiter.New(flow.RateLimitStore(), limiter.Rate{Period: time.Minute, Limit: f.opts.ChallengesPerMinute})
 	f.account, _ = flow.(idp.AccountControl)
 
 	mux.HandleFunc("GET /login/face/{$}", f.verifyPage)

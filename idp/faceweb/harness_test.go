@@ -90,6 +90,10 @@ type env struct {
 	svc    *face.Service
 	hasher *password.Hasher
 	kr     *keyring.Keyring
+	// startInstance starts another provider with the same issuer over the
+	// same database, keys and face service (an instance behind the same load
+	// balancer) and returns the base URL it listens on.
+	startInstance func() string
 }
 
 type envConfig struct {
@@ -101,7 +105,9 @@ type envConfig struct {
 	// redirectURIs registered for the client; default rpRedirect.
 	redirectURIs, logoutURIs []string
 	// engine replaces the shared test engine (e.g. one with a tiny queue).
-	engine *faceauth.Engine
+	// redisURL shares the rate limits of every instance through Redis.
+	redisURL string
+	engine   *faceauth.Engine
 }
 
 // newEnv runs the provider with the face factor on 127.0.0.1, real SQLite
@@ -132,34 +138,47 @@ func newEnv(t *testing.T, cfg envConfig) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	factor, err := faceweb.New(svc, faceweb.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := &swapHandler{}
-	srv := httptest.NewUnstartedServer(h)
-	issuer := "http://" + srv.Listener.Addr().String()
+	cookieHash, cookieBlock := randBytes(t, 32), randBytes(t, 32)
 	var tokenKey [32]byte
 	copy(tokenKey[:], randBytes(t, 32))
-	s, err := idp.New(ctx, idp.Options{
-		Issuer: issuer, Store: store, Keyring: kr,
-		CookieHashKey: randBytes(t, 32), CookieBlockKey: randBytes(t, 32), TokenKey: tokenKey,
-		Clock: clock.Now, FaceMode: cfg.faceMode, SecondFactors: []idp.SecondFactor{factor},
-	})
-	if err != nil {
-		t.Fatal(err)
+	// start serves a provider on a new port and returns its base URL; an
+	// empty issuer means the base URL itself.
+	start := func(issuer string) string {
+		factor, err := faceweb.New(svc, faceweb.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := &swapHandler{}
+		srv := httptest.NewUnstartedServer(h)
+		base := "http://" + srv.Listener.Addr().String()
+		if issuer == "" {
+			issuer = base
+		}
+		s, err := idp.New(ctx, idp.Options{
+			Issuer: issuer, Store: store, Keyring: kr,
+			CookieHashKey: cookieHash, CookieBlockKey: cookieBlock, TokenKey: tokenKey,
+			Clock: clock.Now, FaceMode: cfg.faceMode, SecondFactors: []idp.SecondFactor{factor},
+			RateLimitRedisURL: cfg.redisURL,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = s.Close() })
+		h.h = s.Handler()
+		if cfg.wrap != nil {
+			h.h = cfg.wrap(issuer, s.Handler())
+		}
+		srv.Start()
+		t.Cleanup(srv.Close)
+		return base
 	}
-	h.h = s.Handler()
-	if cfg.wrap != nil {
-		h.h = cfg.wrap(issuer, s.Handler())
-	}
-	srv.Start()
-	t.Cleanup(srv.Close)
+	issuer := start("")
 	hasher, err := password.New(password.Params{}, rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, ctx: ctx, issuer: issuer, store: store, clock: clock, picker: picker, svc: svc, hasher: hasher, kr: kr}
+	e := &env{t: t, ctx: ctx, issuer: issuer, store: store, clock: clock, picker: picker, svc: svc, hasher: hasher, kr: kr,
+		startInstance: func() string { return start(issuer) }}
 	if cfg.redirectURIs == nil {
 		cfg.redirectURIs = []string{rpRedirect}
 	}
