@@ -681,3 +681,34 @@ func TestUserCommandsRevokeTokensAndAudit(t *testing.T) {
 		t.Errorf("audit events %v, want %v", types, want)
 	}
 }
+
+// user reset-face deletes the template (user list then shows no face) and
+// says so when there is none; an unknown user is a one-line error.
+func TestUserResetFace(t *testing.T) {
+	e := newTestEnv(t)
+	e.ok("correct horse battery staple\n", "user", "add", "--username", "ada", "--email", "ada@example.com")
+	ctx := context.Background()
+	store := e.store()
+	u, err := store.GetUserByLogin(ctx, "ada")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := store.SaveFaceTemplate(ctx, &models.FaceTemplate{UserID: u.ID, KeyID: "k1", Sealed: []byte("sealed"), Samples: 3}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(e.ok("", "user", "list"), "enrolled") {
+		t.Fatal("user list does not show the enrolled face")
+	}
+	if out := e.ok("", "user", "reset-face", "ada"); !strings.Contains(out, "face template of ada deleted") {
+		t.Errorf("reset-face printed %q", out)
+	}
+	if strings.Contains(e.ok("", "user", "list"), "enrolled") {
+		t.Error("user list still shows a face after reset-face")
+	}
+	if out := e.ok("", "user", "reset-face", "ada"); !strings.Contains(out, "has no face template") {
+		t.Errorf("second reset-face printed %q", out)
+	}
+	if msg := e.fails("", "user", "reset-face", "nobody"); !strings.Contains(msg, "user reset-face") || strings.Count(strings.TrimSpace(msg), "\n") != 0 {
+		t.Errorf("reset-face of an unknown user: %q, want one line", msg)
+	}
+}

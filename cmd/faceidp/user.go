@@ -101,6 +101,28 @@ func (a *app) userCmd() *cobra.Command {
 			})
 		},
 	}
+	resetFace := &cobra.Command{
+		Use:   "reset-face USERNAME|EMAIL|SUB",
+		Short: "Delete a user's face template so they enrol again at their next sign-in",
+		Long: `For a user who can no longer pass the face step. Their next sign-in that needs
+face asks them to enrol a new face after the password: confirm who is asking
+before you run this.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.withAccounts(cmd.Context(), func(ac *accounts.Service) error {
+				deleted, err := ac.ResetFace(cmd.Context(), args[0])
+				if err != nil {
+					return fmt.Errorf("user reset-face: %w", err)
+				}
+				if !deleted {
+					fmt.Fprintf(a.stdout, "user %s has no face template\n", args[0])
+					return nil
+				}
+				fmt.Fprintf(a.stdout, "face template of %s deleted; the next sign-in that needs face enrols a new one\n", args[0])
+				return nil
+			})
+		},
+	}
 	enable := &cobra.Command{
 		Use:   "enable USERNAME|EMAIL|SUB",
 		Short: "Re-enable a disabled user and clear a lockout",
@@ -160,6 +182,6 @@ func (a *app) userCmd() *cobra.Command {
 			})
 		},
 	}
-	cmd.AddCommand(add, list, disable, enable, setPassword, setRequireFace)
+	cmd.AddCommand(add, list, disable, enable, setPassword, setRequireFace, resetFace)
 	return cmd
 }

@@ -198,6 +198,29 @@ func (s *Service) EnableUser(ctx context.Context, ref string) error {
 	return nil
 }
 
+// ResetFace deletes a user's face template, the fallback for a user who can
+// no longer pass the face step (new glasses, an injury, a lost camera). The
+// next sign-in that needs face asks them to enrol again after the password,
+// so confirm who is asking before resetting. It reports whether there was a
+// template to delete.
+func (s *Service) ResetFace(ctx context.Context, ref string) (bool, error) {
+	u, err := s.findUser(ctx, ref)
+	if err != nil {
+		return false, err
+	}
+	err = s.store.DeleteFaceTemplate(ctx, u.ID)
+	if errors.Is(err, storage.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("reset face of %q: %w", u.Username, err)
+	}
+	if err := s.audit(ctx, s.clock(), AuditUserResetFace, u.ID, "", nil); err != nil {
+		return true, fmt.Errorf("face of %q reset, but %w", u.Username, err)
+	}
+	return true, nil
+}
+
 // SetRequireFace makes the face factor mandatory (or no longer mandatory)
 // for a user's sign-ins. It reports whether anything changed.
 func (s *Service) SetRequireFace(ctx context.Context, ref string, require bool) (bool, error) {
@@ -402,6 +425,7 @@ const (
 	AuditUserDisable     = "admin.user_disable"
 	AuditUserEnable      = "admin.user_enable"
 	AuditUserRequireFace = "admin.user_require_face"
+	AuditUserResetFace   = "admin.user_reset_face"
 	AuditSetPassword     = "admin.set_password"
 	AuditClientCreate    = "admin.client_create"
 	AuditClientRemove    = "admin.client_remove"

@@ -326,3 +326,40 @@ func TestClientAudit(t *testing.T) {
 	}
 	auditOf(t, st, AuditClientRemove)
 }
+
+// Resetting a user's face deletes only their template (the next sign-in
+// that needs face enrols again) and is audited; a second reset finds none.
+func TestResetFace(t *testing.T) {
+	s, st := newService(t)
+	ctx := context.Background()
+	var users []*models.User
+	for _, name := range []string{"alice", "bob"} {
+		u, err := s.CreateUser(ctx, NewUser{Username: name, Email: name + "@example.com", Password: "long enough"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := st.SaveFaceTemplate(ctx, &models.FaceTemplate{UserID: u.ID, KeyID: "k1", Sealed: []byte("sealed"), Samples: 3}); err != nil {
+			t.Fatal(err)
+		}
+		users = append(users, u)
+	}
+	deleted, err := s.ResetFace(ctx, "alice@example.com")
+	if err != nil || !deleted {
+		t.Fatalf("ResetFace(alice) = %v, %v", deleted, err)
+	}
+	if _, err := st.GetFaceTemplate(ctx, users[0].ID); !errors.Is(err, storage.ErrNotFound) {
+		t.Fatalf("alice's template after reset: %v, want not found", err)
+	}
+	if _, err := st.GetFaceTemplate(ctx, users[1].ID); err != nil {
+		t.Fatalf("bob's template went too: %v", err)
+	}
+	if ev := auditOf(t, st, AuditUserResetFace); ev.UserID != users[0].ID {
+		t.Errorf("reset-face audit event: %+v", ev)
+	}
+	if deleted, err := s.ResetFace(ctx, "alice"); err != nil || deleted {
+		t.Fatalf("ResetFace(alice) again = %v, %v; want nothing to delete", deleted, err)
+	}
+	if _, err := s.ResetFace(ctx, "nobody"); err == nil || !strings.Contains(err.Error(), "no user") {
+		t.Fatalf("ResetFace(nobody) = %v", err)
+	}
+}
