@@ -106,3 +106,16 @@ func TestTokenEndpointRefusesOtherGrants(t *testing.T) {
 		}
 	}
 }
+
+// The device authorization endpoint, which discovery does not advertise,
+// does not exist either.
+func TestNoDeviceAuthorizationEndpoint(t *testing.T) {
+	e := newEnv(t)
+	e.addClient(&models.Client{ID: "app", RedirectURIs: []string{rpRedirect}, SkipConsent: true}, "app-secret")
+	req, _ := http.NewRequest(http.MethodPost, e.issuer+"/device_authorization", strings.NewReader(url.Values{"scope": {"openid"}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth("app", "app-secret")
+	if p := do(t, http.DefaultClient, req); p.status != http.StatusNotFound {
+		t.Fatalf("POST /device_authorization: %d %s, want 404", p.status, p.body)
+	}
+}

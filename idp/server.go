@@ -179,6 +179,9 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	root.HandleFunc(s.provider.TokenEndpoint().Relative(), s.token)
 	root.HandleFunc("/authorize", s.authorize)
 	root.HandleFunc("/authorize/callback", s.authorizeCallback)
+	// op serves the device grant unconditionally; faceidp offers only the
+	// code flow, so its endpoint does not exist here.
+	root.Handle(s.provider.DeviceAuthorizationEndpoint().Relative(), http.NotFoundHandler())
 	root.HandleFunc("/end_session", s.endSession)
 	root.Handle("/", s.provider)
 	s.handler = s.withRequestState(s.limitBody(root))
