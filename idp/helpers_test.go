@@ -11,9 +11,10 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/faceidp/faceidp/internal/testclock"
 
 	"github.com/faceidp/faceidp/factors/password"
 	"github.com/faceidp/faceidp/internal/logintest"
@@ -22,24 +23,6 @@ import (
 	"github.com/faceidp/faceidp/storage"
 	"github.com/faceidp/faceidp/storage/sqlstore"
 )
-
-// testClock is the injected clock; tests move it to expire codes.
-type testClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *testClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
 
 type swapHandler struct{ h http.Handler }
 
@@ -52,7 +35,7 @@ type env struct {
 	issuer string
 	store  storage.Storage
 	idp    *Server
-	clock  *testClock
+	clock  *testclock.Clock
 	hasher *password.Hasher
 	kr     *keyring.Keyring
 	opts   Options // what New was given
@@ -70,7 +53,7 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 func newEnvDB(t *testing.T, dbURL string, opts ...envOption) *env {
 	t.Helper()
 	ctx := context.Background()
-	clock := &testClock{now: time.Now().UTC().Truncate(time.Second)}
+	clock := testclock.New(time.Now().UTC().Truncate(time.Second))
 	store, err := sqlstore.Open(ctx, dbURL, sqlstore.WithClock(clock.Now))
 	if err != nil {
 		t.Fatal(err)

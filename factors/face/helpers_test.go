@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/faceidp/faceidp/internal/testclock"
+
 	"github.com/faceidp/faceidp/faceauth"
 	"github.com/faceidp/faceidp/factors/face"
 	"github.com/faceidp/faceidp/internal/facetest"
@@ -18,19 +20,6 @@ import (
 	"github.com/faceidp/faceidp/models"
 	"github.com/faceidp/faceidp/storage/sqlstore"
 )
-
-// clock is a settable test clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 // pinned is a test ActionPicker that returns the next queued challenge.
 type pinned struct {
@@ -58,7 +47,7 @@ func (p *pinned) Push(a ...faceauth.Action) {
 type env struct {
 	store  *sqlstore.Store
 	svc    *face.Service
-	clock  *clock
+	clock  *testclock.Clock
 	picker *pinned
 	kr     *keyring.Keyring
 }
@@ -76,7 +65,7 @@ func newKeyring(t testing.TB, ids ...string) *keyring.Keyring {
 	return kr
 }
 
-func openStore(t testing.TB, c *clock) *sqlstore.Store {
+func openStore(t testing.TB, c *testclock.Clock) *sqlstore.Store {
 	t.Helper()
 	ctx := context.Background()
 	st, err := sqlstore.Open(ctx, "sqlite://"+filepath.Join(t.TempDir(), "faceidp.db"), sqlstore.WithClock(c.Now))
@@ -94,7 +83,7 @@ func openStore(t testing.TB, c *clock) *sqlstore.Store {
 // face engine.
 func newEnv(t testing.TB, steps int, engine faceauth.Verifier) *env {
 	t.Helper()
-	c := &clock{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
+	c := testclock.New(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
 	st := openStore(t, c)
 	if engine == nil {
 		engine = facetest.Engine(t)

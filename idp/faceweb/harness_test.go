@@ -21,6 +21,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/faceidp/faceidp/internal/testclock"
+
 	gooidc "github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
 
@@ -37,18 +39,6 @@ import (
 	"github.com/faceidp/faceidp/models"
 	"github.com/faceidp/faceidp/storage/sqlstore"
 )
-
-type testClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *testClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *testClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
 
 // pinnedPicker is the test-only seam that fixes challenges: it hands out
 // the queued action lists in order. Production builds face.Service with
@@ -85,7 +75,7 @@ type env struct {
 	ctx    context.Context
 	issuer string
 	store  *sqlstore.Store
-	clock  *testClock
+	clock  *testclock.Clock
 	picker *pinnedPicker
 	svc    *face.Service
 	hasher *password.Hasher
@@ -115,7 +105,7 @@ type envConfig struct {
 func newEnv(t *testing.T, cfg envConfig) *env {
 	t.Helper()
 	ctx := context.Background()
-	clock := &testClock{now: time.Now().UTC().Truncate(time.Second)}
+	clock := testclock.New(time.Now().UTC().Truncate(time.Second))
 	store, err := sqlstore.Open(ctx, "sqlite://"+filepath.Join(t.TempDir(), "faceidp.db"), sqlstore.WithClock(clock.Now))
 	if err != nil {
 		t.Fatal(err)
