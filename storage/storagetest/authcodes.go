@@ -3,7 +3,6 @@ package storagetest
 import (
 	"errors"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
@@ -92,19 +91,9 @@ func testAuthCodeConcurrentRedeem(t *testing.T, s storage.Storage) {
 	ctx := t.Context()
 	codedRequest(t, s, "ar1")
 	const n = 8
-	var wg sync.WaitGroup
-	errs := make([]error, n)
-	start := make(chan struct{})
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			errs[i] = s.RedeemAuthCode(ctx, "ar1", baseTime(), accessToken(fmt.Sprint("at", i), ""), refreshToken(fmt.Sprint("rt", i), fmt.Sprint("h", i), ""))
-		}()
-	}
-	close(start)
-	wg.Wait()
+	errs := concurrently(n, func(i int) error {
+		return s.RedeemAuthCode(ctx, "ar1", baseTime(), accessToken(fmt.Sprint("at", i), ""), refreshToken(fmt.Sprint("rt", i), fmt.Sprint("h", i), ""))
+	})
 	winner := -1
 	for i, err := range errs {
 		switch {

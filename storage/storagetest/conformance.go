@@ -6,6 +6,7 @@ package storagetest
 import (
 	"errors"
 	"reflect"
+	"sync"
 	"testing"
 	"time"
 
@@ -119,4 +120,23 @@ func sameTime(t *testing.T, what string, got, want time.Time) {
 	if got.Location() != time.UTC {
 		t.Errorf("%s: location %s, want UTC", what, got.Location())
 	}
+}
+
+// concurrently runs op(0..n-1) on n goroutines released together, so they
+// race on the database, and returns each call's error by index.
+func concurrently(n int, op func(i int) error) []error {
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			errs[i] = op(i)
+		}()
+	}
+	close(start)
+	wg.Wait()
+	return errs
 }

@@ -2,7 +2,6 @@ package storagetest
 
 import (
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,20 +19,12 @@ func testFailedLoginsConcurrent(t *testing.T, s storage.Storage) {
 	ctx := t.Context()
 	must(t, "create bob", s.CreateUser(ctx, bob()))
 	const n = 12
-	var wg sync.WaitGroup
 	counts := make([]int, n)
-	errs := make([]error, n)
-	start := make(chan struct{})
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			counts[i], _, errs[i] = s.IncrementFailedLogins(ctx, "u-bob", baseTime(), 100, time.Minute)
-		}()
-	}
-	close(start)
-	wg.Wait()
+	errs := concurrently(n, func(i int) error {
+		var err error
+		counts[i], _, err = s.IncrementFailedLogins(ctx, "u-bob", baseTime(), 100, time.Minute)
+		return err
+	})
 	for _, err := range errs {
 		must(t, "increment", err)
 	}

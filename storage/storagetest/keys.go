@@ -3,7 +3,6 @@ package storagetest
 import (
 	"bytes"
 	"errors"
-	"sync"
 	"testing"
 	"time"
 
@@ -175,17 +174,9 @@ func testFaceTemplateResealCAS(t *testing.T, s storage.Storage) {
 	wantErr(t, "reseal unknown user", s.ResealFaceTemplate(ctx, "nobody", "key-a", "key-b", []byte("x")), storage.ErrNotFound)
 
 	// Concurrent resealers from the same read: exactly one wins.
-	const n = 6
-	var wg sync.WaitGroup
-	errs := make([]error, n)
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[i] = s.ResealFaceTemplate(ctx, "u1", "key-b", "key-c", []byte{byte('0' + i)})
-		}()
-	}
-	wg.Wait()
+	errs := concurrently(6, func(i int) error {
+		return s.ResealFaceTemplate(ctx, "u1", "key-b", "key-c", []byte{byte('0' + i)})
+	})
 	wins := 0
 	for i, err := range errs {
 		switch {
@@ -239,20 +230,10 @@ func testFaceChallengeConcurrentConsume(t *testing.T, s storage.Storage) {
 	ctx := t.Context()
 	t0 := baseTime()
 	must(t, "create", s.CreateFaceChallenge(ctx, challenge("c1", t0)))
-	const n = 8
-	var wg sync.WaitGroup
-	errs := make([]error, n)
-	start := make(chan struct{})
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			_, errs[i] = s.ConsumeFaceChallenge(ctx, "c1", t0.Add(time.Second))
-		}()
-	}
-	close(start)
-	wg.Wait()
+	errs := concurrently(8, func(int) error {
+		_, err := s.ConsumeFaceChallenge(ctx, "c1", t0.Add(time.Second))
+		return err
+	})
 	wins := 0
 	for i, err := range errs {
 		switch {

@@ -3,7 +3,6 @@ package storagetest
 import (
 	"errors"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
@@ -160,20 +159,10 @@ func testRefreshConcurrentRotation(t *testing.T, s storage.Storage) {
 	must(t, "create", s.CreateRefreshToken(ctx, refreshToken("rt0", "h0", "fam"), accessToken("at0", "rt0")))
 
 	const n = 16
-	var wg sync.WaitGroup
-	errs := make([]error, n)
-	start := make(chan struct{})
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			id := fmt.Sprintf("next%d", i)
-			errs[i] = s.RotateRefreshToken(ctx, "h0", t0.Add(time.Minute), refreshToken(id, "hn"+id, ""), accessToken("at-"+id, id))
-		}()
-	}
-	close(start)
-	wg.Wait()
+	errs := concurrently(n, func(i int) error {
+		id := fmt.Sprintf("next%d", i)
+		return s.RotateRefreshToken(ctx, "h0", t0.Add(time.Minute), refreshToken(id, "hn"+id, ""), accessToken("at-"+id, id))
+	})
 
 	wins, reused := 0, 0
 	for i, err := range errs {
@@ -251,18 +240,7 @@ func testRevokeRefreshFamily(t *testing.T, s storage.Storage) {
 
 func testDeleteUserClientTokens(t *testing.T, s storage.Storage) {
 	ctx := t.Context()
-	type key struct{ user, client string }
-	keys := []key{{"u1", "c1"}, {"u1", "c2"}, {"u2", "c1"}}
-	for i, k := range keys {
-		rt := refreshToken(fmt.Sprintf("rt%d", i), fmt.Sprintf("h%d", i), fmt.Sprintf("f%d", i))
-		rt.UserID, rt.ClientID = k.user, k.client
-		at := accessToken(fmt.Sprintf("at%d", i), rt.ID)
-		at.UserID, at.ClientID = k.user, k.client
-		must(t, "create", s.CreateRefreshToken(ctx, rt, at))
-		lone := accessToken(fmt.Sprintf("lone%d", i), "")
-		lone.UserID, lone.ClientID = k.user, k.client
-		must(t, "create lone access token", s.CreateAccessToken(ctx, lone))
-	}
+	keys := seedUserClientTokens(t, s)
 	must(t, "delete u1/c1", s.DeleteUserClientTokens(ctx, "u1", "c1"))
 	for i := range keys {
 		_, errRT := s.GetRefreshToken(ctx, fmt.Sprintf("rt%d", i))
@@ -286,18 +264,7 @@ func testDeleteUserClientTokens(t *testing.T, s storage.Storage) {
 // tokens stay.
 func testDeleteUserTokens(t *testing.T, s storage.Storage) {
 	ctx := t.Context()
-	type key struct{ user, client string }
-	keys := []key{{"u1", "c1"}, {"u1", "c2"}, {"u2", "c1"}}
-	for i, k := range keys {
-		rt := refreshToken(fmt.Sprintf("rt%d", i), fmt.Sprintf("h%d", i), fmt.Sprintf("f%d", i))
-		rt.UserID, rt.ClientID = k.user, k.client
-		at := accessToken(fmt.Sprintf("at%d", i), rt.ID)
-		at.UserID, at.ClientID = k.user, k.client
-		must(t, "create", s.CreateRefreshToken(ctx, rt, at))
-		lone := accessToken(fmt.Sprintf("lone%d", i), "")
-		lone.UserID, lone.ClientID = k.user, k.client
-		must(t, "create lone access token", s.CreateAccessToken(ctx, lone))
-	}
+	seedUserClientTokens(t, s)
 	// A rotated family: the old member and its successor both belong to u1.
 	next := refreshToken("rt0-next", "h0-next", "")
 	next.UserID, next.ClientID = "u1", "c1"
@@ -325,4 +292,25 @@ func testDeleteUserTokens(t *testing.T, s storage.Storage) {
 		must(t, "u2 access token "+id+" kept", err)
 	}
 	must(t, "delete with nothing to delete", s.DeleteUserTokens(ctx, "u9"))
+}
+
+type userClient struct{ user, client string }
+
+// seedUserClientTokens gives u1@c1, u1@c2 and u2@c1 (index i) a refresh
+// token rt<i> (hash h<i>, family f<i>) with its access token at<i>, and a
+// lone access token lone<i>; it returns the pairs by index.
+func seedUserClientTokens(t *testing.T, s storage.Storage) []userClient {
+	ctx := t.Context()
+	keys := []userClient{{"u1", "c1"}, {"u1", "c2"}, {"u2", "c1"}}
+	for i, k := range keys {
+		rt := refreshToken(fmt.Sprintf("rt%d", i), fmt.Sprintf("h%d", i), fmt.Sprintf("f%d", i))
+		rt.UserID, rt.ClientID = k.user, k.client
+		at := accessToken(fmt.Sprintf("at%d", i), rt.ID)
+		at.UserID, at.ClientID = k.user, k.client
+		must(t, "create", s.CreateRefreshToken(ctx, rt, at))
+		lone := accessToken(fmt.Sprintf("lone%d", i), "")
+		lone.UserID, lone.ClientID = k.user, k.client
+		must(t, "create lone access token", s.CreateAccessToken(ctx, lone))
+	}
+	return keys
 }
