@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/faceidp/faceidp/internal/testclock"
+	"github.com/faceidp/faceidp/internal/teststore"
 
 	"github.com/faceidp/faceidp/factors/password"
 	"github.com/faceidp/faceidp/internal/logintest"
@@ -54,14 +55,7 @@ func newEnvDB(t *testing.T, dbURL string, opts ...envOption) *env {
 	t.Helper()
 	ctx := context.Background()
 	clock := testclock.New(time.Now().UTC().Truncate(time.Second))
-	store, err := sqlstore.Open(ctx, dbURL, sqlstore.WithClock(clock.Now))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
-	if err := store.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	store := teststore.Open(t, dbURL, sqlstore.WithClock(clock.Now))
 	kr, err := keyring.New([]keyring.Key{{ID: "k1", Secret: randBytes(t, 32)}}, rand.Reader)
 	if err != nil {
 		t.Fatal(err)

@@ -6,12 +6,12 @@ import (
 	"crypto/rand"
 	"fmt"
 	"io"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/faceidp/faceidp/internal/testclock"
+	"github.com/faceidp/faceidp/internal/teststore"
 
 	"github.com/faceidp/faceidp/faceauth"
 	"github.com/faceidp/faceidp/factors/face"
@@ -65,26 +65,12 @@ func newKeyring(t testing.TB, ids ...string) *keyring.Keyring {
 	return kr
 }
 
-func openStore(t testing.TB, c *testclock.Clock) *sqlstore.Store {
-	t.Helper()
-	ctx := context.Background()
-	st, err := sqlstore.Open(ctx, "sqlite://"+filepath.Join(t.TempDir(), "faceidp.db"), sqlstore.WithClock(c.Now))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	if err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	return st
-}
-
 // newEnv builds a service on real SQLite and, when engine is nil, the real
 // face engine.
 func newEnv(t testing.TB, steps int, engine faceauth.Verifier) *env {
 	t.Helper()
 	c := testclock.New(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
-	st := openStore(t, c)
+	st := teststore.SQLite(t, sqlstore.WithClock(c.Now))
 	if engine == nil {
 		engine = facetest.Engine(t)
 	}

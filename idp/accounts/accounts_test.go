@@ -5,12 +5,12 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/faceidp/faceidp/factors/password"
+	"github.com/faceidp/faceidp/internal/teststore"
 	"github.com/faceidp/faceidp/models"
 	"github.com/faceidp/faceidp/storage"
 	"github.com/faceidp/faceidp/storage/sqlstore"
@@ -18,15 +18,7 @@ import (
 
 func newService(t *testing.T) (*Service, *sqlstore.Store) {
 	t.Helper()
-	ctx := context.Background()
-	st, err := sqlstore.Open(ctx, "sqlite://"+filepath.Join(t.TempDir(), "a.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	if err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	st := teststore.SQLite(t)
 	h, err := password.New(password.Params{}, rand.Reader)
 	if err != nil {
 		t.Fatal(err)

@@ -5,8 +5,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/faceidp/faceidp/internal/pgtest"
+	"github.com/faceidp/faceidp/internal/teststore"
 	"github.com/faceidp/faceidp/models"
-	"github.com/faceidp/faceidp/storage/sqlstore"
 )
 
 // BenchmarkRotateRefreshToken measures one refresh exchange (conditional
@@ -14,10 +15,10 @@ import (
 func BenchmarkRotateRefreshToken(b *testing.B) {
 	for _, backend := range []struct {
 		name string
-		open func(testing.TB) *sqlstore.Store
-	}{{"sqlite", newSQLite}, {"postgres", newPostgres}} {
+		url  func(testing.TB) string
+	}{{"sqlite", teststore.SQLiteURL}, {"postgres", pgtest.SchemaURL}} {
 		b.Run(backend.name, func(b *testing.B) {
-			s := backend.open(b)
+			s := teststore.Open(b, backend.url(b))
 			ctx := b.Context()
 			now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 			tok := func(i int) *models.RefreshToken {

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/faceidp/faceidp/internal/pgtest"
+	"github.com/faceidp/faceidp/internal/teststore"
 	"github.com/faceidp/faceidp/models"
 	"github.com/faceidp/faceidp/storage"
 	"github.com/faceidp/faceidp/storage/sqlstore"
@@ -58,7 +59,7 @@ func TestOpenSQLiteURLForms(t *testing.T) {
 		"file:plain.db?_busy_timeout=2000",
 		"sqlite://:memory:",
 	} {
-		s := openMigrated(t, u)
+		s := teststore.Open(t, u)
 		must(t, u, s.CreateUser(t.Context(), &models.User{ID: "u1", Username: "a", Email: "a@example.com"}))
 		if _, err := s.GetUserByLogin(t.Context(), "A"); err != nil {
 			t.Errorf("%s: %v", u, err)
@@ -72,7 +73,7 @@ func TestOpenSQLiteURLForms(t *testing.T) {
 }
 
 func TestSQLitePragmas(t *testing.T) {
-	s := newSQLite(t)
+	s := teststore.SQLite(t)
 	db := sqlstore.GormDB(s)
 	for pragma, want := range map[string]string{"journal_mode": "wal", "foreign_keys": "1", "busy_timeout": "10000"} {
 		var got string
@@ -87,7 +88,7 @@ func TestOpenPostgresKeyValueDSN(t *testing.T) {
 	u := pgtest.SchemaURL(t)
 	// Same server and schema as u, written the libpq key=value way.
 	dsn := keyValueDSN(t, u)
-	s := openMigrated(t, dsn)
+	s := teststore.Open(t, dsn)
 	if s.Dialect() != sqlstore.DialectPostgres {
 		t.Fatalf("dialect %s", s.Dialect())
 	}
@@ -149,7 +150,7 @@ func TestMigrateConcurrentInstances(t *testing.T) {
 // no migration creates: add a migration (see the package doc).
 func TestSchemaMatchesModels(t *testing.T) {
 	backends(t, func(t *testing.T, dbURL string) {
-		s := openMigrated(t, dbURL)
+		s := teststore.Open(t, dbURL)
 		m := sqlstore.GormDB(s).Migrator()
 		for _, model := range []any{
 			&models.User{}, &models.Client{}, &models.AuthRequest{}, &models.AccessToken{}, &models.RefreshToken{},
@@ -181,7 +182,7 @@ func TestSchemaMatchesModels(t *testing.T) {
 // consumption stay single-use across connection pools.
 func TestAtomicAcrossInstances(t *testing.T) {
 	backends(t, func(t *testing.T, dbURL string) {
-		a := openMigrated(t, dbURL)
+		a := teststore.Open(t, dbURL)
 		b, err := sqlstore.Open(t.Context(), dbURL)
 		must(t, "open second instance", err)
 		t.Cleanup(func() { _ = b.Close() })

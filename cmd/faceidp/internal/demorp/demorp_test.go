@@ -9,7 +9,6 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/faceidp/faceidp/factors/password"
 	"github.com/faceidp/faceidp/idp"
+	"github.com/faceidp/faceidp/internal/teststore"
 	"github.com/faceidp/faceidp/keyring"
 	"github.com/faceidp/faceidp/models"
 	"github.com/faceidp/faceidp/storage/sqlstore"
@@ -43,14 +43,7 @@ func random(t *testing.T, n int) []byte {
 func newStack(t *testing.T, clientSecret string) *stack {
 	t.Helper()
 	ctx := context.Background()
-	store, err := sqlstore.Open(ctx, "sqlite://"+filepath.Join(t.TempDir(), "faceidp.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
-	if err := store.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	store := teststore.SQLite(t)
 	kr, err := keyring.New([]keyring.Key{{ID: "k1", Secret: random(t, 32)}}, rand.Reader)
 	if err != nil {
 		t.Fatal(err)
