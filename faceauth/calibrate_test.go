@@ -73,13 +73,11 @@ func TestCalibrateLiveness(t *testing.T) {
 			for i := 1; i < len(obs); i++ {
 				jump = math.Max(jump, Distance(obs[i-1].desc, obs[i].desc))
 			}
-			var bright, sharp, chroma, lhf, contrast []float64
+			var bright, sharp, chroma []float64
 			for _, o := range obs {
 				bright = append(bright, o.brightness)
 				sharp = append(sharp, o.sharpness)
-				chroma = append(chroma, o.screen.chromaHF)
-				lhf = append(lhf, o.screen.lumaHF)
-				contrast = append(contrast, o.screen.contrast)
+				chroma = append(chroma, o.chromaHF)
 			}
 			own := templateDistance(enrolled(t, c.Person), obs)
 			var others []string
@@ -88,9 +86,9 @@ func TestCalibrateLiveness(t *testing.T) {
 					others = append(others, p[1:]+":"+f2(templateDistance(enrolled(t, p), obs)))
 				}
 			}
-			t.Logf("%-38s s%d n=%d %s steps=%s rigid=%s nonrigid=%s spread=%s jump=%s own=%s others=[%s] bright=%s sharp=%s chroma=%s lhf=%s contrast=%s base=%s/%s/%s",
+			t.Logf("%-38s s%d n=%d %s steps=%s rigid=%s nonrigid=%s spread=%s jump=%s own=%s others=[%s] bright=%s sharp=%s chroma=%s base=%s/%s/%s",
 				c.ID, step, len(obs), strings.Join(peaks, " "), reason, f2(m.rigid), f3(m.nonRigid), f2(func() float64 { _, s := identityChange(obs); return s }()), f2(jump), f2(own),
-				strings.Join(others, " "), f2(median(bright)), f2(median(sharp)), f2(median(chroma)), f2(median(lhf)), f2(median(contrast)),
+				strings.Join(others, " "), f2(median(bright)), f2(median(sharp)), f2(median(chroma)),
 				f2(base.ear), f2(base.mouth), f2(base.yaw))
 		}
 	}

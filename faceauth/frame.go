@@ -42,8 +42,8 @@ type frameObs struct {
 	// luma statistics of the face box
 	brightness float64
 	sharpness  float64
-	// screen replay cues (see spoof.go)
-	screen screenCues
+	// chromaHF is the screen replay cue (see spoof.go)
+	chromaHF float64
 }
 
 func dist(a, b point) float64 { return math.Hypot(a.X-b.X, a.Y-b.Y) }
@@ -156,7 +156,7 @@ func observe(idx int, img *image.RGBA, faces []face.Face) (frameObs, error) {
 		o.pts[i] = point{float64(p.X), float64(p.Y)}
 	}
 	o.brightness, o.sharpness = lumaStats(img, f.Rectangle.Intersect(img.Rect))
-	o.screen = screenCuesOf(img, f.Rectangle)
+	o.chromaHF = chromaHF(img, f.Rectangle)
 	return o, nil
 }
 
