@@ -60,6 +60,9 @@ type StepScore struct {
 	// FirstFrame and LastFrame bound where the action was seen (-1 if not).
 	FirstFrame int `json:"first_frame"`
 	LastFrame  int `json:"last_frame"`
+	// PeakFrame is the frame where the action was strongest (-1 if not
+	// seen); its face is always matched against the template.
+	PeakFrame int `json:"peak_frame"`
 }
 
 // Result is the engine's decision on a challenge attempt. It never holds

@@ -120,7 +120,7 @@ func BenchmarkNaiveBaseline(b *testing.B) {
 						err = aerr
 						continue
 					}
-					if _, rerr := rec.Recognize(f); rerr != nil {
+					if _, rerr := rec.rec.Recognize(f); rerr != nil {
 						err = rerr
 					}
 					e.pool.release(rec)

@@ -39,7 +39,7 @@ func faceDescriptors(t testing.TB) []labelled {
 	trail := regexp.MustCompile(`[0-9]*\.jpg$`)
 	var out []labelled
 	for _, f := range files {
-		obs, err := e.analyseFrames(t.Context(), [][]byte{fixtures.ReadFile(t, f)}, e.cfg.EnrolImageLimits, enrolSide)
+		obs, err := e.analyseFrames(t.Context(), [][]byte{fixtures.ReadFile(t, f)}, e.cfg.EnrolImageLimits, enrolSide, nil)
 		if err != nil {
 			t.Fatalf("%s: %v", f, err)
 		}
@@ -61,7 +61,7 @@ func baldGuys(t testing.TB) []Descriptor {
 		t.Fatal(err)
 	}
 	defer e.pool.release(rec)
-	faces, err := rec.Recognize(fixtures.ReadFile(t, baldGuysPath))
+	faces, err := rec.rec.Recognize(fixtures.ReadFile(t, baldGuysPath))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -175,9 +175,10 @@ func TestCalibrateMatching(t *testing.T) {
 	t.Logf("bald_guys.jpg (%d faces):\n%s", len(bg), bd.report(ths))
 
 	// ../shared/liveness: each live clip (every 2nd frame, as the capture
-	// page's 5 fps) against every person's enrolment template; the
-	// decision distance is the median over frames of the distance to the
-	// nearest template sample.
+	// page's 5 fps, every frame described) against every person's
+	// enrolment template; the decision distance is Verify's: the median
+	// over the at-rest frames of the distance to the nearest template
+	// sample.
 	var ld dist2
 	persons := []string{"p01", "p02", "p03", "p04", "p05", "p06", "p07", "p08"}
 	for _, c := range fixtures.LoadManifest(t).Clips {
@@ -185,8 +186,9 @@ func TestCalibrateMatching(t *testing.T) {
 			continue
 		}
 		obs := analyseClip(t, c, 2)
+		rest := matchFrames(obs, judgeLiveness(obs, actionsOf(c), Options{}))
 		for _, p := range persons {
-			d := templateDistance(enrolled(t, p), obs)
+			d := templateDistance(enrolled(t, p), rest)
 			if p == c.Person {
 				ld.same = append(ld.same, d)
 			} else {

@@ -19,7 +19,7 @@ func analyseClip(t testing.TB, c fixtures.Clip, step int) []frameObs {
 	frames := fixtures.ClipFrames(t, c, step)
 	lim := e.cfg.Limits
 	lim.MaxFrames = 1000
-	obs, err := e.analyseFrames(t.Context(), frames, lim, challengeSide)
+	obs, err := e.analyseFrames(t.Context(), frames, lim, challengeSide, nil)
 	if err != nil {
 		t.Fatalf("%s: %v", c.ID, err)
 	}
@@ -35,7 +35,7 @@ func TestCalibrateLiveness(t *testing.T) {
 	lp := DefaultLivenessParams()
 	e := testEngine(t)
 	for _, p := range []string{"p01", "p02", "p03", "p04", "p05", "p06", "p07", "p08"} {
-		obs, err := e.analyseFrames(t.Context(), fixtures.EnrolPhotos(t, p), e.cfg.EnrolImageLimits, enrolSide)
+		obs, err := e.analyseFrames(t.Context(), fixtures.EnrolPhotos(t, p), e.cfg.EnrolImageLimits, enrolSide, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -63,7 +63,7 @@ func TestCalibrateLiveness(t *testing.T) {
 			base := baseline(sig, lp.BaselineFrames)
 			var peaks []string
 			for _, a := range AllActions {
-				_, _, p := findExcursion(sig, a, base, lp, 1)
+				p := findExcursion(sig, a, base, lp, 1).peak
 				peaks = append(peaks, string(a)[:4]+"="+f2(p))
 			}
 			steps, reason := judgeSteps(sig, actionsOf(c), lp)
@@ -79,11 +79,12 @@ func TestCalibrateLiveness(t *testing.T) {
 				sharp = append(sharp, o.sharpness)
 				chroma = append(chroma, o.chromaHF)
 			}
-			own := templateDistance(enrolled(t, c.Person), obs)
+			rest := matchFrames(obs, judgeLiveness(obs, actionsOf(c), Options{}))
+			own := templateDistance(enrolled(t, c.Person), rest)
 			var others []string
 			for _, p := range []string{"p01", "p02", "p03", "p04", "p05", "p06", "p07", "p08"} {
 				if p != c.Person {
-					others = append(others, p[1:]+":"+f2(templateDistance(enrolled(t, p), obs)))
+					others = append(others, p[1:]+":"+f2(templateDistance(enrolled(t, p), rest)))
 				}
 			}
 			t.Logf("%-38s s%d n=%d %s steps=%s rigid=%s nonrigid=%s spread=%s jump=%s own=%s others=[%s] bright=%s sharp=%s chroma=%s base=%s/%s/%s",

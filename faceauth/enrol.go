@@ -45,7 +45,7 @@ func (e *Engine) EnrolFromImages(ctx context.Context, images [][]byte) (*Templat
 	if err != nil {
 		return nil, err
 	}
-	obs, err := e.analyseFrames(ctx, images, lim, enrolSide)
+	obs, err := e.analyseFrames(ctx, images, lim, enrolSide, nil)
 	leave()
 	if err != nil {
 		return nil, err

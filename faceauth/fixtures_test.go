@@ -1,6 +1,7 @@
 package faceauth
 
 import (
+	"fmt"
 	"sync"
 	"testing"
 
@@ -57,4 +58,24 @@ func enrolled(t testing.TB, person string) *Template {
 	}
 	templates[person] = tm
 	return tm
+}
+
+// constReader is a random source that only ever yields b.
+type constReader byte
+
+func (c constReader) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = byte(c)
+	}
+	return len(p), nil
+}
+
+// forEachPlan runs f as a subtest once per descriptor plan Verify can pick
+// (see descriptorPlan), on the shared engine with its random source pinned.
+func forEachPlan(t *testing.T, name string, f func(t *testing.T, e *Engine)) {
+	for phase := range describeEvery {
+		pinned := *testEngine(t)
+		pinned.cfg.Rand = constReader(phase)
+		t.Run(fmt.Sprintf("%s/plan%d", name, phase), func(t *testing.T) { f(t, &pinned) })
+	}
 }

@@ -32,13 +32,17 @@ type point struct{ X, Y float64 }
 
 // frameObs is what the engine sees in one frame, in analysis coordinates.
 type frameObs struct {
-	index  int
-	faces  int
-	box    image.Rectangle
-	pts    []point // 68 landmarks when faces == 1
-	desc   Descriptor
-	width  int
-	height int
+	index int
+	faces int
+	box   image.Rectangle
+	pts   []point // 68 landmarks when faces == 1
+	// desc is the face's descriptor when described is set; jpg is the
+	// analysis JPEG of a frame not described yet (for describeFrames).
+	desc      Descriptor
+	described bool
+	jpg       []byte
+	width     int
+	height    int
 	// luma statistics of the face box
 	brightness float64
 	sharpness  float64
@@ -63,25 +67,63 @@ func precheckFrames(frames [][]byte, lim Limits) error {
 }
 
 // analyseFrames decodes every frame, downscales it so its long side is at
-// most side, and runs go-face on it, spreading frames over the pool's
-// recognizers. The caller must hold an admission from pool.enter.
-func (e *Engine) analyseFrames(ctx context.Context, frames [][]byte, lim Limits, side int) ([]frameObs, error) {
+// most side, and finds its face and landmarks, spreading frames over the
+// pool's workers. Frames with describe[i] set (all of them when describe is
+// nil) go through go-face and get a descriptor; the others get landmarks
+// only and keep their analysis JPEG for describeFrames. The caller must
+// hold an admission from pool.enter.
+func (e *Engine) analyseFrames(ctx context.Context, frames [][]byte, lim Limits, side int, describe []bool) ([]frameObs, error) {
 	obs := make([]frameObs, len(frames))
-	errs := make([]error, len(frames))
-	workers := min(e.pool.size(), len(frames))
+	err := e.forEach(ctx, len(frames), func(w *worker, i int) (err error) {
+		obs[i], err = analyseFrame(w, frames[i], i, lim, side, describe == nil || describe[i])
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return obs, nil
+}
+
+// describeFrames adds go-face's descriptor to the frames idx of obs that
+// were analysed for landmarks only.
+func (e *Engine) describeFrames(ctx context.Context, obs []frameObs, idx []int) error {
+	return e.forEach(ctx, len(idx), func(w *worker, k int) error {
+		o := &obs[idx[k]]
+		faces, err := w.rec.Recognize(o.jpg)
+		if err != nil {
+			return fmt.Errorf("frame %d: recognize: %w", o.index, err)
+		}
+		if len(faces) != 1 {
+			return fmt.Errorf("frame %d: go-face found %d faces where the landmarker found one", o.index, len(faces))
+		}
+		o.desc, o.described, o.jpg = Descriptor(faces[0].Descriptor), true, nil
+		return nil
+	})
+}
+
+// forEach calls fn(w, i) for i in [0, n) on the pool's workers, at most one
+// call per worker at a time, and returns the first error by index.
+func (e *Engine) forEach(ctx context.Context, n int, fn func(w *worker, i int) error) error {
+	errs := make([]error, n)
 	next := make(chan int)
 	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
+	for range min(e.pool.size(), n) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				obs[i], errs[i] = e.analyseFrame(ctx, frames[i], i, lim, side)
+				w, err := e.pool.acquire(ctx)
+				if err != nil {
+					errs[i] = err
+					continue
+				}
+				errs[i] = fn(w, i)
+				e.pool.release(w)
 			}
 		}()
 	}
 feed:
-	for i := range frames {
+	for i := range n {
 		select {
 		case next <- i:
 		case <-ctx.Done():
@@ -91,17 +133,17 @@ feed:
 	close(next)
 	wg.Wait()
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return err
 	}
 	for _, err := range errs {
 		if err != nil {
-			return nil, err
+			return err
 		}
 	}
-	return obs, nil
+	return nil
 }
 
-func (e *Engine) analyseFrame(ctx context.Context, b []byte, idx int, lim Limits, side int) (frameObs, error) {
+func analyseFrame(w *worker, b []byte, idx int, lim Limits, side int, describe bool) (frameObs, error) {
 	img, err := decodeFrame(b, idx, lim)
 	if err != nil {
 		return frameObs{}, err
@@ -111,16 +153,26 @@ func (e *Engine) analyseFrame(ctx context.Context, b []byte, idx int, lim Limits
 	if err != nil {
 		return frameObs{}, fmt.Errorf("frame %d: encode for analysis: %w", idx, err)
 	}
-	rec, err := e.pool.acquire(ctx)
-	if err != nil {
-		return frameObs{}, err
+	var faces []face.Face
+	n := 0
+	if describe {
+		faces, err = w.rec.Recognize(jpg)
+		n = len(faces)
+	} else {
+		n, faces, err = w.lm.detect(jpg)
 	}
-	faces, err := rec.Recognize(jpg)
-	e.pool.release(rec)
 	if err != nil {
 		return frameObs{}, fmt.Errorf("frame %d: recognize: %w", idx, err)
 	}
-	return observe(idx, small, faces)
+	o, err := observe(idx, small, n, faces)
+	if err != nil {
+		return frameObs{}, err
+	}
+	o.described = describe
+	if !describe {
+		o.jpg = jpg
+	}
+	return o, nil
 }
 
 // analysisJPEG is the JPEG go-face reads for a frame: the uploaded bytes
@@ -139,10 +191,11 @@ func analysisJPEG(b []byte, decoded image.Image, small *image.RGBA) ([]byte, err
 	return buf.Bytes(), nil
 }
 
-// observe turns go-face's output into a frameObs.
-func observe(idx int, img *image.RGBA, faces []face.Face) (frameObs, error) {
-	o := frameObs{index: idx, faces: len(faces), width: img.Rect.Dx(), height: img.Rect.Dy()}
-	if len(faces) != 1 {
+// observe turns the faces found in a frame (n of them, the first described
+// in faces) into a frameObs.
+func observe(idx int, img *image.RGBA, n int, faces []face.Face) (frameObs, error) {
+	o := frameObs{index: idx, faces: n, width: img.Rect.Dx(), height: img.Rect.Dy()}
+	if n != 1 {
 		return o, nil
 	}
 	f := faces[0]

@@ -128,18 +128,16 @@ func judgeSteps(sig []signals, actions []Action, lp LivenessParams) (steps []Ste
 	base := baseline(sig, lp.BaselineFrames)
 	cursor := min(1, len(sig))
 	for _, a := range actions {
-		st := StepScore{Action: a, FirstFrame: -1, LastFrame: -1}
-		start, end, peak := findExcursion(sig, a, base, lp, cursor)
-		if start >= 0 && end >= 0 {
-			st.Passed, st.FirstFrame, st.LastFrame, st.Score = true, start, end-1, peak
-			cursor = end
-		} else {
-			st.Score = peak
-			if reason == "ok" {
-				reason = "action_missing"
-				if s, e, _ := findExcursion(sig[:cursor], a, base, lp, 1); s >= 0 && e >= 0 {
-					reason = "wrong_order"
-				}
+		st := StepScore{Action: a, FirstFrame: -1, LastFrame: -1, PeakFrame: -1}
+		x := findExcursion(sig, a, base, lp, cursor)
+		st.Score = x.peak
+		if x.start >= 0 && x.end >= 0 {
+			st.Passed, st.FirstFrame, st.LastFrame, st.PeakFrame = true, x.start, x.end-1, x.peakAt
+			cursor = x.end
+		} else if reason == "ok" {
+			reason = "action_missing"
+			if y := findExcursion(sig[:cursor], a, base, lp, 1); y.start >= 0 && y.end >= 0 {
+				reason = "wrong_order"
 			}
 		}
 		steps = append(steps, st)
@@ -147,27 +145,32 @@ func judgeSteps(sig []signals, actions []Action, lp LivenessParams) (steps []Ste
 	return steps, reason
 }
 
-// findExcursion returns the first frame at or after from where action a is
-// under way, the first frame after it where the signal has recovered, and
-// the peak activation seen (from "from" on); -1 when not found.
-func findExcursion(sig []signals, a Action, base signals, lp LivenessParams, from int) (start, end int, peak float64) {
-	start, end = -1, -1
+// excursion is where an action was seen: the first frame where it is under
+// way, the first frame after it where the signal has recovered (-1 when
+// not found), and the peak activation seen and its frame.
+type excursion struct {
+	start, end int
+	peak       float64
+	peakAt     int
+}
+
+// findExcursion looks for action a at or after frame from.
+func findExcursion(sig []signals, a Action, base signals, lp LivenessParams, from int) excursion {
+	x := excursion{start: -1, end: -1, peakAt: -1}
 	for t := from; t < len(sig); t++ {
 		v := activation(a, sig[t], base, lp)
-		if start < 0 {
-			peak = math.Max(peak, v)
-			if v >= 1 {
-				start = t
-			}
-			continue
+		if x.start >= 0 && v < lp.Recover {
+			x.end = t
+			return x
 		}
-		if v < lp.Recover {
-			end = t
-			return start, end, peak
+		if v > x.peak || x.peakAt < 0 {
+			x.peak, x.peakAt = math.Max(x.peak, v), t
 		}
-		peak = math.Max(peak, v)
+		if x.start < 0 && v >= 1 {
+			x.start = t
+		}
 	}
-	return start, end, peak
+	return x
 }
 
 func median(v []float64) float64 {
@@ -184,15 +187,51 @@ func median(v []float64) float64 {
 
 func sortFloats(v []float64) { sort.Float64s(v) }
 
-// facialActivity is the strongest activation of any action anywhere in
-// the sequence (non-rigid facial movement in threshold units).
-func facialActivity(sig []signals, lp LivenessParams) float64 {
+// activityOf is, per frame, the strongest activation of any action
+// (non-rigid facial movement in threshold units).
+func activityOf(sig []signals, lp LivenessParams) []float64 {
 	base := baseline(sig, lp.BaselineFrames)
-	var peak float64
-	for _, s := range sig {
+	act := make([]float64, len(sig))
+	for i, s := range sig {
 		for _, a := range AllActions {
-			peak = math.Max(peak, activation(a, s, base, lp))
+			act[i] = math.Max(act[i], activation(a, s, base, lp))
 		}
 	}
+	return act
+}
+
+// liveness is the landmark analysis of a challenge.
+type liveness struct {
+	sig []signals
+	// activity is activityOf(sig); a frame whose activity is under
+	// LivenessParams.Recover shows the face at rest.
+	activity []float64
+	steps    []StepScore
+	reason   string
+}
+
+func judgeLiveness(obs []frameObs, actions []Action, opt Options) liveness {
+	lp := DefaultLivenessParams()
+	sig := make([]signals, len(obs))
+	for i := range obs {
+		sig[i] = signalsOf(obs[i].pts, opt.Mirrored)
+	}
+	steps, reason := judgeSteps(sig, actions, lp)
+	return liveness{sig: sig, activity: activityOf(sig, lp), steps: steps, reason: reason}
+}
+
+// facialActivity is the strongest activation of any action anywhere in
+// the sequence.
+func (l liveness) facialActivity() float64 {
+	var peak float64
+	for _, a := range l.activity {
+		peak = math.Max(peak, a)
+	}
 	return peak
+}
+
+// atRest reports whether frame i shows the face at rest: every action
+// signal under the fraction of its threshold at which an action ends.
+func (l liveness) atRest(i int) bool {
+	return l.activity[i] < DefaultLivenessParams().Recover
 }

@@ -3,36 +3,52 @@ package faceauth
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"sync"
 
 	face "github.com/Kagami/go-face"
 )
 
-// recognizerPool shares go-face recognizers among attempts. go-face
-// serialises detection and the descriptor network inside one Recognizer, so
+// worker is one slot of the pool: a go-face recognizer (detection,
+// landmarks and descriptor) and a landmarker (detection and landmarks
+// only) sharing the engine's shape predictor.
+type worker struct {
+	rec *face.Recognizer
+	lm  *landmarker
+}
+
+// recognizerPool shares workers among attempts. go-face serialises
+// detection and the descriptor network inside one Recognizer, so
 // parallelism needs several. Admission is bounded: at most size+queue
 // attempts are in the engine at once; the next one gets ErrBusy at once
 // instead of piling up.
 type recognizerPool struct {
-	recs  chan *face.Recognizer
+	free  chan *worker
 	admit chan struct{}
-	all   []*face.Recognizer
+	all   []*worker
+	model *landmarkModel
 	once  sync.Once
 }
 
 func newRecognizerPool(modelDir string, size, queue int) (*recognizerPool, error) {
 	p := &recognizerPool{
-		recs:  make(chan *face.Recognizer, size),
+		free:  make(chan *worker, size),
 		admit: make(chan struct{}, size+queue),
 	}
+	model, err := loadLandmarkModel(filepath.Join(modelDir, ShapePredictorFile))
+	if err != nil {
+		return nil, fmt.Errorf("load face models from %s: %w; %s", modelDir, err, ModelFixCommand)
+	}
+	p.model = model
 	for i := 0; i < size; i++ {
 		rec, err := face.NewRecognizer(modelDir)
 		if err != nil {
 			p.close()
 			return nil, fmt.Errorf("load face models from %s: %w; %s", modelDir, err, ModelFixCommand)
 		}
-		p.all = append(p.all, rec)
-		p.recs <- rec
+		w := &worker{rec: rec, lm: newLandmarker(model)}
+		p.all = append(p.all, w)
+		p.free <- w
 	}
 	return p, nil
 }
@@ -48,25 +64,28 @@ func (p *recognizerPool) enter() (leave func(), err error) {
 	}
 }
 
-// acquire waits for a free recognizer.
-func (p *recognizerPool) acquire(ctx context.Context) (*face.Recognizer, error) {
+// acquire waits for a free worker.
+func (p *recognizerPool) acquire(ctx context.Context) (*worker, error) {
 	select {
-	case r := <-p.recs:
-		return r, nil
+	case w := <-p.free:
+		return w, nil
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
 }
 
-func (p *recognizerPool) release(r *face.Recognizer) { p.recs <- r }
+func (p *recognizerPool) release(w *worker) { p.free <- w }
 
-func (p *recognizerPool) size() int { return cap(p.recs) }
+func (p *recognizerPool) size() int { return cap(p.free) }
 
-// close frees every recognizer; callers must have finished.
+// close frees every worker and the shared model; callers must have
+// finished.
 func (p *recognizerPool) close() {
 	p.once.Do(func() {
-		for _, r := range p.all {
-			r.Close()
+		for _, w := range p.all {
+			w.rec.Close()
+			w.lm.close()
 		}
+		p.model.close()
 	})
 }

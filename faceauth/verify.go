@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math"
+	"slices"
 )
 
 // Reason codes of a Result besides the InputError codes.
@@ -61,18 +63,75 @@ func (e *Engine) challenge(ctx context.Context, op string, tmpl *Template, actio
 	if err != nil {
 		return nil, nil, err
 	}
-	obs, err := e.analyseFrames(ctx, frames, e.cfg.Limits, challengeSide)
+	obs, live, err := e.analyseChallenge(ctx, frames, actions, opt, tmpl == nil)
 	leave()
 	if err != nil {
 		r, err := resultFromInputError(err, len(frames))
 		return r, nil, err
 	}
-	r := e.decide(tmpl, actions, obs, opt)
+	r := e.decide(tmpl, obs, live)
 	r.Frames = len(frames)
 	r.Elapsed = e.cfg.Clock().Sub(start)
 	e.logDecision(ctx, op, r)
 	return r, obs, nil
 }
+
+// analyseChallenge analyses a challenge's frames in two passes. The first
+// finds the face and landmarks in every frame and describes (go-face's
+// 128-d descriptor, about 60 % of the time per frame) the frames
+// descriptorPlan picks, or all of them when describeAll is set (enrolment
+// builds its template from them). The second describes each action's peak
+// frame, so that the face that performed an action is always matched.
+func (e *Engine) analyseChallenge(ctx context.Context, frames [][]byte, actions []Action, opt Options, describeAll bool) ([]frameObs, liveness, error) {
+	var plan []bool
+	if !describeAll {
+		var err error
+		if plan, err = descriptorPlan(len(frames), e.cfg.Rand); err != nil {
+			return nil, liveness{}, err
+		}
+	}
+	obs, err := e.analyseFrames(ctx, frames, e.cfg.Limits, challengeSide, plan)
+	if err != nil {
+		return nil, liveness{}, err
+	}
+	if checkFaces(obs, minFaceSide) != nil {
+		return obs, liveness{}, nil // decide refuses the frames as they are
+	}
+	live := judgeLiveness(obs, actions, opt)
+	var peaks []int
+	for _, st := range live.steps {
+		if st.Passed && !obs[st.PeakFrame].described && !slices.Contains(peaks, st.PeakFrame) {
+			peaks = append(peaks, st.PeakFrame)
+		}
+	}
+	if err := e.describeFrames(ctx, obs, peaks); err != nil {
+		return nil, liveness{}, err
+	}
+	return obs, live, nil
+}
+
+// descriptorPlan picks the frames of a challenge that get a descriptor in
+// the first pass: every other frame, starting at a random one of the first
+// two, so that no two consecutive frames both go unmatched and a sender
+// cannot know which ones will be.
+func descriptorPlan(n int, rnd io.Reader) ([]bool, error) {
+	var b [1]byte
+	if _, err := io.ReadFull(rnd, b[:]); err != nil {
+		return nil, fmt.Errorf("pick frames to describe: %w", err)
+	}
+	phase := int(b[0]) % describeEvery
+	plan := make([]bool, n)
+	for i := range plan {
+		plan[i] = i%describeEvery == phase
+	}
+	return plan, nil
+}
+
+// describeEvery: every describeEvery-th frame is described in the first
+// pass. Every other frame keeps consecutive described frames 400 ms apart
+// at 5 fps, where one person's descriptor moves at most 0.40 (turning),
+// under the swap threshold.
+const describeEvery = 2
 
 func validAction(a Action) bool {
 	for _, v := range AllActions {
@@ -85,15 +144,17 @@ func validAction(a Action) bool {
 
 // decide applies every check to analysed frames, in order of precedence:
 // per-frame face checks, identity consistency, screen replay, template
-// match, motion (static photo / rigid print), then the actions.
-func (e *Engine) decide(tmpl *Template, actions []Action, obs []frameObs, opt Options) *Result {
+// match, motion (static photo / rigid print), then the actions. Identity
+// and match use the described frames.
+func (e *Engine) decide(tmpl *Template, obs []frameObs, live liveness) *Result {
 	fail := func(reason string, dist float64, steps []StepScore) *Result {
 		return &Result{Reason: reason, Message: reasonMessages[reason], Distance: dist, Steps: steps}
 	}
 	if err := checkFaces(obs, minFaceSide); err != nil {
 		return &Result{Reason: err.Code, Message: err.Message}
 	}
-	if jump, spread := identityChange(obs); jump > e.cfg.SwapThreshold || spread > maxIdentitySpread {
+	described := describedFrames(obs)
+	if jump, spread := identityChange(described); jump > e.cfg.SwapThreshold || spread > maxIdentitySpread {
 		return fail(ReasonIdentityChanged, 0, nil)
 	}
 	if looksLikeScreen(obs) {
@@ -101,30 +162,35 @@ func (e *Engine) decide(tmpl *Template, actions []Action, obs []frameObs, opt Op
 	}
 	var distance float64
 	if tmpl != nil {
-		distance = templateDistance(tmpl, obs)
+		distance = templateDistance(tmpl, matchFrames(described, live))
 		if distance > e.cfg.MatchThreshold {
 			return fail(ReasonNoMatch, distance, nil)
 		}
 	}
-	sig := make([]signals, len(obs))
-	for i := range obs {
-		sig[i] = signalsOf(obs[i].pts, opt.Mirrored)
-	}
-	lp := DefaultLivenessParams()
-	steps, reason := judgeSteps(sig, actions, lp)
 	// A face that shows no facial movement at all (every action signal
 	// stays near its baseline: the ratios do not change when a photo is
 	// moved, scaled or rotated) is a photo: still, or moved in the hand.
-	if facialActivity(sig, lp) < minFacialActivity {
+	if live.facialActivity() < minFacialActivity {
 		if motionOf(obs).rigid < minRigid {
-			return fail(ReasonStaticPhoto, distance, steps)
+			return fail(ReasonStaticPhoto, distance, live.steps)
 		}
-		return fail(ReasonRigidMotion, distance, steps)
+		return fail(ReasonRigidMotion, distance, live.steps)
 	}
-	if reason != ReasonOK {
-		return fail(reason, distance, steps)
+	if live.reason != ReasonOK {
+		return fail(live.reason, distance, live.steps)
 	}
-	return &Result{Pass: true, Reason: ReasonOK, Message: reasonMessages[ReasonOK], Distance: distance, Steps: steps}
+	return &Result{Pass: true, Reason: ReasonOK, Message: reasonMessages[ReasonOK], Distance: distance, Steps: live.steps}
+}
+
+// describedFrames are the frames that have a descriptor, in order.
+func describedFrames(obs []frameObs) []frameObs {
+	var d []frameObs
+	for _, o := range obs {
+		if o.described {
+			d = append(d, o)
+		}
+	}
+	return d
 }
 
 // Motion thresholds (eye-distance units / radians), calibrated on the
@@ -139,7 +205,9 @@ const (
 	// maxIdentitySpread bounds the distance between any two frames: one
 	// person turning reaches 0.48, the swaps 0.65.
 	maxIdentitySpread = 0.58
-	minFaceSide       = 64 // challenge frames, analysis pixels (long side 320)
+	// minRestFrames is the fewest at-rest frames the match is computed on.
+	minRestFrames = 3
+	minFaceSide   = 64 // challenge frames, analysis pixels (long side 320)
 	// minEnrolFaceSide applies to enrolment photos (long side up to 800).
 	minEnrolFaceSide = 64
 )
@@ -160,7 +228,7 @@ func checkFaces(obs []frameObs, minSide int) *InputError {
 }
 
 // identityChange returns the largest descriptor distance between
-// consecutive frames (a swap is a jump) and between any two frames.
+// consecutive described frames (a swap is a jump) and between any two.
 func identityChange(obs []frameObs) (jump, spread float64) {
 	for i := range obs {
 		if i > 0 {
@@ -171,6 +239,24 @@ func identityChange(obs []frameObs) (jump, spread float64) {
 		}
 	}
 	return jump, spread
+}
+
+// matchFrames are the described frames the template match is computed on:
+// those where the face is at rest, as it was at enrolment (a smile or a
+// turn moves a face's descriptor away from its template: 0.53 at rest to
+// 0.64 smiling for one fixture person). When fewer than minRestFrames are
+// at rest, all of them (a stricter median).
+func matchFrames(described []frameObs, live liveness) []frameObs {
+	var rest []frameObs
+	for _, o := range described {
+		if live.atRest(o.index) {
+			rest = append(rest, o)
+		}
+	}
+	if len(rest) < minRestFrames {
+		return described
+	}
+	return rest
 }
 
 // templateDistance is the median over frames of each frame's distance to
