@@ -109,33 +109,14 @@ func BenchmarkNaiveBaseline(b *testing.B) {
 	b.ResetTimer()
 	start := time.Now()
 	for i := 0; i < b.N; i++ {
-		next := make(chan []byte)
-		done := make(chan error)
-		for w := 0; w < e.pool.size(); w++ {
-			go func() {
-				var err error
-				for f := range next {
-					rec, aerr := e.pool.acquire(b.Context())
-					if aerr != nil {
-						err = aerr
-						continue
-					}
-					if _, rerr := rec.rec.Recognize(f); rerr != nil {
-						err = rerr
-					}
-					e.pool.release(rec)
-				}
-				done <- err
-			}()
-		}
-		for _, f := range frames {
-			next <- f
-		}
-		close(next)
-		for w := 0; w < e.pool.size(); w++ {
-			if err := <-done; err != nil {
-				b.Fatal(err)
-			}
+		err := e.forEach(b.Context(), len(frames), func(k int) error {
+			return e.withWorker(b.Context(), func(w *worker) error {
+				_, err := w.rec.Recognize(frames[k])
+				return err
+			})
+		})
+		if err != nil {
+			b.Fatal(err)
 		}
 	}
 	report(b, len(frames), start)

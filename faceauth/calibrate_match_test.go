@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	face "github.com/Kagami/go-face"
+
 	"github.com/faceidp/faceidp/internal/fixtures"
 )
 
@@ -56,12 +58,11 @@ func faceDescriptors(t testing.TB) []labelled {
 func baldGuys(t testing.TB) []Descriptor {
 	t.Helper()
 	e := testEngine(t)
-	rec, err := e.pool.acquire(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.pool.release(rec)
-	faces, err := rec.rec.Recognize(fixtures.ReadFile(t, baldGuysPath))
+	var faces []face.Face
+	err := e.withWorker(t.Context(), func(w *worker) (err error) {
+		faces, err = w.rec.Recognize(fixtures.ReadFile(t, baldGuysPath))
+		return err
+	})
 	if err != nil {
 		t.Fatal(err)
 	}

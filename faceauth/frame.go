@@ -74,8 +74,8 @@ func precheckFrames(frames [][]byte, lim Limits) error {
 // hold an admission from pool.enter.
 func (e *Engine) analyseFrames(ctx context.Context, frames [][]byte, lim Limits, side int, describe []bool) ([]frameObs, error) {
 	obs := make([]frameObs, len(frames))
-	err := e.forEach(ctx, len(frames), func(w *worker, i int) (err error) {
-		obs[i], err = analyseFrame(w, frames[i], i, lim, side, describe == nil || describe[i])
+	err := e.forEach(ctx, len(frames), func(i int) (err error) {
+		obs[i], err = e.analyseFrame(ctx, frames[i], i, lim, side, describe == nil || describe[i])
 		return err
 	})
 	if err != nil {
@@ -87,9 +87,13 @@ func (e *Engine) analyseFrames(ctx context.Context, frames [][]byte, lim Limits,
 // describeFrames adds go-face's descriptor to the frames idx of obs that
 // were analysed for landmarks only.
 func (e *Engine) describeFrames(ctx context.Context, obs []frameObs, idx []int) error {
-	return e.forEach(ctx, len(idx), func(w *worker, k int) error {
+	return e.forEach(ctx, len(idx), func(k int) error {
 		o := &obs[idx[k]]
-		faces, err := w.rec.Recognize(o.jpg)
+		var faces []face.Face
+		err := e.withWorker(ctx, func(w *worker) (err error) {
+			faces, err = w.rec.Recognize(o.jpg)
+			return err
+		})
 		if err != nil {
 			return fmt.Errorf("frame %d: recognize: %w", o.index, err)
 		}
@@ -101,9 +105,9 @@ func (e *Engine) describeFrames(ctx context.Context, obs []frameObs, idx []int) 
 	})
 }
 
-// forEach calls fn(w, i) for i in [0, n) on the pool's workers, at most one
-// call per worker at a time, and returns the first error by index.
-func (e *Engine) forEach(ctx context.Context, n int, fn func(w *worker, i int) error) error {
+// forEach calls fn(i) for i in [0, n), as many at a time as the pool has
+// workers, and returns the first error by index.
+func (e *Engine) forEach(ctx context.Context, n int, fn func(i int) error) error {
 	errs := make([]error, n)
 	next := make(chan int)
 	var wg sync.WaitGroup
@@ -112,13 +116,7 @@ func (e *Engine) forEach(ctx context.Context, n int, fn func(w *worker, i int) e
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				w, err := e.pool.acquire(ctx)
-				if err != nil {
-					errs[i] = err
-					continue
-				}
-				errs[i] = fn(w, i)
-				e.pool.release(w)
+				errs[i] = fn(i)
 			}
 		}()
 	}
@@ -143,7 +141,19 @@ feed:
 	return nil
 }
 
-func analyseFrame(w *worker, b []byte, idx int, lim Limits, side int, describe bool) (frameObs, error) {
+// withWorker runs fn on a free worker of the pool.
+func (e *Engine) withWorker(ctx context.Context, fn func(w *worker) error) error {
+	w, err := e.pool.acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer e.pool.release(w)
+	return fn(w)
+}
+
+// analyseFrame decodes and checks one frame, then holds a worker only for
+// go-face or the landmarker.
+func (e *Engine) analyseFrame(ctx context.Context, b []byte, idx int, lim Limits, side int, describe bool) (frameObs, error) {
 	img, err := decodeFrame(b, idx, lim)
 	if err != nil {
 		return frameObs{}, err
@@ -155,12 +165,15 @@ func analyseFrame(w *worker, b []byte, idx int, lim Limits, side int, describe b
 	}
 	var faces []face.Face
 	n := 0
-	if describe {
-		faces, err = w.rec.Recognize(jpg)
-		n = len(faces)
-	} else {
+	err = e.withWorker(ctx, func(w *worker) (err error) {
+		if describe {
+			faces, err = w.rec.Recognize(jpg)
+			n = len(faces)
+			return err
+		}
 		n, faces, err = w.lm.detect(jpg)
-	}
+		return err
+	})
 	if err != nil {
 		return frameObs{}, fmt.Errorf("frame %d: recognize: %w", idx, err)
 	}
