@@ -6,8 +6,8 @@
 #     -e FACEIDP_ISSUER=https://id.example.com -e FACEIDP_DATABASE_URL=postgres://... \
 #     -e FACEIDP_SECRETS_... faceidp serve
 #
-# go-face compiles dlib code with -march=native: run the image on the CPU
-# family it was built on.
+# go-face and faceauth's landmarker compile dlib code with -march=native:
+# run the image on the CPU family it was built on.
 
 FROM golang:1.26-bookworm AS build
 RUN apt-get update \
