@@ -60,9 +60,12 @@ func (l *landmarker) close() {
 	}
 }
 
+// maxLandmarkFaces is how many faces detect describes.
+const maxLandmarkFaces = C.FACEAUTH_LM_MAX_FACES
+
 // detect returns the number of faces in a JPEG and, for up to
-// C.FACEAUTH_LM_MAX_FACES of them, their boxes and landmarks in go-face's
-// form (without descriptors).
+// maxLandmarkFaces of them, their boxes and landmarks in go-face's form
+// (without descriptors).
 func (l *landmarker) detect(jpg []byte) (int, []face.Face, error) {
 	if len(jpg) == 0 {
 		return 0, nil, errors.New("empty image")
@@ -74,7 +77,7 @@ func (l *landmarker) detect(jpg []byte) (int, []face.Face, error) {
 		defer C.free(unsafe.Pointer(res.err))
 		return 0, nil, errors.New(C.GoString(res.err))
 	}
-	n := min(int(res.faces), C.FACEAUTH_LM_MAX_FACES)
+	n := min(int(res.faces), maxLandmarkFaces)
 	parts := int(res.parts)
 	faces := make([]face.Face, n)
 	for i := range faces {
