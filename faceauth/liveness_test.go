@@ -223,3 +223,27 @@ func TestFaceSwappedInAtTheActionPeakIsCaught(t *testing.T) {
 		}
 	})
 }
+
+// The template match uses the described frames where the face is at rest,
+// and every described frame when fewer than minRestFrames are.
+func TestMatchFramesAtRest(t *testing.T) {
+	obs := make([]frameObs, 8)
+	for i := range obs {
+		obs[i] = frameObs{index: i, described: i%2 == 0}
+	}
+	live := liveness{activity: []float64{0.1, 0.1, 0.2, 1.5, 1.8, 0.2, 0.3, 0.1}}
+	got := func(l liveness) []int {
+		var idx []int
+		for _, o := range matchFrames(describedFrames(obs), l) {
+			idx = append(idx, o.index)
+		}
+		return idx
+	}
+	if idx := got(live); fmt.Sprint(idx) != "[0 2 6]" {
+		t.Errorf("at rest: frames %v, want [0 2 6] (4 is mid-action)", idx)
+	}
+	live.activity[6] = 1.2
+	if idx := got(live); fmt.Sprint(idx) != "[0 2 4 6]" {
+		t.Errorf("two at rest: frames %v, want every described frame", idx)
+	}
+}
