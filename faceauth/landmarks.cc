@@ -49,10 +49,14 @@ faceauth_lm_model* faceauth_lm_model_load(const char* path, char** err) {
 void faceauth_lm_model_free(faceauth_lm_model* m) { delete m; }
 
 faceauth_lm_detector* faceauth_lm_detector_new(const faceauth_lm_model* m) {
-	faceauth_lm_detector* d = new faceauth_lm_detector;
-	d->model = m;
-	d->detector = dlib::get_frontal_face_detector();
-	return d;
+	try {
+		faceauth_lm_detector* d = new faceauth_lm_detector;
+		d->model = m;
+		d->detector = dlib::get_frontal_face_detector();
+		return d;
+	} catch (std::exception&) {
+		return NULL;
+	}
 }
 
 void faceauth_lm_detector_free(faceauth_lm_detector* d) { delete d; }
@@ -92,5 +96,7 @@ void faceauth_lm_detect(faceauth_lm_detector* d, const unsigned char* jpeg, long
 		}
 	} catch (std::exception& e) {
 		out->err = copy_message("", e.what());
+	} catch (...) {
+		out->err = copy_message("", "unknown error in face detection");
 	}
 }

@@ -49,8 +49,12 @@ func (m *landmarkModel) close() {
 // landmarker finds faces and their landmarks; one goroutine at a time.
 type landmarker struct{ p *C.faceauth_lm_detector }
 
-func newLandmarker(m *landmarkModel) *landmarker {
-	return &landmarker{p: C.faceauth_lm_detector_new(m.p)}
+func newLandmarker(m *landmarkModel) (*landmarker, error) {
+	p := C.faceauth_lm_detector_new(m.p)
+	if p == nil {
+		return nil, errors.New("create face detector: out of memory")
+	}
+	return &landmarker{p: p}, nil
 }
 
 func (l *landmarker) close() {

@@ -34,7 +34,7 @@ faceauth_lm_model* faceauth_lm_model_load(const char* path, char** err);
 void faceauth_lm_model_free(faceauth_lm_model* m);
 
 // A detector is used by one goroutine at a time (dlib's scanner keeps
-// scratch state).
+// scratch state). NULL when it cannot be allocated.
 faceauth_lm_detector* faceauth_lm_detector_new(const faceauth_lm_model* m);
 void faceauth_lm_detector_free(faceauth_lm_detector* d);
 

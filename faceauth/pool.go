@@ -46,7 +46,13 @@ func newRecognizerPool(modelDir string, size, queue int) (*recognizerPool, error
 			p.close()
 			return nil, fmt.Errorf("load face models from %s: %w; %s", modelDir, err, ModelFixCommand)
 		}
-		w := &worker{rec: rec, lm: newLandmarker(model)}
+		lm, err := newLandmarker(model)
+		if err != nil {
+			rec.Close()
+			p.close()
+			return nil, err
+		}
+		w := &worker{rec: rec, lm: lm}
 		p.all = append(p.all, w)
 		p.free <- w
 	}
