@@ -56,18 +56,13 @@ func TestCalibrateLiveness(t *testing.T) {
 				t.Logf("%-40s step %d: %v", c.ID, step, err)
 				continue
 			}
-			sig := make([]signals, len(obs))
-			for i := range obs {
-				sig[i] = signalsOf(obs[i].pts, false)
-			}
-			base := baseline(sig, lp.BaselineFrames)
+			live := judgeLiveness(obs, actionsOf(c), Options{})
+			base := live.base
 			var peaks []string
 			for _, a := range AllActions {
-				p := findExcursion(sig, a, base, lp, 1).peak
+				p := findExcursion(live.sig, a, base, lp, 1).peak
 				peaks = append(peaks, string(a)[:4]+"="+f2(p))
 			}
-			steps, reason := judgeSteps(sig, actionsOf(c), lp)
-			_ = steps
 			m := motionOf(obs)
 			var jump float64
 			for i := 1; i < len(obs); i++ {
@@ -79,7 +74,7 @@ func TestCalibrateLiveness(t *testing.T) {
 				sharp = append(sharp, o.sharpness)
 				chroma = append(chroma, o.chromaHF)
 			}
-			rest := matchFrames(obs, judgeLiveness(obs, actionsOf(c), Options{}))
+			rest := matchFrames(obs, live)
 			own := templateDistance(enrolled(t, c.Person), rest)
 			var others []string
 			for _, p := range []string{"p01", "p02", "p03", "p04", "p05", "p06", "p07", "p08"} {
@@ -88,7 +83,7 @@ func TestCalibrateLiveness(t *testing.T) {
 				}
 			}
 			t.Logf("%-38s s%d n=%d %s steps=%s rigid=%s nonrigid=%s spread=%s jump=%s own=%s others=[%s] bright=%s sharp=%s chroma=%s base=%s/%s/%s",
-				c.ID, step, len(obs), strings.Join(peaks, " "), reason, f2(m.rigid), f3(m.nonRigid), f2(func() float64 { _, s := identityChange(obs); return s }()), f2(jump), f2(own),
+				c.ID, step, len(obs), strings.Join(peaks, " "), live.reason, f2(m.rigid), f3(m.nonRigid), f2(func() float64 { _, s := identityChange(obs); return s }()), f2(jump), f2(own),
 				strings.Join(others, " "), f2(median(bright)), f2(median(sharp)), f2(median(chroma)),
 				f2(base.ear), f2(base.mouth), f2(base.yaw))
 		}

@@ -123,9 +123,8 @@ func activation(a Action, s, base signals, lp LivenessParams) float64 {
 // judgeSteps looks for each action, in order, as an excursion from the
 // neutral baseline and back, each after the previous one ended. reason is
 // "ok", "action_missing" or "wrong_order".
-func judgeSteps(sig []signals, actions []Action, lp LivenessParams) (steps []StepScore, reason string) {
+func judgeSteps(sig []signals, base signals, actions []Action, lp LivenessParams) (steps []StepScore, reason string) {
 	reason = "ok"
-	base := baseline(sig, lp.BaselineFrames)
 	cursor := min(1, len(sig))
 	for _, a := range actions {
 		st := StepScore{Action: a, FirstFrame: -1, LastFrame: -1, PeakFrame: -1}
@@ -189,8 +188,7 @@ func sortFloats(v []float64) { sort.Float64s(v) }
 
 // activityOf is, per frame, the strongest activation of any action
 // (non-rigid facial movement in threshold units).
-func activityOf(sig []signals, lp LivenessParams) []float64 {
-	base := baseline(sig, lp.BaselineFrames)
+func activityOf(sig []signals, base signals, lp LivenessParams) []float64 {
 	act := make([]float64, len(sig))
 	for i, s := range sig {
 		for _, a := range AllActions {
@@ -202,7 +200,8 @@ func activityOf(sig []signals, lp LivenessParams) []float64 {
 
 // liveness is the landmark analysis of a challenge.
 type liveness struct {
-	sig []signals
+	sig  []signals
+	base signals // the sequence's neutral baseline
 	// activity is activityOf(sig); a frame whose activity is under
 	// LivenessParams.Recover shows the face at rest.
 	activity []float64
@@ -216,8 +215,9 @@ func judgeLiveness(obs []frameObs, actions []Action, opt Options) liveness {
 	for i := range obs {
 		sig[i] = signalsOf(obs[i].pts, opt.Mirrored)
 	}
-	steps, reason := judgeSteps(sig, actions, lp)
-	return liveness{sig: sig, activity: activityOf(sig, lp), steps: steps, reason: reason}
+	base := baseline(sig, lp.BaselineFrames)
+	steps, reason := judgeSteps(sig, base, actions, lp)
+	return liveness{sig: sig, base: base, activity: activityOf(sig, base, lp), steps: steps, reason: reason}
 }
 
 // facialActivity is the strongest activation of any action anywhere in
