@@ -49,7 +49,7 @@ const (
 	// MaxResponseBytes bounds an authenticator response the service parses.
 	MaxResponseBytes = 64 << 10
 	// MaxNameLength bounds a passkey's name, in characters.
-	MaxNameLength = 64
+	MaxNameLength  = 64
 	challengeBytes = 32
 )
 
