@@ -29,8 +29,8 @@ var _ Store = (storage.Storage)(nil)
 const (
 	AuditGenerate     = "recovery.generate"
 	AuditUse          = "recovery.use"
-	AuditBypassGrant  = "face_bypass.grant"
-	AuditBypassRevoke = "face_bypass.revoke"
+	AuditBypassGrant  = "admin.face_bypass_grant"
+	AuditBypassRevoke = "admin.face_bypass_revoke"
 	AuditBypassUse    = "face_bypass.use"
 )
 
