@@ -34,9 +34,9 @@
 //     which makes the sign-in unmet (reason "face_not_enrolled": enrolment
 //     must happen elsewhere, e.g. the account page).
 //   - PasskeySkipsFace: after a user-verified passkey (Completed holds its
-//     amr value and "mfa", see PasskeyMethods) the client's face mode does
-//     not ask for face. A user's own RequireFace and a relying app's
-//     acr_values still do.
+//     amr value and "mfa", see PasskeyMethods) the client's face mode
+//     neither asks for face nor for enrolment. A user's own RequireFace
+//     and a relying app's acr_values still do.
 //   - acr_values (see ACR*): the requested values the provider knows are
 //     tried in the app's order of preference; the first one this sign-in
 //     can reach becomes a requirement (face is asked for it even where the

@@ -7,8 +7,8 @@ import (
 )
 
 // The tables and columns added by migration 0003 (frozen): passkeys and
-// their WebAuthn ceremonies, recovery codes, admin face bypasses, and the
-// per-client factor policy overrides.
+// their WebAuthn ceremonies, recovery codes, admin face bypasses, the
+// per-client factor policy overrides and the auth requests' acr_values.
 
 type v3Passkey struct {
 	ID                string   `gorm:"primaryKey;size:64"`
@@ -78,6 +78,12 @@ type v3ClientPolicy struct {
 
 func (v3ClientPolicy) TableName() string { return "clients" }
 
+type v3AuthRequestACR struct {
+	ACRValues []string `gorm:"serializer:json"`
+}
+
+func (v3AuthRequestACR) TableName() string { return "auth_requests" }
+
 func migrate0003(tx *gorm.DB) error {
 	if err := tx.Migrator().CreateTable(&v3Passkey{}, &v3WebAuthnSession{}, &v3RecoveryCode{}, &v3FaceBypass{}); err != nil {
 		return err
@@ -87,5 +93,5 @@ func migrate0003(tx *gorm.DB) error {
 			return err
 		}
 	}
-	return nil
+	return tx.Migrator().AddColumn(&v3AuthRequestACR{}, "ACRValues")
 }
