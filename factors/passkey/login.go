@@ -116,8 +116,14 @@ func isRefusal(err error) bool {
 }
 
 func (s *Service) finishLogin(ctx context.Context, ceremonyID string, b Binding, response []byte) (*Assertion, *Failure) {
+	// An unreadable answer is refused before the ceremony is consumed, so
+	// the page can retry with the same one.
 	if len(response) > MaxResponseBytes {
 		return nil, &Failure{Err: ErrMalformedResponse, Detail: "response too large"}
+	}
+	parsed, err := protocol.ParseCredentialRequestResponseBytes(response)
+	if err != nil {
+		return nil, &Failure{Err: ErrMalformedResponse, Detail: detail(err)}
 	}
 	rec, sd, err := s.takeCeremony(ctx, ceremonyID, b, models.WebAuthnLogin, models.WebAuthnLoginUser)
 	if err != nil {
@@ -126,11 +132,6 @@ func (s *Service) finishLogin(ctx context.Context, ceremonyID string, b Binding,
 	// Who the attempt is against: the username typed (username-first), or
 	// the credential's owner once known.
 	f := &Failure{UserID: rec.UserID}
-	parsed, err := protocol.ParseCredentialRequestResponseBytes(response)
-	if err != nil {
-		f.Err, f.Detail = ErrMalformedResponse, detail(err)
-		return nil, f
-	}
 	p, err := s.store.GetPasskeyByCredentialID(ctx, parsed.RawID)
 	if errors.Is(err, storage.ErrNotFound) {
 		f.Err, f.Detail = ErrUnknownCredential, "credential is not registered"

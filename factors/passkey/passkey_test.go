@@ -528,12 +528,29 @@ func TestRegistrationExcludesExistingAndCapsCount(t *testing.T) {
 	if _, err := f.svc.BeginRegistration(t.Context(), f.alice, f.bind); !errors.Is(err, passkey.ErrTooManyPasskeys) {
 		t.Fatalf("third passkey: %v", err)
 	}
+}
+
+// A malformed or oversized answer is refused without using up the
+// ceremony: the page can try again.
+func TestMalformedAnswerKeepsTheCeremony(t *testing.T) {
+	f := setup(t, passkey.Config{})
 	reg, _ := f.svc.BeginRegistration(t.Context(), f.bob, f.bind)
-	if _, err := f.svc.FinishRegistration(t.Context(), f.bob, reg.ID, f.bind, "x", []byte(`{"id":`)); !errors.Is(err, passkey.ErrMalformedResponse) {
-		t.Fatalf("malformed registration: %v", err)
+	for _, bad := range [][]byte{[]byte(`{"id":`), nil, bytes.Repeat([]byte("a"), passkey.MaxResponseBytes+1)} {
+		if _, err := f.svc.FinishRegistration(t.Context(), f.bob, reg.ID, f.bind, "x", bad); !errors.Is(err, passkey.ErrMalformedResponse) {
+			t.Fatalf("malformed registration: %v", err)
+		}
 	}
-	if _, err := f.svc.FinishRegistration(t.Context(), f.bob, reg.ID, f.bind, "x", nil); !errors.Is(err, passkey.ErrCeremonyUsed) {
-		t.Fatalf("ceremony after a malformed answer: %v", err)
+	a := softauthn.New(origin)
+	resp, _, _ := a.Register(reg.Options)
+	if _, err := f.svc.FinishRegistration(t.Context(), f.bob, reg.ID, f.bind, "x", resp); err != nil {
+		t.Fatalf("registration after malformed answers: %v", err)
+	}
+	c, _ := f.svc.BeginDiscoverableLogin(t.Context(), f.bind, false)
+	_, err := f.svc.FinishLogin(t.Context(), c.ID, f.bind, []byte(`{"type":"public-key"}`))
+	wantFailure(t, "malformed assertion", err, passkey.ErrMalformedResponse)
+	resp, _ = a.Assert(c.Options)
+	if _, err := f.svc.FinishLogin(t.Context(), c.ID, f.bind, resp); err != nil {
+		t.Fatalf("sign-in after a malformed answer: %v", err)
 	}
 }
 

@@ -58,12 +58,21 @@ func (s *Service) BeginRegistration(ctx context.Context, user *models.User, b Bi
 // ceremonyID (begun by BeginRegistration for the same user and binding)
 // and stores the passkey under name (trimmed; "Passkey" when empty).
 func (s *Service) FinishRegistration(ctx context.Context, user *models.User, ceremonyID string, b Binding, name string, response []byte) (*models.Passkey, error) {
+	if user == nil || user.ID == "" {
+		return nil, errors.New("passkey: registration needs a user")
+	}
 	name, err := cleanName(name)
 	if err != nil {
 		return nil, err
 	}
+	// An unreadable answer is refused before the ceremony is consumed, so
+	// the page can retry with the same one.
 	if len(response) > MaxResponseBytes {
 		return nil, s.registerFailed(ctx, user.ID, ErrMalformedResponse, "response too large")
+	}
+	parsed, err := protocol.ParseCredentialCreationResponseBytes(response)
+	if err != nil {
+		return nil, s.registerFailed(ctx, user.ID, ErrMalformedResponse, detail(err))
 	}
 	rec, sd, err := s.takeCeremony(ctx, ceremonyID, b, models.WebAuthnRegister)
 	if err != nil {
@@ -71,10 +80,6 @@ func (s *Service) FinishRegistration(ctx context.Context, user *models.User, cer
 	}
 	if rec.UserID != user.ID {
 		return nil, s.registerFailed(ctx, user.ID, ErrWrongBinding, "ceremony was begun for another user")
-	}
-	parsed, err := protocol.ParseCredentialCreationResponseBytes(response)
-	if err != nil {
-		return nil, s.registerFailed(ctx, user.ID, ErrMalformedResponse, detail(err))
 	}
 	existing, err := s.store.ListPasskeys(ctx, user.ID)
 	if err != nil {
