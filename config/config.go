@@ -37,6 +37,9 @@ type Config struct {
 	Face      Face      `yaml:"face"`
 	RateLimit RateLimit `yaml:"rate_limit"`
 	Log       Log       `yaml:"log"`
+	Passkeys  Passkeys  `yaml:"passkeys"`
+	Policy    Policy    `yaml:"policy"`
+	Recovery  Recovery  `yaml:"recovery"`
 }
 
 // Secrets are base64-encoded (standard or URL alphabet, padded or not) keys.
@@ -153,6 +156,13 @@ func Defaults() Config {
 			FaceChallengesPerMinute: 10,
 		},
 		Log: Log{Level: "info", Format: "text"},
+		Passkeys: Passkeys{
+			RPName:           "faceidp",
+			UserVerification: "preferred",
+			ChallengeTTL:     5 * time.Minute,
+		},
+		Policy:   Policy{FaceEnrolment: "offer"},
+		Recovery: Recovery{BypassTTL: 24 * time.Hour},
 	}
 }
 

@@ -44,6 +44,9 @@ func validate(c *Config) []Problem {
 	validateTokens(&c.Tokens, add)
 	validateFace(&c.Face, add)
 	validateRateLimit(&c.RateLimit, add)
+	validatePasskeys(c, add)
+	validatePolicy(c, add)
+	validateRecovery(&c.Recovery, add)
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
 	default:

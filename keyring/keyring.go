@@ -7,6 +7,9 @@ package keyring
 import (
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hkdf"
+	"crypto/hmac"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -23,9 +26,12 @@ type Key struct {
 
 // Keyring holds the configured keys; the last one is the newest and seals.
 type Keyring struct {
-	aeads  map[string]cipher.AEAD
-	newest string
-	rand   io.Reader
+	aeads map[string]cipher.AEAD
+	// macKeys are HKDF-SHA256 subkeys of each key for MAC, which never
+	// touches the AES key itself.
+	macKeys map[string][]byte
+	newest  string
+	rand    io.Reader
 }
 
 // ErrUnknownKey is returned by Open for a record sealed under a key that is
@@ -38,7 +44,7 @@ func New(keys []Key, rand io.Reader) (*Keyring, error) {
 	if len(keys) == 0 {
 		return nil, errors.New("keyring: no keys configured")
 	}
-	k := &Keyring{aeads: make(map[string]cipher.AEAD, len(keys)), rand: rand}
+	k := &Keyring{aeads: make(map[string]cipher.AEAD, len(keys)), macKeys: make(map[string][]byte, len(keys)), rand: rand}
 	for i, key := range keys {
 		if key.ID == "" {
 			return nil, fmt.Errorf("keyring: key #%d has no id", i+1)
@@ -58,6 +64,11 @@ func New(keys []Key, rand io.Reader) (*Keyring, error) {
 			return nil, fmt.Errorf("keyring: key %q: %w", key.ID, err)
 		}
 		k.aeads[key.ID] = aead
+		mk, err := hkdf.Key(sha256.New, key.Secret, nil, "faceidp keyring mac", sha256.Size)
+		if err != nil {
+			return nil, fmt.Errorf("keyring: key %q: derive mac key: %w", key.ID, err)
+		}
+		k.macKeys[key.ID] = mk
 		k.newest = key.ID
 	}
 	return k, nil
@@ -107,4 +118,22 @@ func (k *Keyring) Reseal(keyID string, sealed, aad []byte) (newKeyID string, res
 	}
 	newKeyID, resealed, err = k.Seal(pt, aad)
 	return newKeyID, resealed, err == nil, err
+}
+
+// MAC returns HMAC-SHA256 of msg under a subkey of keyID derived for label
+// (so MACs for different purposes never coincide). It is for secrets that
+// must be recognised but never read back, such as recovery codes: the
+// database holds the MAC, the key stays in the configuration.
+func (k *Keyring) MAC(keyID, label string, msg []byte) ([]byte, error) {
+	base, ok := k.macKeys[keyID]
+	if !ok {
+		return nil, fmt.Errorf("keyring: key %q: %w", keyID, ErrUnknownKey)
+	}
+	sub, err := hkdf.Expand(sha256.New, base, "faceidp mac "+label, sha256.Size)
+	if err != nil {
+		return nil, fmt.Errorf("keyring: derive %s key: %w", label, err)
+	}
+	m := hmac.New(sha256.New, sub)
+	m.Write(msg)
+	return m.Sum(nil), nil
 }

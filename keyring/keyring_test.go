@@ -58,3 +58,31 @@ func TestNewRejectsBadKeys(t *testing.T) {
 		}
 	}
 }
+
+func TestMAC(t *testing.T) {
+	kr, err := New([]Key{key("k1", 1), key("k2", 2)}, rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := kr.MAC("k1", "recovery", []byte("u1\x00ABCDE"))
+	if err != nil || len(a) != 32 {
+		t.Fatalf("MAC: %x %v", a, err)
+	}
+	again, _ := kr.MAC("k1", "recovery", []byte("u1\x00ABCDE"))
+	if !bytes.Equal(a, again) {
+		t.Fatal("MAC is not deterministic")
+	}
+	for name, other := range map[string]func() ([]byte, error){
+		"other key":     func() ([]byte, error) { return kr.MAC("k2", "recovery", []byte("u1\x00ABCDE")) },
+		"other label":   func() ([]byte, error) { return kr.MAC("k1", "bypass", []byte("u1\x00ABCDE")) },
+		"other message": func() ([]byte, error) { return kr.MAC("k1", "recovery", []byte("u1\x00ABCDF")) },
+	} {
+		b, err := other()
+		if err != nil || bytes.Equal(a, b) {
+			t.Errorf("%s: same MAC (%v)", name, err)
+		}
+	}
+	if _, err := kr.MAC("k9", "recovery", nil); !errors.Is(err, ErrUnknownKey) {
+		t.Fatalf("MAC under an unknown key: %v", err)
+	}
+}

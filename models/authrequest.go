@@ -31,6 +31,9 @@ type AuthRequest struct {
 	MaxAge              *int64
 	LoginHint           string   `gorm:"size:320"`
 	UILocales           []string `gorm:"serializer:json"`
+	// ACRValues are the relying app's acr_values, in its order of
+	// preference (factors/policy decides whether they can be met).
+	ACRValues []string `gorm:"serializer:json"`
 
 	// Flow state.
 	Step LoginStep `gorm:"size:32"`

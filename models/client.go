@@ -19,6 +19,27 @@ type Client struct {
 	IDTokenAlg string `gorm:"size:16"`
 	CreatedAt  time.Time
 	UpdatedAt  time.Time
+
+	// Policy overrides the global factor policy for this client.
+	Policy ClientPolicy `gorm:"embedded"`
+}
+
+// ClientPolicy holds a client's overrides of the global factor policy
+// (factors/policy.Resolve). The zero value of each field keeps the global
+// default from the configuration.
+type ClientPolicy struct {
+	// FirstFactors lists the first factors allowed ("password",
+	// "passkey"); empty means the global default.
+	FirstFactors []string `gorm:"serializer:json"`
+	// FaceMode is "off", "optional" or "required"; empty means the global
+	// face.mode. Client.RequireFace true is the same as "required".
+	FaceMode string `gorm:"size:16"`
+	// FaceEnrolment is "offer", "force" or "never"; empty means the global
+	// default.
+	FaceEnrolment string `gorm:"size:16"`
+	// PasskeySkipsFace says whether a user-verified passkey alone satisfies
+	// the client's face requirement; nil means the global default.
+	PasskeySkipsFace *bool
 }
 
 // Public reports whether the client has no secret.

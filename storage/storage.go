@@ -8,7 +8,9 @@
 // storagetest.RunConformance from its tests with a constructor that returns
 // a fresh, migrated, empty store per test (see sqlstore_test.go). Atomic
 // operations (RotateRefreshToken, RedeemAuthCode, IncrementFailedLogins,
-// ConsumeFaceChallenge, ResealFaceTemplate, RotateSigningKeys) must be
+// ConsumeFaceChallenge, ResealFaceTemplate, RotateSigningKeys,
+// RecordPasskeyUse, ConsumeWebAuthnSession, ReplaceRecoveryCodes,
+// ConsumeRecoveryCode, GrantFaceBypass, ConsumeFaceBypass) must be
 // atomic in the shared database, not in process memory: several faceidp
 // instances may use one database.
 package storage
@@ -30,9 +32,12 @@ var (
 	// presented token was already rotated or revoked; the whole family has
 	// been revoked by the time it is returned.
 	ErrRefreshTokenReused = errors.New("refresh token reused")
-	// ErrChallengeUsed is returned by ConsumeFaceChallenge for a challenge
-	// that was already answered.
-	ErrChallengeUsed = errors.New("face challenge already used")
+	// ErrChallengeUsed is returned by ConsumeFaceChallenge and
+	// ConsumeWebAuthnSession for a challenge that was already answered.
+	ErrChallengeUsed = errors.New("challenge already used")
+	// ErrAlreadyUsed is returned by ConsumeRecoveryCode for a code that was
+	// used before.
+	ErrAlreadyUsed = errors.New("already used")
 	// ErrAuthCodeUsed is returned by RedeemAuthCode for a code that was
 	// already exchanged; the tokens issued by the first exchange have been
 	// revoked by the time it is returned.
@@ -54,12 +59,17 @@ type Storage interface {
 	SigningKeys
 	FaceTemplates
 	FaceChallenges
+	Passkeys
+	WebAuthnSessions
+	RecoveryCodes
+	FaceBypasses
 	Audit
 
 	// Migrate brings the schema up to date.
 	Migrate(ctx context.Context) error
-	// DeleteExpired removes expired auth requests, tokens, sessions and
-	// challenges and signing keys past RemoveAfter; it returns the count.
+	// DeleteExpired removes expired auth requests, tokens, sessions,
+	// challenges (face and WebAuthn) and face bypasses, and signing keys
+	// past RemoveAfter; it returns the count.
 	DeleteExpired(ctx context.Context, now time.Time) (int64, error)
 	Health(ctx context.Context) error
 	Close() error
@@ -94,6 +104,9 @@ type Clients interface {
 	// DeleteClient removes the client and, in the same transaction, its
 	// access and refresh tokens, consents and pending auth requests.
 	DeleteClient(ctx context.Context, id string) error
+	// UpdateClientPolicy replaces the client's factor policy overrides;
+	// ErrNotFound for an unknown client.
+	UpdateClientPolicy(ctx context.Context, id string, p models.ClientPolicy) error
 }
 
 type AuthRequests interface {
@@ -193,6 +206,69 @@ type FaceChallenges interface {
 	// returns it; ErrChallengeUsed if it was used before, ErrNotFound if
 	// it does not exist. Expiry is the caller's check.
 	ConsumeFaceChallenge(ctx context.Context, id string, now time.Time) (*models.FaceChallenge, error)
+}
+
+type Passkeys interface {
+	// CreatePasskey stores a registered credential; ErrAlreadyExists when
+	// its CredentialID (or ID) is taken.
+	CreatePasskey(ctx context.Context, p *models.Passkey) error
+	GetPasskeyByCredentialID(ctx context.Context, credentialID []byte) (*models.Passkey, error)
+	// ListPasskeys returns the user's passkeys, oldest first.
+	ListPasskeys(ctx context.Context, userID string) ([]models.Passkey, error)
+	// RenamePasskey and DeletePasskey act only on a passkey of userID;
+	// ErrNotFound otherwise (so one user cannot touch another's).
+	RenamePasskey(ctx context.Context, userID, id, name string) error
+	DeletePasskey(ctx context.Context, userID, id string) error
+	// RecordPasskeyUse stores a verified assertion's counter, backup state,
+	// user verification and time with one conditional UPDATE that holds
+	// only if the stored counter is lower than use.SignCount, or both are
+	// zero (an authenticator without a counter). Otherwise it changes
+	// nothing and returns ErrStale: the counter did not increase, so of two
+	// instances accepting assertions with the same counter (a cloned
+	// authenticator) only one succeeds. ErrNotFound if the passkey is gone.
+	RecordPasskeyUse(ctx context.Context, id string, use models.PasskeyUse) error
+}
+
+type WebAuthnSessions interface {
+	CreateWebAuthnSession(ctx context.Context, s *models.WebAuthnSession) error
+	GetWebAuthnSession(ctx context.Context, id string) (*models.WebAuthnSession, error)
+	// ConsumeWebAuthnSession atomically marks the ceremony used at now and
+	// returns it; ErrChallengeUsed if it was used before, ErrNotFound if it
+	// does not exist. Binding and expiry are the caller's checks.
+	ConsumeWebAuthnSession(ctx context.Context, id string, now time.Time) (*models.WebAuthnSession, error)
+}
+
+type RecoveryCodes interface {
+	// ReplaceRecoveryCodes deletes every recovery code of userID and stores
+	// codes (all of userID) in one transaction: the old set stops working
+	// exactly when the new one starts.
+	ReplaceRecoveryCodes(ctx context.Context, userID string, codes []models.RecoveryCode) error
+	// ListRecoveryCodes returns the user's codes (hashes), used or not.
+	ListRecoveryCodes(ctx context.Context, userID string) ([]models.RecoveryCode, error)
+	// ConsumeRecoveryCode marks the user's code with codeHash used at now
+	// with a conditional UPDATE, so of concurrent uses exactly one wins;
+	// ErrAlreadyUsed if it was used before, ErrNotFound if there is no such
+	// code.
+	ConsumeRecoveryCode(ctx context.Context, userID, codeHash string, now time.Time) error
+	// DeleteRecoveryCodes removes the user's codes; returns the count.
+	DeleteRecoveryCodes(ctx context.Context, userID string) (int64, error)
+}
+
+type FaceBypasses interface {
+	// GrantFaceBypass stores b and, in the same transaction, revokes at
+	// now every other bypass of b.UserID still usable, so a user holds at
+	// most one.
+	GrantFaceBypass(ctx context.Context, b *models.FaceBypass, now time.Time) error
+	// GetActiveFaceBypass returns the user's bypass usable at now;
+	// ErrNotFound if there is none.
+	GetActiveFaceBypass(ctx context.Context, userID string, now time.Time) (*models.FaceBypass, error)
+	// ConsumeFaceBypass atomically marks the user's usable bypass used at
+	// now and returns it; of concurrent calls exactly one wins, the others
+	// (and calls without a usable bypass) get ErrNotFound.
+	ConsumeFaceBypass(ctx context.Context, userID string, now time.Time) (*models.FaceBypass, error)
+	// RevokeFaceBypasses revokes the user's usable bypasses at now and
+	// returns how many there were.
+	RevokeFaceBypasses(ctx context.Context, userID string, now time.Time) (int64, error)
 }
 
 // AuditFilter selects audit events; zero fields match everything.

@@ -183,5 +183,6 @@ before you run this.`,
 		},
 	}
 	cmd.AddCommand(add, list, disable, enable, setPassword, setRequireFace, resetFace)
+	cmd.AddCommand(a.bypassCmds()...)
 	return cmd
 }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 
 	"github.com/faceidp/faceidp/faceauth"
+	"github.com/faceidp/faceidp/factors/auditlog"
 	"github.com/faceidp/faceidp/models"
 	"github.com/faceidp/faceidp/storage"
 )
@@ -248,17 +249,5 @@ func (s *Service) auditRefusal(ctx context.Context, ch *models.FaceChallenge, er
 // audit appends an event with the Caller of ctx (client, address); a
 // failure to audit is logged, never shown to the user as a failed sign-in.
 func (s *Service) audit(ctx context.Context, e *models.AuditEvent) {
-	if e.Time.IsZero() {
-		e.Time = s.now()
-	}
-	c := CallerFrom(ctx)
-	if e.ClientID == "" {
-		e.ClientID = c.ClientID
-	}
-	if e.RemoteIP == "" {
-		e.RemoteIP = c.RemoteIP
-	}
-	if err := s.store.AppendAudit(ctx, e); err != nil {
-		slog.ErrorContext(ctx, "face: append audit event", "type", e.Type, "user", e.UserID, "err", err)
-	}
+	auditlog.Append(ctx, s.store, s.now(), e)
 }

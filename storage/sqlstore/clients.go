@@ -47,3 +47,20 @@ func (s *Store) DeleteClient(ctx context.Context, id string) error {
 	})
 	return wrap("delete client "+id, err)
 }
+
+// UpdateClientPolicy replaces the client's factor policy overrides.
+func (s *Store) UpdateClientPolicy(ctx context.Context, id string, p models.ClientPolicy) error {
+	err := s.transaction(ctx, func(tx *gorm.DB) error {
+		c := models.Client{ID: id, Policy: p, UpdatedAt: norm(s.now())}
+		res := tx.Model(&c).Where("id = ?", id).
+			Select("first_factors", "face_mode", "face_enrolment", "passkey_skips_face", "updated_at").Updates(&c)
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return gorm.ErrRecordNotFound
+		}
+		return nil
+	})
+	return wrap("update client policy "+id, err)
+}

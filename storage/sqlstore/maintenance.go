@@ -11,8 +11,9 @@ import (
 )
 
 // DeleteExpired removes, in one transaction, auth requests, access tokens,
-// refresh tokens, sessions and face challenges whose ExpiresAt is at or
-// before now, and signing keys whose RemoveAfter is. Revoked or rotated
+// refresh tokens, sessions, face and WebAuthn challenges and face bypasses
+// (used, revoked or not) whose ExpiresAt is at or before now, and signing
+// keys whose RemoveAfter is. Revoked or rotated
 // refresh tokens stay until they expire, so reuse of an old family member
 // is still detected.
 func (s *Store) DeleteExpired(ctx context.Context, now time.Time) (int64, error) {
@@ -28,6 +29,8 @@ func (s *Store) DeleteExpired(ctx context.Context, now time.Time) (int64, error)
 			{&models.RefreshToken{}, "expires_at <= ?"},
 			{&models.Session{}, "expires_at <= ?"},
 			{&models.FaceChallenge{}, "expires_at <= ?"},
+			{&models.WebAuthnSession{}, "expires_at <= ?"},
+			{&models.FaceBypass{}, "expires_at <= ?"},
 			{&models.SigningKey{}, "remove_after IS NOT NULL AND remove_after <= ?"},
 		} {
 			res := tx.Where(q.where, now).Delete(q.model)

@@ -140,7 +140,7 @@ func TestMigrateConcurrentInstances(t *testing.T) {
 		}
 		var ids []string
 		must(t, "read schema_migrations", sqlstore.GormDB(stores[0]).Raw("SELECT id FROM schema_migrations ORDER BY id").Scan(&ids).Error)
-		if want := []string{"0001_initial", "0002_auth_code_tombstone"}; !slices.Equal(ids, want) {
+		if want := []string{"0001_initial", "0002_auth_code_tombstone", "0003_passkeys_recovery"}; !slices.Equal(ids, want) {
 			t.Errorf("schema_migrations = %v, want each migration once: %v", ids, want)
 		}
 	})
@@ -155,7 +155,7 @@ func TestSchemaMatchesModels(t *testing.T) {
 		for _, model := range []any{
 			&models.User{}, &models.Client{}, &models.AuthRequest{}, &models.AccessToken{}, &models.RefreshToken{},
 			&models.Session{}, &models.Consent{}, &models.SigningKey{}, &models.FaceTemplate{}, &models.FaceChallenge{},
-			&models.AuditEvent{},
+			&models.AuditEvent{}, &models.Passkey{}, &models.WebAuthnSession{}, &models.RecoveryCode{}, &models.FaceBypass{},
 		} {
 			stmt := sqlstore.GormDB(s).Model(model).Statement
 			must(t, "parse", stmt.Parse(model))

@@ -43,6 +43,17 @@ func testDeleteExpired(t *testing.T, s storage.Storage) {
 	must(t, "c-old", s.CreateFaceChallenge(ctx, cOld))
 	must(t, "c-new", s.CreateFaceChallenge(ctx, cNew))
 
+	wOld, wNew := webAuthnSession("w-old", t0), webAuthnSession("w-new", t0)
+	wOld.ExpiresAt, wNew.ExpiresAt = past, future
+	must(t, "w-old", s.CreateWebAuthnSession(ctx, wOld))
+	must(t, "w-new", s.CreateWebAuthnSession(ctx, wNew))
+
+	bOld, bNew := bypass("b-old", "u1", t0, time.Hour-time.Second), bypass("b-new", "u2", t0, time.Hour+time.Second)
+	must(t, "b-old", s.GrantFaceBypass(ctx, bOld, t0))
+	must(t, "b-new", s.GrantFaceBypass(ctx, bNew, t0))
+	must(t, "passkey", s.CreatePasskey(ctx, passkey("pk", "u1", "cred", t0)))
+	must(t, "recovery codes", s.ReplaceRecoveryCodes(ctx, "u1", recoverySet("u1", "a", 2, t0)))
+
 	must(t, "k-gone", s.CreateSigningKey(ctx, signingKey("k-gone", t0)))
 	must(t, "k-retired", s.RotateSigningKeys(ctx, []*models.SigningKey{signingKey("k-retired", t0.Add(time.Minute))}, t0.Add(time.Minute), past))
 	must(t, "k-current", s.RotateSigningKeys(ctx, []*models.SigningKey{signingKey("k-current", t0.Add(2*time.Minute))}, t0.Add(2*time.Minute), future))
@@ -56,8 +67,8 @@ func testDeleteExpired(t *testing.T, s storage.Storage) {
 
 	n, err := s.DeleteExpired(ctx, now)
 	must(t, "delete expired", err)
-	if n != 6 {
-		t.Errorf("DeleteExpired removed %d rows, want 6", n)
+	if n != 8 {
+		t.Errorf("DeleteExpired removed %d rows, want 8", n)
 	}
 
 	gone := map[string]error{}
@@ -83,6 +94,17 @@ func testDeleteExpired(t *testing.T, s storage.Storage) {
 	record(gone, "c-old", err)
 	_, err = s.GetFaceChallenge(ctx, "c-new")
 	record(kept, "c-new", err)
+	_, err = s.GetWebAuthnSession(ctx, "w-old")
+	record(gone, "w-old", err)
+	_, err = s.GetWebAuthnSession(ctx, "w-new")
+	record(kept, "w-new", err)
+	_, err = s.GetActiveFaceBypass(ctx, "u2", now)
+	record(kept, "b-new", err)
+	_, err = s.GetPasskeyByCredentialID(ctx, []byte("cred"))
+	record(kept, "passkey", err)
+	if codes, err := s.ListRecoveryCodes(ctx, "u1"); err != nil || len(codes) != 2 {
+		t.Errorf("recovery codes after DeleteExpired: %d, %v", len(codes), err)
+	}
 	_, err = s.GetUser(ctx, "u1")
 	record(kept, "user", err)
 	_, err = s.GetConsent(ctx, "u1", "web")
