@@ -11,8 +11,8 @@ import (
 )
 
 // DeleteExpired removes, in one transaction, auth requests, access tokens,
-// refresh tokens, sessions and face challenges whose ExpiresAt is at or
-// before now, and signing keys whose RemoveAfter is. Revoked or rotated
+// refresh tokens, sessions, face challenges and throttle counters whose
+// ExpiresAt is at or before now, and signing keys whose RemoveAfter is. Revoked or rotated
 // refresh tokens stay until they expire, so reuse of an old family member
 // is still detected.
 func (s *Store) DeleteExpired(ctx context.Context, now time.Time) (int64, error) {
@@ -28,6 +28,7 @@ func (s *Store) DeleteExpired(ctx context.Context, now time.Time) (int64, error)
 			{&models.RefreshToken{}, "expires_at <= ?"},
 			{&models.Session{}, "expires_at <= ?"},
 			{&models.FaceChallenge{}, "expires_at <= ?"},
+			{&models.FactorThrottle{}, "expires_at IS NOT NULL AND expires_at <= ?"},
 			{&models.SigningKey{}, "remove_after IS NOT NULL AND remove_after <= ?"},
 		} {
 			res := tx.Where(q.where, now).Delete(q.model)
