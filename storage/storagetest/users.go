@@ -14,7 +14,7 @@ func alice() *models.User {
 		ID: "u-alice", Username: "alice", Email: "Alice@Example.com", EmailVerified: true,
 		Name: "Alice Liddell", PasswordHash: "$argon2id$v=19$m=65536,t=3,p=2$c2FsdA$aGFzaA",
 		RequireFace: true,
-		CreatedAt: t0, UpdatedAt: t0,
+		CreatedAt:   t0, UpdatedAt: t0,
 	}
 }
 
