@@ -15,14 +15,15 @@ func FormatWait(d time.Duration) string {
 		}
 		return fmt.Sprintf("%d %ss", n, word)
 	}
+	secs := int64((d + time.Second - 1) / time.Second)
 	switch {
-	case d <= time.Second:
+	case secs <= 1:
 		return "1 second"
-	case d < time.Minute:
-		return unit(int64((d+time.Second-1)/time.Second), "second")
-	case d < time.Hour:
-		return unit(int64((d+time.Minute-1)/time.Minute), "minute")
+	case secs < 60:
+		return unit(secs, "second")
+	case secs < 3600:
+		return unit((secs+59)/60, "minute")
 	default:
-		return unit(int64((d+time.Hour-1)/time.Hour), "hour")
+		return unit((secs+3599)/3600, "hour")
 	}
 }
