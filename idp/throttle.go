@@ -211,6 +211,7 @@ func (fc *flowControl) CheckAttempt(ctx context.Context, f *Flow, amr string) er
 	err := s.throttle.Check(ctx, throttle.Account(f.User.ID, amr))
 	var refused *throttle.Refused
 	if errors.As(err, &refused) {
+		s.auditRefused(ctx, f.User.ID, f.Request.ClientID, refused)
 		return s.throttledError(amr, refused)
 	}
 	return err
