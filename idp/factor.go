@@ -7,6 +7,7 @@ import (
 
 	"github.com/ulule/limiter/v3"
 
+	"github.com/faceidp/faceidp/factors/throttle"
 	"github.com/faceidp/faceidp/models"
 )
 
@@ -105,6 +106,12 @@ type FlowControl interface {
 	// only). The error is a *ThrottledError when this failure makes the
 	// user wait or disabled the factor, else nil or an internal error.
 	Fail(ctx context.Context, f *Flow, attempt *FactorAttempt, reason string, details map[string]any) error
+	// Throttle is the provider's per-factor limiter, for a factor that
+	// needs counters of its own beyond BeginAttempt's per-user one (a first
+	// factor such as a passkey, which also counts per source address:
+	// throttle.Source(RemoteIP(ctx), amr); recovery codes). Its rules are
+	// Options.Throttle.
+	Throttle() *throttle.Limiter
 	// Audit records a non-failure event of the factor (e.g. enrolment).
 	Audit(ctx context.Context, f *Flow, typ, outcome, reason string, details map[string]any)
 	// Render renders a page of package templates with CSRF fields added.

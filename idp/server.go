@@ -58,9 +58,9 @@ type Server struct {
 	// CookieHashKey, so every instance has the same.
 	deviceKey []byte
 	loginKey  []byte
-	factors  map[string]SecondFactor
-	metrics  *metrics
-	handler  http.Handler
+	factors   map[string]SecondFactor
+	metrics   *metrics
+	handler   http.Handler
 }
 
 type metrics struct {

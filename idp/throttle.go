@@ -203,6 +203,8 @@ func (fc *flowControl) BeginAttempt(ctx context.Context, f *Flow, amr string) (*
 	return &FactorAttempt{a: a, amr: amr}, nil
 }
 
+func (fc *flowControl) Throttle() *throttle.Limiter { return fc.s.throttle }
+
 func (fc *flowControl) CheckAttempt(ctx context.Context, f *Flow, amr string) error {
 	s := fc.s
 	if f.User == nil {
