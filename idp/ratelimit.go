@@ -50,6 +50,14 @@ func newRateLimitStore(ctx context.Context, redisURL, issuer string, clock func(
 	if ropts.WriteTimeout == 0 {
 		ropts.WriteTimeout = redisIOTimeout
 	}
+	// One try each: a failed call falls back to memory at once rather than
+	// after go-redis's retries and backoffs (5 dials, 3 commands).
+	if ropts.DialerRetries == 0 {
+		ropts.DialerRetries = 1
+	}
+	if ropts.MaxRetries == 0 {
+		ropts.MaxRetries = -1
+	}
 	client := redis.NewClient(ropts)
 	if err := client.Ping(ctx).Err(); err != nil {
 		_ = client.Close()
@@ -132,7 +140,10 @@ func (f *fallbackStore) use(ctx context.Context) limiter.Store {
 	}
 	f.nextProbe = now.Add(redisProbeEvery) // one prober at a time
 	f.mu.Unlock()
-	if err := f.ping(ctx); err != nil {
+	pctx, cancel := context.WithTimeout(ctx, redisDialTimeout)
+	err := f.ping(pctx)
+	cancel()
+	if err != nil {
 		return f.fallback
 	}
 	f.mu.Lock()
