@@ -10,6 +10,7 @@ package config
 
 import (
 	"path/filepath"
+	"strings"
 	"time"
 )
 
@@ -31,6 +32,13 @@ type Config struct {
 	DatabaseURL string `yaml:"database_url"`
 	// Demo generates missing secrets once and keeps them in DataDir.
 	Demo bool `yaml:"demo"`
+	// TrustedProxies are the reverse proxies (CIDR ranges or addresses)
+	// whose client address header (ClientIPHeader) is believed for rate
+	// limits, throttles and audit events. Empty: the TCP peer always.
+	TrustedProxies []string `yaml:"trusted_proxies"`
+	// ClientIPHeader is the header those proxies set: X-Forwarded-For or
+	// Forwarded (RFC 7239).
+	ClientIPHeader string `yaml:"client_ip_header"`
 
 	Secrets   Secrets   `yaml:"secrets"`
 	Tokens    Tokens    `yaml:"tokens"`
@@ -102,16 +110,34 @@ type Face struct {
 	Queue int `yaml:"queue"`
 }
 
-// RateLimit configures brute-force protection of the sign-in steps.
+// RateLimit configures brute-force protection of the sign-in steps: flood
+// limits per minute and the per-factor throttle (README "Throttling").
 type RateLimit struct {
 	// LoginsPerIP caps password attempts per client IP per minute.
 	LoginsPerIP int `yaml:"logins_per_ip"`
-	// LoginsPerUser caps password attempts per account per minute.
+	// LoginsPerUser caps password attempts per account (per known device
+	// for a browser holding the account's device cookie) per minute.
 	LoginsPerUser int `yaml:"logins_per_user"`
-	// LockoutThreshold consecutive failed attempts lock the account for
-	// LockoutDuration.
-	LockoutThreshold int           `yaml:"lockout_threshold"`
-	LockoutDuration  time.Duration `yaml:"lockout_duration"`
+	// PasswordThrottleAfter consecutive failed passwords of an account
+	// (or a known device) are free; after every further as many, the next
+	// of PasswordDelays applies before each attempt.
+	PasswordThrottleAfter int `yaml:"password_throttle_after"`
+	// PasswordDelays are the growing waits (durations, the last repeats).
+	PasswordDelays []string `yaml:"password_delays"`
+	// PasswordWindow: a password counter is forgotten this long after its
+	// last failure.
+	PasswordWindow time.Duration `yaml:"password_window"`
+	// IPThrottleAfter is PasswordThrottleAfter for one source address (all
+	// accounts together), with the same delays, forgotten after an hour.
+	IPThrottleAfter int `yaml:"ip_throttle_after"`
+	// FaceThrottleAfter consecutive failed face verifications of a user
+	// are free (at most 10); then each attempt waits FaceDelay, doubling
+	// up to FaceDelayMax, and FaceDisableAfter failures disable face for
+	// the user until an administrator re-enables it.
+	FaceThrottleAfter int           `yaml:"face_throttle_after"`
+	FaceDelay         time.Duration `yaml:"face_delay"`
+	FaceDelayMax      time.Duration `yaml:"face_delay_max"`
+	FaceDisableAfter  int           `yaml:"face_disable_after"`
 	// FaceChallengesPerMinute caps the face challenges one user may
 	// request per minute.
 	FaceChallengesPerMinute int `yaml:"face_challenges_per_minute"`
@@ -131,9 +157,10 @@ type Log struct {
 // Defaults returns the built-in configuration.
 func Defaults() Config {
 	return Config{
-		Issuer:  "http://127.0.0.1:8080",
-		Listen:  "127.0.0.1:8080",
-		DataDir: "./data",
+		Issuer:         "http://127.0.0.1:8080",
+		ClientIPHeader: "X-Forwarded-For",
+		Listen:         "127.0.0.1:8080",
+		DataDir:        "./data",
 		Tokens: Tokens{
 			AccessTokenTTL:  15 * time.Minute,
 			IDTokenTTL:      time.Hour,
@@ -148,10 +175,16 @@ func Defaults() Config {
 			ChallengeTTL:   60 * time.Second,
 		},
 		RateLimit: RateLimit{
-			LoginsPerIP:      30,
-			LoginsPerUser:    10,
-			LockoutThreshold: 5,
-			LockoutDuration:  15 * time.Minute,
+			LoginsPerIP:           30,
+			LoginsPerUser:         10,
+			PasswordThrottleAfter: 5,
+			PasswordDelays:        []string{"1m", "5m", "30m"},
+			PasswordWindow:        24 * time.Hour,
+			IPThrottleAfter:       20,
+			FaceThrottleAfter:     5,
+			FaceDelay:             30 * time.Second,
+			FaceDelayMax:          time.Hour,
+			FaceDisableAfter:      50,
 
 			FaceChallengesPerMinute: 10,
 		},
@@ -181,4 +214,16 @@ func (c *Config) ResolvedModelsDir() string {
 		return c.Face.ModelsDir
 	}
 	return filepath.Join(c.DataDir, "models")
+}
+
+// PasswordDelayDurations are PasswordDelays parsed (Validate has checked
+// them).
+func (r *RateLimit) PasswordDelayDurations() []time.Duration {
+	out := make([]time.Duration, 0, len(r.PasswordDelays))
+	for _, s := range r.PasswordDelays {
+		if d, err := time.ParseDuration(strings.TrimSpace(s)); err == nil {
+			out = append(out, d)
+		}
+	}
+	return out
 }

@@ -129,7 +129,11 @@ face:
   queue: 4
 rate_limit:
   logins_per_ip: 100
-  lockout_duration: 1h
+  password_delays: [2m, 10m]
+  face_throttle_after: 10
+trusted_proxies:
+  - 10.0.0.0/8
+  - 192.0.2.10
 log:
   level: debug
   format: json
@@ -151,7 +155,9 @@ log:
 	want.Tokens.CodeTTL = 30 * time.Second
 	want.Face = Face{Mode: "required", ModelsDir: "/srv/models", MatchThreshold: 0.45, ChallengeSteps: 3, ChallengeTTL: 90 * time.Second, Recognizers: 2, Queue: 4}
 	want.RateLimit.LoginsPerIP = 100
-	want.RateLimit.LockoutDuration = time.Hour
+	want.RateLimit.PasswordDelays = []string{"2m", "10m"}
+	want.RateLimit.FaceThrottleAfter = 10
+	want.TrustedProxies = []string{"10.0.0.0/8", "192.0.2.10"}
 	want.Log = Log{Level: "debug", Format: "json"}
 	if !reflect.DeepEqual(*cfg, want) {
 		t.Fatalf("loaded\n%+v\nwant\n%+v", *cfg, want)
@@ -294,9 +300,20 @@ func TestProblems(t *testing.T) {
 		{"face ttl", "face:\n  challenge_ttl: 1s", nil, []want{{"face.challenge_ttl", "must be between 10s and 10m, got 1s"}}},
 		{"face pool", "face:\n  recognizers: -1\n  queue: -2", nil,
 			[]want{{"face.queue", "must be between 0 (twice the recognizers) and 10000"}, {"face.recognizers", "must be between 0 (one per CPU) and 256"}}},
-		{"rate limits", "rate_limit:\n  face_challenges_per_minute: 0\n  logins_per_ip: 0\n  logins_per_user: -1\n  lockout_threshold: 1000000\n  lockout_duration: 0s", nil,
-			[]want{{"rate_limit.face_challenges_per_minute", "must be between 1 and 100000, got 0"}, {"rate_limit.lockout_duration", "must be between 1s and 720h, got 0s"}, {"rate_limit.lockout_threshold", "must be between 1 and 100000, got 1000000"},
-				{"rate_limit.logins_per_ip", "must be between 1 and 100000, got 0"}, {"rate_limit.logins_per_user", "must be between 1 and 100000, got -1"}}},
+		{"rate limits", "rate_limit:\n  face_challenges_per_minute: 0\n  logins_per_ip: 0\n  logins_per_user: -1\n  password_throttle_after: 1000000\n  password_window: 0s", nil,
+			[]want{{"rate_limit.face_challenges_per_minute", "must be between 1 and 100000, got 0"},
+				{"rate_limit.logins_per_ip", "must be between 1 and 100000, got 0"}, {"rate_limit.logins_per_user", "must be between 1 and 100000, got -1"},
+				{"rate_limit.password_throttle_after", "must be between 1 and 100000, got 1000000"}, {"rate_limit.password_window", "must be between 1m and 720h, got 0s"}}},
+		{"face throttle", "rate_limit:\n  face_throttle_after: 11\n  face_delay: 10s\n  face_disable_after: 60", nil,
+			[]want{{"rate_limit.face_delay", "must be between 30s"}, {"rate_limit.face_disable_after", "must be more than rate_limit.face_throttle_after (11) and at most 50, got 60"},
+				{"rate_limit.face_throttle_after", "must be between 1 and 10"}}},
+		{"password delays", "rate_limit:\n  password_delays: [5m, 1m]", nil, []want{{"rate_limit.password_delays", "must not shrink: item 2 (1m) is shorter than item 1 (5m)"}}},
+		{"password delays not durations", "", []string{"FACEIDP_RATE_LIMIT_PASSWORD_DELAYS=1m,soon"}, []want{{"rate_limit.password_delays", `item 2 is not a duration`}}},
+		{"removed lockout keys", "rate_limit:\n  lockout_threshold: 5", []string{"FACEIDP_RATE_LIMIT_LOCKOUT_DURATION=15m"},
+			[]want{{"rate_limit.lockout_threshold", "was removed: the account-wide lockout is replaced by per-factor throttling"}, {"rate_limit.lockout_duration", "was removed"}}},
+		{"trusted proxies", "trusted_proxies: [10.0.0.0/8, 10.0.0.0/33, proxy.internal]\nclient_ip_header: X-Real-IP", nil,
+			[]want{{"client_ip_header", `must be X-Forwarded-For or Forwarded (RFC 7239), whichever the trusted proxies set, got "X-Real-IP"`},
+				{"trusted_proxies", `item 2 is not an address or CIDR range`}, {"trusted_proxies", `item 3 is not an address or CIDR range (e.g. 10.0.0.0/8, 192.0.2.10, fd00::/8): "proxy.internal"`}}},
 		{"log", "log:\n  level: loud\n  format: xml", nil,
 			[]want{{"log.format", `must be text or json, got "xml"`}, {"log.level", `must be one of debug, info, warn, error, got "loud"`}}},
 		{"demo not bool", "demo: perhaps", nil, []want{{"demo", `not a boolean (true or false): "perhaps"`}}},

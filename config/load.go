@@ -153,6 +153,10 @@ func (c *collector) decodeStruct(n *yaml.Node, v reflect.Value, prefix, path str
 		}
 		idx, ok := fields[kn.Value]
 		if !ok {
+			if why, gone := removedKeys[key]; gone {
+				c.add(key, where(kn), "%s", why)
+				continue
+			}
 			c.add(key, where(kn), "unknown key%s", suggest(kn.Value, fields))
 			continue
 		}
@@ -295,6 +299,12 @@ func (c *collector) applyEnv(environ []string, cfg *Config, logger *slog.Logger)
 			c.add(key, name, "%v", err)
 		}
 	})
+	for key, why := range removedKeys {
+		if _, set := env[EnvName(key)]; set {
+			c.add(key, EnvName(key), "%s", why)
+			known[EnvName(key)] = true
+		}
+	}
 	if logger == nil {
 		return
 	}
@@ -320,4 +330,11 @@ func readElsewhere(name string) bool {
 		return true
 	}
 	return strings.HasPrefix(name, "FACEIDP_TEST_") || strings.HasPrefix(name, "FACEIDP_DEMO_RP_")
+}
+
+// removedKeys are keys of earlier releases that no longer exist, with what
+// replaced them: refused with that explanation rather than "unknown key".
+var removedKeys = map[string]string{
+	"rate_limit.lockout_threshold": "was removed: the account-wide lockout is replaced by per-factor throttling; use rate_limit.password_throttle_after and rate_limit.face_throttle_after (see README \"Throttling\")",
+	"rate_limit.lockout_duration":  "was removed: the account-wide lockout is replaced by per-factor throttling with growing waits; use rate_limit.password_delays and rate_limit.face_delay (see README \"Throttling\")",
 }

@@ -47,6 +47,7 @@ func validate(c *Config) []Problem {
 	validatePasskeys(c, add)
 	validatePolicy(c, add)
 	validateRecovery(&c.Recovery, add)
+	validateProxies(c, add)
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
 	default:
@@ -264,16 +265,76 @@ func validateRateLimit(r *RateLimit, add addFunc) {
 	}{
 		{"rate_limit.logins_per_ip", r.LoginsPerIP},
 		{"rate_limit.logins_per_user", r.LoginsPerUser},
-		{"rate_limit.lockout_threshold", r.LockoutThreshold},
 		{"rate_limit.face_challenges_per_minute", r.FaceChallengesPerMinute},
+		{"rate_limit.password_throttle_after", r.PasswordThrottleAfter},
+		{"rate_limit.ip_throttle_after", r.IPThrottleAfter},
 	} {
 		if n.value < 1 || n.value > 100000 {
 			add(n.key, "must be between 1 and 100000, got %d", n.value)
 		}
 	}
 	validateRedisURL(r.RedisURL, add)
-	if r.LockoutDuration < time.Second || r.LockoutDuration > 30*24*time.Hour {
-		add("rate_limit.lockout_duration", "must be between 1s and 720h, got %s", formatDuration(r.LockoutDuration))
+	validateDelays(r.PasswordDelays, add)
+	if r.PasswordWindow < time.Minute || r.PasswordWindow > 30*24*time.Hour {
+		add("rate_limit.password_window", "must be between 1m and 720h, got %s", formatDuration(r.PasswordWindow))
+	}
+	// NIST SP 800-63B-4 §3.2.3: at most 5 consecutive failed biometric
+	// attempts (10 with presentation-attack detection), then at least 30 s
+	// before each further attempt.
+	if r.FaceThrottleAfter < 1 || r.FaceThrottleAfter > 10 {
+		add("rate_limit.face_throttle_after", "must be between 1 and 10 (NIST SP 800-63B-4 allows at most 10 consecutive failed biometric attempts), got %d", r.FaceThrottleAfter)
+	}
+	if r.FaceDelay < 30*time.Second || r.FaceDelay > 24*time.Hour {
+		add("rate_limit.face_delay", "must be between 30s (the least NIST SP 800-63B-4 allows) and 24h, got %s", formatDuration(r.FaceDelay))
+	}
+	if r.FaceDelayMax < r.FaceDelay || r.FaceDelayMax > 7*24*time.Hour {
+		add("rate_limit.face_delay_max", "must be between rate_limit.face_delay (%s) and 168h, got %s", formatDuration(r.FaceDelay), formatDuration(r.FaceDelayMax))
+	}
+	if r.FaceDisableAfter <= r.FaceThrottleAfter || r.FaceDisableAfter > 50 {
+		add("rate_limit.face_disable_after", "must be more than rate_limit.face_throttle_after (%d) and at most 50, got %d", r.FaceThrottleAfter, r.FaceDisableAfter)
+	}
+}
+
+func validateDelays(delays []string, add addFunc) {
+	const key = "rate_limit.password_delays"
+	if len(delays) == 0 || len(delays) > 10 {
+		add(key, "must list 1 to 10 durations (e.g. 1m, 5m, 30m), got %d", len(delays))
+		return
+	}
+	var prev time.Duration
+	for i, s := range delays {
+		d, err := time.ParseDuration(strings.TrimSpace(s))
+		switch {
+		case err != nil:
+			add(key, "item %d is not a duration (use units such as 90s, 15m, 12h): %q", i+1, s)
+			return
+		case d < time.Second || d > 24*time.Hour:
+			add(key, "item %d must be between 1s and 24h, got %s", i+1, formatDuration(d))
+			return
+		case d < prev:
+			add(key, "must not shrink: item %d (%s) is shorter than item %d (%s)", i+1, formatDuration(d), i, formatDuration(prev))
+			return
+		}
+		prev = d
+	}
+}
+
+// validateProxies checks trusted_proxies (addresses or CIDR ranges) and
+// client_ip_header.
+func validateProxies(c *Config, add addFunc) {
+	for i, s := range c.TrustedProxies {
+		if _, err := netip.ParsePrefix(s); err == nil {
+			continue
+		}
+		if _, err := netip.ParseAddr(s); err == nil {
+			continue
+		}
+		add("trusted_proxies", "item %d is not an address or CIDR range (e.g. 10.0.0.0/8, 192.0.2.10, fd00::/8): %q", i+1, s)
+	}
+	switch strings.ToLower(c.ClientIPHeader) {
+	case "x-forwarded-for", "forwarded":
+	default:
+		add("client_ip_header", "must be X-Forwarded-For or Forwarded (RFC 7239), whichever the trusted proxies set, got %q", c.ClientIPHeader)
 	}
 }
 

@@ -21,6 +21,7 @@ const (
 const (
 	msgWrongCredentials = "Wrong username or password."
 	msgTooMany          = "Too many sign-in attempts. Wait a minute and try again."
+	msgDisabled         = "This account is disabled. Contact your administrator."
 	msgExpired          = "This sign-in request has expired or is unknown."
 	msgOtherBrowser     = "This sign-in was started in another browser. Start again from the application."
 	msgUnavailable      = "The sign-in service is temporarily unavailable. Try again later."
@@ -109,7 +110,7 @@ func (s *Server) currentSession(ctx context.Context, r *http.Request) (*models.S
 		return nil, nil
 	}
 	u, err := s.store.GetUser(ctx, sess.UserID)
-	if err != nil || u.Disabled || u.Locked(s.clock()) {
+	if err != nil || u.Disabled {
 		return nil, nil
 	}
 	return sess, u
@@ -128,20 +129,15 @@ func (s *Server) clearSessionCookie(w http.ResponseWriter, r *http.Request) {
 	_ = sess.Save(r, w)
 }
 
-// establishSession records a completed authentication in the browser's
-// session: it updates the session if it belongs to the same user, otherwise
-// it revokes it and starts a new one.
+// establishSession records a completed authentication in a new browser
+// session: every sign-in gets a new session ID and the browser's previous
+// session, whoever's it was, is revoked. Updating the old record in place
+// would let a copy of the old cookie (taken while the user had only the
+// password) inherit the factors added since.
 func (s *Server) establishSession(ctx context.Context, w http.ResponseWriter, r *http.Request, req *models.AuthRequest) (*models.Session, error) {
 	now := s.clock()
-	if old, _ := s.currentSession(ctx, r); old != nil {
-		if old.UserID == req.UserID {
-			old.AMR, old.AuthTime, old.LastSeen = req.AMR, req.AuthTime, now
-			if err := s.store.UpdateSession(ctx, old); err != nil {
-				return nil, fmt.Errorf("update session: %w", err)
-			}
-			return old, nil
-		}
-		if err := s.store.RevokeSession(ctx, old.ID, now); err != nil && !errors.Is(err, storage.ErrNotFound) {
+	if oldID := s.sessionIDFromCookie(r); oldID != "" {
+		if err := s.store.RevokeSession(ctx, oldID, now); err != nil && !errors.Is(err, storage.ErrNotFound) {
 			return nil, fmt.Errorf("revoke previous session: %w", err)
 		}
 	}

@@ -34,10 +34,12 @@ var (
 type AccountControl interface {
 	// SignedIn returns the browser's active session and its user, or nils.
 	SignedIn(r *http.Request) (*models.Session, *models.User)
-	// Reauthenticate checks the user's password again (rate-limited, and a
-	// wrong password counts towards the lockout). On success the browser
-	// is marked as re-authenticated for sess during ReauthTTL. It returns
-	// ErrWrongPassword, ErrTooManyTries, ErrLocked or an internal error.
+	// Reauthenticate checks the user's password again (rate-limited and
+	// throttled like the password step). On success the browser is marked
+	// as re-authenticated for sess during ReauthTTL. It returns
+	// ErrWrongPassword (or a *FlowError saying the wrong password now
+	// makes the user wait), ErrTooManyTries, a *ThrottledError or an
+	// internal error.
 	Reauthenticate(w http.ResponseWriter, r *http.Request, sess *models.Session, u *models.User, password string) error
 	// Reauthenticated reports whether the browser re-entered the password
 	// for sess within ReauthTTL.
@@ -57,45 +59,43 @@ func (fc *flowControl) SignedIn(r *http.Request) (*models.Session, *models.User)
 func (fc *flowControl) Reauthenticate(w http.ResponseWriter, r *http.Request, sess *models.Session, u *models.User, password string) error {
 	s := fc.s
 	ctx := r.Context()
-	if s.rateLimited(ctx, "ip:"+stateFrom(ctx).remoteIP, s.ipLimit) || s.rateLimited(ctx, "user:"+strings.ToLower(u.Username), s.usrLimit) {
+	userKey := "user:" + hashToken(strings.ToLower(u.Username))
+	if dev := s.knownDevice(r, u.ID); dev != "" {
+		userKey = "device:" + dev
+	}
+	_, ipLimited := s.rateLimited(ctx, "ip:"+stateFrom(ctx).remoteIP, s.ipLimit)
+	if _, userLimited := s.rateLimited(ctx, userKey, s.usrLimit); ipLimited || userLimited {
 		s.audit(ctx, "reauth.pwd", "failure", u.ID, "", "rate limited", nil)
 		return ErrTooManyTries
 	}
-	if u.Locked(s.clock()) {
-		s.hasher.VerifyDummy(password)
-		s.audit(ctx, "reauth.pwd", "failure", u.ID, "", "account locked", nil)
-		return ErrLocked
+	// The same counters as the password step: the account's and the
+	// source's, or this browser's own when it holds the device cookie.
+	att, _, err := s.beginPassword(r, u.Username, u, "")
+	if err != nil {
+		return err // *ThrottledError or internal
 	}
+	defer func() { _ = att.Release(context.WithoutCancel(ctx)) }()
+	var ok bool
 	if u.PasswordHash == "" {
 		s.hasher.VerifyDummy(password)
-		s.audit(ctx, "reauth.pwd", "failure", u.ID, "", "no password set", nil)
-		return ErrWrongPassword
-	}
-	ok, _, err := s.hasher.Verify(u.PasswordHash, password)
-	if err != nil {
+	} else if ok, _, err = s.hasher.Verify(u.PasswordHash, password); err != nil {
 		s.log.ErrorContext(ctx, "verify password", "user_id", u.ID, "err", err)
 	}
 	if !ok {
-		f := &Flow{Request: &models.AuthRequest{UserID: u.ID}, User: u}
-		locked, err := s.recordFailure(ctx, f, policy.AMRPassword, "wrong password (re-authentication)", nil)
+		s.metrics.logins.WithLabelValues(policy.AMRPassword, "failure").Inc()
+		s.audit(ctx, "reauth.pwd", "failure", u.ID, "", "wrong password", nil)
+		results, err := att.Fail(ctx)
 		if err != nil {
-			return fmt.Errorf("record failed re-authentication: %w", err)
+			s.log.ErrorContext(ctx, "count failed re-authentication", "err", err)
 		}
-		if locked {
-			if _, err := s.store.RevokeUserSessions(ctx, u.ID, s.clock()); err != nil {
-				s.log.ErrorContext(ctx, "revoke sessions of locked user", "err", err)
-			}
-			return ErrLocked
+		if te := s.auditFailures(ctx, u.ID, "", results); te != nil {
+			return &FlowError{http.StatusUnauthorized, ErrWrongPassword.Message + " " + te.Message()}
 		}
 		return ErrWrongPassword
 	}
-	// One conditional UPDATE, like the password step: writing back the row
-	// read before the password check would undo a lockout or count that a
-	// concurrent failure stored meanwhile. Always reset: u may be stale.
-	if err := s.store.ResetFailedLogins(ctx, u.ID, s.clock()); err != nil {
-		s.log.ErrorContext(ctx, "reset failed logins", "err", err)
+	if err := att.Succeed(ctx); err != nil {
+		s.log.ErrorContext(ctx, "reset password throttle", "err", err)
 	}
-	u.FailedLogins = 0
 	s.audit(ctx, "reauth.pwd", "success", u.ID, "", "", nil)
 	c, _ := s.cookies.Get(r, reauthCookie) // a bad old cookie just gets replaced
 	opts := *s.cookies.Options

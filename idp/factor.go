@@ -7,6 +7,7 @@ import (
 
 	"github.com/ulule/limiter/v3"
 
+	"github.com/faceidp/faceidp/factors/throttle"
 	"github.com/faceidp/faceidp/models"
 )
 
@@ -45,11 +46,19 @@ import (
 //     your handler, which calls flow.SkipEnrolment(w, r, f, AMR()): the
 //     sign-in continues without the factor, and this browser is not asked
 //     again for EnrolPostponeTTL.
-//  6. On a failed attempt call flow.Fail(ctx, f, AMR(), reason, details):
-//     it audits the failure (details: scores, never images or
-//     descriptors), counts it towards the account lockout and reports
-//     whether the account is now locked (then send the user away with
-//     flow.RenderError(w, r, ErrLocked)).
+//  6. Attempts are throttled per user and per factor (factors/throttle;
+//     the policy of your amr in Options.Throttle). Before judging an
+//     attempt call flow.BeginAttempt(ctx, f, AMR()): it reserves the
+//     attempt, or returns a *ThrottledError (wait until RetryAt, or the
+//     factor is Disabled for this user; tell them, and offer the way back:
+//     CancelPath). flow.CheckAttempt answers the same without reserving,
+//     e.g. before issuing a challenge. Then settle the attempt: on success
+//     flow.Complete/Advance (which resets this factor's counter, no other);
+//     on failure flow.Fail(ctx, f, attempt, reason, details), which audits
+//     it (details: scores, never images or descriptors), counts it and
+//     returns a *ThrottledError when the user must now wait or the factor
+//     is now disabled; when nothing was judged (unusable input, server
+//     error) attempt.Release(ctx).
 //  7. Render pages with flow.Render(w, r, "face", data): the page is
 //     templates/face.html ({{define "title"}} and {{define "content"}}),
 //     data gets "CSRFField" and "CSRFToken" added. Static files go in
@@ -86,9 +95,23 @@ type FlowControl interface {
 	// it in this browser for EnrolPostponeTTL and returns the URL of the
 	// next step. ErrFlowWrongStep when the enrolment is not optional.
 	SkipEnrolment(w http.ResponseWriter, r *http.Request, f *Flow, amr string) (string, error)
-	// Fail audits a failed attempt and counts it towards lockout; locked
-	// reports whether the account is locked now.
-	Fail(ctx context.Context, f *Flow, amr, reason string, details map[string]any) (locked bool, err error)
+	// BeginAttempt reserves an attempt at factor amr by the flow's user
+	// under the per-factor throttle; *ThrottledError when the user must
+	// wait or the factor is disabled for them (already audited).
+	BeginAttempt(ctx context.Context, f *Flow, amr string) (*FactorAttempt, error)
+	// CheckAttempt reports, without reserving, whether BeginAttempt would
+	// refuse now (*ThrottledError) or not (nil).
+	CheckAttempt(ctx context.Context, f *Flow, amr string) error
+	// Fail audits a failed attempt and counts it (a nil attempt is audited
+	// only). The error is a *ThrottledError when this failure makes the
+	// user wait or disabled the factor, else nil or an internal error.
+	Fail(ctx context.Context, f *Flow, attempt *FactorAttempt, reason string, details map[string]any) error
+	// Throttle is the provider's per-factor limiter, for a factor that
+	// needs counters of its own beyond BeginAttempt's per-user one (a first
+	// factor such as a passkey, which also counts per source address:
+	// throttle.Source(RemoteIP(ctx), amr); recovery codes). Its rules are
+	// Options.Throttle.
+	Throttle() *throttle.Limiter
 	// Audit records a non-failure event of the factor (e.g. enrolment).
 	Audit(ctx context.Context, f *Flow, typ, outcome, reason string, details map[string]any)
 	// Render renders a page of package templates with CSRF fields added.
@@ -137,6 +160,5 @@ var (
 	ErrFlowExpired      = &FlowError{http.StatusBadRequest, msgExpired}
 	ErrFlowOtherBrowser = &FlowError{http.StatusForbidden, msgOtherBrowser}
 	ErrFlowWrongStep    = &FlowError{http.StatusConflict, "This sign-in step is not expected now. Start again from the application."}
-	ErrLocked           = &FlowError{http.StatusForbidden, "Too many failed attempts. Try again later."}
 	ErrUnavailable      = &FlowError{http.StatusInternalServerError, msgUnavailable}
 )

@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/faceidp/faceidp/factors/policy"
+	"github.com/faceidp/faceidp/factors/throttle"
 	"github.com/faceidp/faceidp/models"
 	"github.com/faceidp/faceidp/storage"
 	"github.com/ulule/limiter/v3"
@@ -203,35 +204,6 @@ func (s *Server) completeFactor(w http.ResponseWriter, r *http.Request, f *Flow,
 	return s.advance(w, r, f, d)
 }
 
-// recordFailure audits a failed factor attempt and applies the lockout.
-func (s *Server) recordFailure(ctx context.Context, f *Flow, amr, reason string, details map[string]any) (bool, error) {
-	s.metrics.logins.WithLabelValues(amr, "failure").Inc()
-	var userID string
-	if f.User != nil {
-		userID = f.User.ID
-	}
-	s.audit(ctx, "login."+amr, "failure", userID, f.Request.ClientID, reason, details)
-	if f.User == nil {
-		return false, nil
-	}
-	u := f.User
-	// Counted in the database, atomically: concurrent failures (on any
-	// instance) each count.
-	count, locked, err := s.store.IncrementFailedLogins(ctx, u.ID, s.clock(), s.opts.LockoutThreshold, s.opts.LockoutDuration)
-	if err != nil {
-		return false, fmt.Errorf("count failed login: %w", err)
-	}
-	u.FailedLogins = count
-	if locked {
-		until := s.clock().Add(s.opts.LockoutDuration)
-		u.FailedLogins, u.LockedUntil = 0, &until
-	}
-	if locked {
-		s.audit(ctx, "account.locked", "info", u.ID, f.Request.ClientID, fmt.Sprintf("%d consecutive failures", s.opts.LockoutThreshold), nil)
-	}
-	return locked, nil
-}
-
 // --- FlowControl ----------------------------------------------------------------
 
 func (fc *flowControl) LoadFactor(r *http.Request, id, amr string) (*Flow, error) {
@@ -269,19 +241,13 @@ func (fc *flowControl) Advance(w http.ResponseWriter, r *http.Request, f *Flow, 
 		return "", ErrFlowWrongStep
 	}
 	if f.User != nil {
-		// Always reset in the database: a concurrent failure may have
-		// counted since f.User was read.
-		if err := fc.s.store.ResetFailedLogins(r.Context(), f.User.ID, fc.s.clock()); err != nil {
-			fc.s.log.ErrorContext(r.Context(), "reset failed logins", "err", err)
+		// A success resets this factor's counter, and only this one's.
+		if err := fc.s.throttle.Reset(r.Context(), throttle.Account(f.User.ID, amr)); err != nil {
+			fc.s.log.ErrorContext(r.Context(), "reset factor throttle", "factor", amr, "err", err)
 		}
-		f.User.FailedLogins = 0
 	}
 	fc.s.audit(r.Context(), "login."+amr, "success", f.Request.UserID, f.Request.ClientID, "", nil)
 	return fc.s.completeFactor(w, r, f, amr)
-}
-
-func (fc *flowControl) Fail(ctx context.Context, f *Flow, amr, reason string, details map[string]any) (bool, error) {
-	return fc.s.recordFailure(ctx, f, amr, reason, details)
 }
 
 func (fc *flowControl) Audit(ctx context.Context, f *Flow, typ, outcome, reason string, details map[string]any) {

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/gorilla/csrf"
 	"github.com/ulule/limiter/v3"
@@ -14,6 +15,7 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/op"
 
 	"github.com/faceidp/faceidp/factors/policy"
+	"github.com/faceidp/faceidp/factors/throttle"
 	"github.com/faceidp/faceidp/models"
 	"github.com/faceidp/faceidp/storage"
 	"github.com/faceidp/faceidp/templates"
@@ -23,6 +25,8 @@ import (
 func (s *Server) mountLogin(mux *http.ServeMux) {
 	mux.HandleFunc("GET /login/{$}", s.loginStart)
 	mux.HandleFunc("POST /login/password", s.loginPassword)
+	mux.HandleFunc("GET /login/cancel", s.cancelPage)
+	mux.HandleFunc("POST /login/cancel", s.cancelSubmit)
 	mux.HandleFunc("GET /login/consent", s.consentPage)
 	mux.HandleFunc("POST /login/consent", s.consentSubmit)
 	mux.HandleFunc("GET /login/logged-out", s.loggedOut)
@@ -118,9 +122,13 @@ func (s *Server) renderLogin(w http.ResponseWriter, r *http.Request, f *Flow, st
 	})
 }
 
-// loginPassword checks the first factor. Every failure shows the same
-// message and costs the same argon2id time, whether or not the account
-// exists, is disabled or is locked.
+// loginPassword checks the first factor. A failure shows the same message
+// and costs the same argon2id time whether or not the account exists, is
+// disabled or has no password; the per-factor throttle treats a login name
+// that names no account exactly like an account, so neither the message
+// nor the wait tells an attacker which accounts exist. An attempt the
+// throttle refuses is not checked at all: the person is told when to try
+// again, never "wrong password" for what may be the right one.
 func (s *Server) loginPassword(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	if err := r.ParseForm(); err != nil {
@@ -138,10 +146,9 @@ func (s *Server) loginPassword(w http.ResponseWriter, r *http.Request) {
 		s.renderLogin(w, r, f, http.StatusBadRequest, username, "Enter your username or email and your password.")
 		return
 	}
-	if s.rateLimited(ctx, "ip:"+stateFrom(ctx).remoteIP, s.ipLimit) || s.rateLimited(ctx, "user:"+hashToken(strings.ToLower(username)), s.usrLimit) {
-		s.audit(ctx, "login.pwd", "failure", "", f.Request.ClientID, "rate limited", nil)
-		s.metrics.logins.WithLabelValues(policy.AMRPassword, "rate_limited").Inc()
-		s.renderLogin(w, r, f, http.StatusTooManyRequests, username, msgTooMany)
+	clientID := f.Request.ClientID
+	if wait, limited := s.rateLimited(ctx, "ip:"+stateFrom(ctx).remoteIP, s.ipLimit); limited {
+		s.tooMany(w, r, f, username, wait)
 		return
 	}
 	u, err := s.store.GetUserByLogin(ctx, username)
@@ -150,47 +157,88 @@ func (s *Server) loginPassword(w http.ResponseWriter, r *http.Request) {
 		s.renderFlowError(w, r, ErrUnavailable)
 		return
 	}
-	now := s.clock()
-	var reason string
-	switch {
-	case u == nil:
-		reason = "unknown user"
-	case u.Disabled:
-		reason = "account disabled"
-	case u.Locked(now):
-		reason = "account locked"
-	case u.PasswordHash == "":
-		reason = "no password set"
+	if errors.Is(err, storage.ErrNotFound) {
+		u = nil
 	}
-	if reason != "" {
-		s.hasher.VerifyDummy(pw)
-		s.metrics.logins.WithLabelValues(policy.AMRPassword, "failure").Inc()
-		var uid string
-		if u != nil {
-			uid = u.ID
+	// The per-minute flood limit per account, or per known device: a
+	// stranger flooding the account's name does not reach the owner's
+	// browser.
+	userKey := "user:" + hashToken(strings.ToLower(username))
+	if u != nil {
+		if dev := s.knownDevice(r, u.ID); dev != "" {
+			userKey = "device:" + dev
 		}
-		s.audit(ctx, "login.pwd", "failure", uid, f.Request.ClientID, reason, nil)
-		s.renderLogin(w, r, f, http.StatusUnauthorized, username, msgWrongCredentials)
+	}
+	if wait, limited := s.rateLimited(ctx, userKey, s.usrLimit); limited {
+		s.tooMany(w, r, f, username, wait)
 		return
 	}
-	ok, rehash, err := s.hasher.Verify(u.PasswordHash, pw)
+	att, device, err := s.beginPassword(r, username, u, clientID)
+	var te *ThrottledError
+	if errors.As(err, &te) {
+		s.metrics.logins.WithLabelValues(policy.AMRPassword, "throttled").Inc()
+		w.Header().Set("Retry-After", retryAfterSeconds(te.Wait))
+		s.renderLogin(w, r, f, http.StatusTooManyRequests, username, te.Message())
+		return
+	}
 	if err != nil {
-		s.log.ErrorContext(ctx, "verify password", "user_id", u.ID, "err", err)
+		s.log.ErrorContext(ctx, "password throttle", "err", err)
+		s.renderFlowError(w, r, ErrUnavailable)
+		return
+	}
+	// Whatever happens below settles the attempt; a path that returns
+	// without deciding releases it.
+	defer func() { _ = att.Release(context.WithoutCancel(ctx)) }()
+
+	var ok, rehash bool
+	if u == nil || u.PasswordHash == "" {
+		s.hasher.VerifyDummy(pw)
+	} else {
+		ok, rehash, err = s.hasher.Verify(u.PasswordHash, pw)
+		if err != nil {
+			s.log.ErrorContext(ctx, "verify password", "user_id", u.ID, "err", err)
+		}
+	}
+	details := map[string]any{"known_device": device != ""}
+	if !ok {
+		var uid, reason string
+		switch {
+		case u == nil:
+			reason = "unknown user"
+		case u.PasswordHash == "":
+			uid, reason = u.ID, "no password set"
+		default:
+			uid, reason = u.ID, "wrong password"
+		}
+		s.metrics.logins.WithLabelValues(policy.AMRPassword, "failure").Inc()
+		s.audit(ctx, "login.pwd", "failure", uid, clientID, reason, details)
+		results, err := att.Fail(ctx)
+		if err != nil {
+			s.log.ErrorContext(ctx, "count failed password", "err", err)
+		}
+		msg := msgWrongCredentials
+		if te := s.auditFailures(ctx, uid, clientID, results); te != nil {
+			msg += " " + te.Message()
+			w.Header().Set("Retry-After", retryAfterSeconds(te.Wait))
+		}
+		s.renderLogin(w, r, f, http.StatusUnauthorized, username, msg)
+		return
+	}
+	// The password is right: only now may the person learn about the
+	// account itself.
+	if err := att.Succeed(ctx); err != nil {
+		s.log.ErrorContext(ctx, "reset password throttle", "err", err)
+	}
+	if u.Disabled {
+		s.metrics.logins.WithLabelValues(policy.AMRPassword, "failure").Inc()
+		s.audit(ctx, "login.pwd", "failure", u.ID, clientID, "account disabled", details)
+		s.renderLogin(w, r, f, http.StatusForbidden, username, msgDisabled)
+		return
+	}
+	if err := s.rememberDevice(w, r, u.ID); err != nil {
+		s.log.ErrorContext(ctx, "set device cookie", "err", err)
 	}
 	f.User = u
-	if !ok {
-		if _, err := s.recordFailure(ctx, f, policy.AMRPassword, "wrong password", nil); err != nil {
-			s.log.ErrorContext(ctx, "record failure", "err", err)
-		}
-		s.renderLogin(w, r, f, http.StatusUnauthorized, username, msgWrongCredentials)
-		return
-	}
-	// The reset is one conditional UPDATE, not a write of the whole user
-	// read above: that would undo a concurrent admin change or failure.
-	if err := s.store.ResetFailedLogins(ctx, u.ID, now); err != nil {
-		s.log.ErrorContext(ctx, "reset failed logins", "err", err)
-	}
-	u.FailedLogins, u.LockedUntil = 0, nil
 	if rehash {
 		if h, err := s.hasher.Hash(pw); err == nil {
 			u.PasswordHash = h
@@ -203,7 +251,7 @@ func (s *Server) loginPassword(w http.ResponseWriter, r *http.Request) {
 		f.Request.AMR = nil // factors of another user do not carry over
 	}
 	f.Request.UserID = u.ID
-	s.audit(ctx, "login.pwd", "success", u.ID, f.Request.ClientID, "", nil)
+	s.audit(ctx, "login.pwd", "success", u.ID, clientID, "", details)
 	next, err := s.completeFactor(w, r, f, policy.AMRPassword)
 	if err != nil {
 		s.renderFlowError(w, r, err)
@@ -212,15 +260,28 @@ func (s *Server) loginPassword(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }
 
-// rateLimited counts an attempt under key and reports whether the limit
-// is exceeded. A limiter failure does not lock everyone out.
-func (s *Server) rateLimited(ctx context.Context, key string, l *limiter.Limiter) bool {
+// tooMany answers an attempt over the per-minute flood limit.
+func (s *Server) tooMany(w http.ResponseWriter, r *http.Request, f *Flow, username string, wait time.Duration) {
+	s.audit(r.Context(), "login.pwd", "failure", "", f.Request.ClientID, "rate limited", nil)
+	s.metrics.logins.WithLabelValues(policy.AMRPassword, "rate_limited").Inc()
+	w.Header().Set("Retry-After", retryAfterSeconds(wait))
+	s.renderLogin(w, r, f, http.StatusTooManyRequests, username, "Too many sign-in attempts. Try again in "+throttle.FormatWait(wait)+".")
+}
+
+// rateLimited counts an attempt under key and reports whether the
+// per-minute limit is exceeded and how long until it resets. The store
+// does not fail open: with Redis unreachable it counts in memory
+// (fallbackStore); only a cancelled request gets here with an error.
+func (s *Server) rateLimited(ctx context.Context, key string, l *limiter.Limiter) (time.Duration, bool) {
 	lc, err := l.Get(ctx, key)
 	if err != nil {
 		s.log.ErrorContext(ctx, "rate limiter", "err", err)
-		return false
+		return time.Second, true
 	}
-	return lc.Reached
+	if !lc.Reached {
+		return 0, false
+	}
+	return max(time.Unix(lc.Reset, 0).Sub(time.Now()), time.Second), true
 }
 
 func (s *Server) consentPage(w http.ResponseWriter, r *http.Request) {
@@ -348,6 +409,11 @@ func (s *Server) renderError(w http.ResponseWriter, r *http.Request, status int,
 }
 
 func (s *Server) renderFlowError(w http.ResponseWriter, r *http.Request, err error) {
+	var te *ThrottledError
+	if errors.As(err, &te) {
+		s.renderThrottled(w, r, te)
+		return
+	}
 	var fe *FlowError
 	if errors.As(err, &fe) {
 		s.renderError(w, r, fe.Status, fe.Message)

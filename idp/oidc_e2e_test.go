@@ -15,6 +15,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/faceidp/faceidp/factors/policy"
+	"github.com/faceidp/faceidp/factors/throttle"
 	"github.com/faceidp/faceidp/models"
 	"github.com/faceidp/faceidp/storage"
 )
@@ -530,31 +531,32 @@ func TestLoginFormErrors(t *testing.T) {
 			t.Fatalf("POST without CSRF token: %d", resp.status)
 		}
 	})
-	t.Run("lockout after repeated failures", func(t *testing.T) {
+	t.Run("throttle after repeated failures, never a wrong-password message for the right one", func(t *testing.T) {
 		b := e.newBrowser()
-		for i := 0; i < DefaultLockoutThreshold; i++ {
-			try(b, "alice", "wrong-password-"+string(rune('a'+i)))
+		for i := 1; i <= throttle.DefaultPasswordAfter; i++ {
+			p := try(b, "alice", "wrong-password-"+string(rune('a'+i)))
+			if i == throttle.DefaultPasswordAfter && !strings.Contains(p.body, "Try again in 1 minute.") {
+				t.Fatalf("the failure that starts the wait does not say so: %d\n%s", p.status, p.body)
+			}
 		}
-		// Locked: even the right password gets the generic message.
-		if p := try(b, "alice", alicePW); p.status != http.StatusUnauthorized || !strings.Contains(p.body, "Wrong username or password.") {
-			t.Fatalf("locked account: %d\n%s", p.status, p.body)
+		// Throttled: the right password is not even checked, and the owner
+		// is told when to try again, not that the password is wrong.
+		p := try(b, "alice", alicePW)
+		if p.status != http.StatusTooManyRequests || strings.Contains(p.body, "Wrong username or password.") ||
+			!strings.Contains(p.body, "Too many sign-in attempts. Try again in 1 minute.") || p.header.Get("Retry-After") != "60" {
+			t.Fatalf("throttled account with the right password: %d Retry-After=%q\n%s", p.status, p.header.Get("Retry-After"), p.body)
 		}
-		u, _ := e.store.GetUser(e.ctx, alice.ID)
-		if !u.Locked(e.clock.Now()) {
-			t.Fatal("account not locked")
+		if ev, _ := e.store.ListAudit(e.ctx, storage.AuditFilter{UserID: alice.ID, Type: "throttle.pwd"}); len(ev) < 2 {
+			t.Errorf("throttle audit events: %+v, want the wait engaged and the refusal", ev)
 		}
-		e.clock.Advance(DefaultLockoutDuration + time.Second)
-		p := get(t, b, r.start().url)
-		f := parseForm(t, p.body)
+		e.clock.Advance(time.Minute)
+		pg := get(t, b, r.start().url)
+		f := parseForm(t, pg.body)
 		f.fields.Set("username", "alice")
 		f.fields.Set("password", alicePW)
 		resp := postForm(t, b, e.abs(f.action), f.fields)
 		if loc := resp.header.Get("Location"); !strings.HasPrefix(loc, rpRedirect+"?code=") {
-			t.Fatalf("after the lockout expired: %d Location=%q\n%s", resp.status, loc, resp.body)
-		}
-		ev, _ := e.store.ListAudit(e.ctx, storage.AuditFilter{UserID: alice.ID, Type: "account.locked"})
-		if len(ev) == 0 {
-			t.Error("no audit event for the lockout")
+			t.Fatalf("after the wait: %d Location=%q\n%s", resp.status, loc, resp.body)
 		}
 	})
 }

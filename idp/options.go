@@ -6,29 +6,29 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"net/url"
 	"strings"
 	"time"
 
 	"github.com/faceidp/faceidp/factors/password"
 	"github.com/faceidp/faceidp/factors/policy"
+	"github.com/faceidp/faceidp/factors/throttle"
 	"github.com/faceidp/faceidp/keyring"
 	"github.com/faceidp/faceidp/storage"
 )
 
 // Defaults for the zero values of Options.
 const (
-	DefaultAuthRequestTTL   = 30 * time.Minute
-	DefaultCodeTTL          = time.Minute
-	DefaultAccessTokenTTL   = 15 * time.Minute
-	DefaultIDTokenTTL       = time.Hour
-	DefaultRefreshTokenTTL  = 30 * 24 * time.Hour
-	DefaultSessionTTL       = 12 * time.Hour
-	DefaultMaxBodyBytes     = 64 << 10
-	DefaultLockoutThreshold = 5
-	DefaultLockoutDuration  = 15 * time.Minute
-	DefaultLoginsPerIP      = 30 // per minute
-	DefaultLoginsPerUser    = 10 // per minute
+	DefaultAuthRequestTTL  = 30 * time.Minute
+	DefaultCodeTTL         = time.Minute
+	DefaultAccessTokenTTL  = 15 * time.Minute
+	DefaultIDTokenTTL      = time.Hour
+	DefaultRefreshTokenTTL = 30 * 24 * time.Hour
+	DefaultSessionTTL      = 12 * time.Hour
+	DefaultMaxBodyBytes    = 64 << 10
+	DefaultLoginsPerIP     = 30 // per minute
+	DefaultLoginsPerUser   = 10 // per minute
 )
 
 // Options configure New. Required: Issuer, Store, Keyring, CookieHashKey,
@@ -74,11 +74,21 @@ type Options struct {
 	// MaxBodyBytes caps every request body (default 64 KiB); a second
 	// factor may raise it for its own routes (see BodyLimiter).
 	MaxBodyBytes int64
-	// LockoutThreshold consecutive failures lock an account for
-	// LockoutDuration.
-	LockoutThreshold int
-	LockoutDuration  time.Duration
-	// LoginsPerIP and LoginsPerUser cap password attempts per minute.
+	// Throttle are the per-factor throttling rules (factors/throttle):
+	// growing waits after consecutive failures, per account, known device
+	// and source address for passwords, per user for each second factor.
+	// Zero: throttle.DefaultRules().
+	Throttle throttle.Rules
+	// TrustedProxies are the reverse proxies whose client address header
+	// (ClientIPHeader) is believed; a request from any other peer is
+	// attributed to the peer. Empty: the peer address always.
+	TrustedProxies []netip.Prefix
+	// ClientIPHeader is the header the trusted proxies set:
+	// "X-Forwarded-For" (default) or "Forwarded" (RFC 7239).
+	ClientIPHeader string
+	// LoginsPerIP and LoginsPerUser cap password attempts per minute (a
+	// flood limit on top of the throttle; per known device instead of per
+	// account for a browser holding the account's device cookie).
 	LoginsPerIP   int64
 	LoginsPerUser int64
 	// RateLimitRedisURL, when set (redis://[:password@]host:port/db,
@@ -101,12 +111,11 @@ func (o *Options) setDefaults() {
 	def(&o.IDTokenTTL, DefaultIDTokenTTL)
 	def(&o.RefreshTokenTTL, DefaultRefreshTokenTTL)
 	def(&o.SessionTTL, DefaultSessionTTL)
-	def(&o.LockoutDuration, DefaultLockoutDuration)
 	if o.MaxBodyBytes <= 0 {
 		o.MaxBodyBytes = DefaultMaxBodyBytes
 	}
-	if o.LockoutThreshold <= 0 {
-		o.LockoutThreshold = DefaultLockoutThreshold
+	if o.Throttle.Factors == nil {
+		o.Throttle = throttle.DefaultRules()
 	}
 	if o.LoginsPerIP <= 0 {
 		o.LoginsPerIP = DefaultLoginsPerIP
@@ -155,6 +164,12 @@ func (o *Options) validate() error {
 			errs = append(errs, fmt.Errorf("second factor %q registered twice", f.AMR()))
 		}
 		seen[f.AMR()] = true
+	}
+	if err := o.Throttle.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if _, err := newClientIPResolver(o.TrustedProxies, o.ClientIPHeader); err != nil {
+		errs = append(errs, err)
 	}
 	if _, _, err := parseIssuer(o.Issuer); err != nil {
 		errs = append(errs, err)

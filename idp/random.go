@@ -1,6 +1,7 @@
 package idp
 
 import (
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
@@ -23,4 +24,12 @@ func randomID(r io.Reader) (string, error) {
 func hashToken(s string) string {
 	sum := sha256.Sum256([]byte(s))
 	return hex.EncodeToString(sum[:])
+}
+
+// hashWithKey is HMAC-SHA256(key, s), hex encoded: a stable identifier of
+// s that cannot be reversed by guessing s without the key.
+func hashWithKey(key []byte, s string) string {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(s))
+	return hex.EncodeToString(m.Sum(nil))
 }

@@ -51,7 +51,7 @@ func TestRateLimitSharedAcrossInstancesViaRedis(t *testing.T) {
 		}
 	}
 	p := try(bURL)
-	if p.status != http.StatusTooManyRequests || !strings.Contains(p.body, msgTooMany) {
+	if p.status != http.StatusTooManyRequests || !strings.Contains(p.body, "Too many sign-in attempts. Try again in") {
 		t.Fatalf("4th attempt over two instances with a limit of 3: %d, want 429\n%s", p.status, p.body)
 	}
 }

@@ -12,7 +12,6 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"time"
 
@@ -26,6 +25,7 @@ import (
 	"golang.org/x/text/language"
 
 	"github.com/faceidp/faceidp/factors/password"
+	"github.com/faceidp/faceidp/factors/throttle"
 	"github.com/faceidp/faceidp/models"
 	"github.com/faceidp/faceidp/storage"
 	"github.com/faceidp/faceidp/templates"
@@ -47,18 +47,28 @@ type Server struct {
 	tmpl     *templates.Set
 	cookies  *sessions.CookieStore
 	rlStore  limiter.Store
+	rlRedis  *fallbackStore // nil without Redis
 	ipLimit  *limiter.Limiter
 	usrLimit *limiter.Limiter
 	closeRL  func() error
-	factors  map[string]SecondFactor
-	metrics  *metrics
-	handler  http.Handler
+	throttle *throttle.Limiter
+	clientIP *clientIPResolver
+	// deviceKey authenticates device cookies; loginKey names the throttle
+	// counters of login names that are no account. Both are derived from
+	// CookieHashKey, so every instance has the same.
+	deviceKey []byte
+	loginKey  []byte
+	factors   map[string]SecondFactor
+	metrics   *metrics
+	handler   http.Handler
 }
 
 type metrics struct {
-	reg    *prometheus.Registry
-	logins *prometheus.CounterVec
-	tokens *prometheus.CounterVec
+	reg      *prometheus.Registry
+	logins   *prometheus.CounterVec
+	tokens   *prometheus.CounterVec
+	throttle *prometheus.CounterVec
+	redisUp  prometheus.Gauge
 }
 
 func newMetrics() *metrics {
@@ -72,8 +82,16 @@ func newMetrics() *metrics {
 			Name: "faceidp_tokens_issued_total",
 			Help: "Tokens issued by type.",
 		}, []string{"type"}),
+		throttle: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "faceidp_throttle_decisions_total",
+			Help: "Throttle decisions by factor, counter (account, device, source) and decision (refused, engaged, disabled).",
+		}, []string{"factor", "counter", "decision"}),
+		redisUp: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "faceidp_ratelimit_redis_up",
+			Help: "1 while the rate limits are shared through Redis, 0 while Redis is unreachable and each instance limits in its own memory; absent without rate_limit.redis_url.",
+		}),
 	}
-	m.reg.MustRegister(m.logins, m.tokens, collectors.NewGoCollector(),
+	m.reg.MustRegister(m.logins, m.tokens, m.throttle, collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -104,6 +122,14 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	if s.hasher, err = password.New(opts.PasswordParams, opts.Rand); err != nil {
 		return nil, err
 	}
+	if s.throttle, err = throttle.New(opts.Store, opts.Throttle, opts.Clock); err != nil {
+		return nil, err
+	}
+	if s.clientIP, err = newClientIPResolver(opts.TrustedProxies, opts.ClientIPHeader); err != nil {
+		return nil, err
+	}
+	s.deviceKey = deriveKey(opts.CookieHashKey, "faceidp device cookie key")
+	s.loginKey = deriveKey(opts.CookieHashKey, "faceidp login name throttle key")
 	if s.tmpl, err = templates.Load(); err != nil {
 		return nil, err
 	}
@@ -140,8 +166,18 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	// The last step that can fail, so no error path leaks its Redis
 	// connections. Second factors build their own limits on the same store
 	// (FlowControl.RateLimitStore), so they hold across instances too.
-	if s.rlStore, s.closeRL, err = newRateLimitStore(ctx, opts.RateLimitRedisURL, issuer); err != nil {
+	redisUp := func(up bool) {
+		if up {
+			s.metrics.redisUp.Set(1)
+		} else {
+			s.metrics.redisUp.Set(0)
+		}
+	}
+	if s.rlStore, s.rlRedis, s.closeRL, err = newRateLimitStore(ctx, opts.RateLimitRedisURL, issuer, opts.Clock, opts.Logger, redisUp); err != nil {
 		return nil, err
+	}
+	if s.rlRedis != nil {
+		s.metrics.reg.MustRegister(s.metrics.redisUp)
 	}
 	// One store, two rates: keys are "ip:..." and "user:...".
 	s.ipLimit = limiter.New(s.rlStore, limiter.Rate{Period: time.Minute, Limit: opts.LoginsPerIP})
@@ -210,6 +246,15 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	// A Redis outage degrades the rate limits but not the service: still
+	// 200, with what is degraded said in the body.
+	if s.rlRedis != nil {
+		s.rlRedis.check(r.Context())
+	}
+	if s.rlRedis != nil && s.rlRedis.Degraded() {
+		_, _ = w.Write([]byte("ok\nrate limits: redis unreachable, in-process fallback\n"))
+		return
+	}
 	_, _ = w.Write([]byte("ok\n"))
 }
 
@@ -251,7 +296,8 @@ func setSecurityHeaders(w http.ResponseWriter) {
 
 // reqState carries per-request facts into op.Storage callbacks, which only
 // see a context: the ID token algorithm of the client being served, the
-// browser's session (for end_session) and the caller's address (audit).
+// browser's session (for end_session) and the client's address (rate
+// limits, throttles, audit; resolved through the trusted proxies).
 type reqState struct {
 	alg          string
 	remoteIP     string
@@ -268,13 +314,14 @@ func stateFrom(ctx context.Context) *reqState {
 	return &reqState{}
 }
 
+// RemoteIP is the client address of the request ctx belongs to, as the
+// provider resolved it (through Options.TrustedProxies); "" outside a
+// request the provider serves.
+func RemoteIP(ctx context.Context) string { return stateFrom(ctx).remoteIP }
+
 func (s *Server) withRequestState(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ip, _, err := net.SplitHostPort(r.RemoteAddr)
-		if err != nil {
-			ip = r.RemoteAddr
-		}
-		ctx := context.WithValue(r.Context(), stateKey{}, &reqState{remoteIP: ip})
+		ctx := context.WithValue(r.Context(), stateKey{}, &reqState{remoteIP: s.clientIP.clientIP(r)})
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }

@@ -7,7 +7,7 @@
 // `var _ storage.Storage = (*Store)(nil)`, and call
 // storagetest.RunConformance from its tests with a constructor that returns
 // a fresh, migrated, empty store per test (see sqlstore_test.go). Atomic
-// operations (RotateRefreshToken, RedeemAuthCode, IncrementFailedLogins,
+// operations (RotateRefreshToken, RedeemAuthCode, UpdateThrottle,
 // ConsumeFaceChallenge, ResealFaceTemplate, RotateSigningKeys,
 // RecordPasskeyUse, ConsumeWebAuthnSession, ReplaceRecoveryCodes,
 // ConsumeRecoveryCode, GrantFaceBypass, ConsumeFaceBypass) must be
@@ -51,6 +51,7 @@ var (
 // concurrent use by several processes sharing one database.
 type Storage interface {
 	Users
+	Throttles
 	Clients
 	AuthRequests
 	Tokens
@@ -68,8 +69,8 @@ type Storage interface {
 	// Migrate brings the schema up to date.
 	Migrate(ctx context.Context) error
 	// DeleteExpired removes expired auth requests, tokens, sessions,
-	// challenges (face and WebAuthn) and face bypasses, and signing keys
-	// past RemoveAfter; it returns the count.
+	// challenges (face and WebAuthn), face bypasses and throttle counters,
+	// and signing keys past RemoveAfter; it returns the count.
 	DeleteExpired(ctx context.Context, now time.Time) (int64, error)
 	Health(ctx context.Context) error
 	Close() error
@@ -83,18 +84,32 @@ type Users interface {
 	GetUserByLogin(ctx context.Context, login string) (*models.User, error)
 	ListUsers(ctx context.Context) ([]models.User, error)
 	UpdateUser(ctx context.Context, u *models.User) error
-	// IncrementFailedLogins atomically adds one to the user's FailedLogins
-	// and returns the consecutive failures counted so far, this one
-	// included. When that reaches threshold the account is locked until
-	// now+lockFor, the stored counter restarts at zero and locked is true.
-	// Concurrent calls (from any process) never lose a count. ErrNotFound
-	// for an unknown user.
-	IncrementFailedLogins(ctx context.Context, userID string, now time.Time, threshold int, lockFor time.Duration) (count int, locked bool, err error)
-	// ResetFailedLogins sets FailedLogins to zero and clears a lockout that
-	// has ended by now, after a successful sign-in; a lockout still in force
-	// at now (set by a concurrent failure) is left alone. Unknown users are
-	// not an error.
-	ResetFailedLogins(ctx context.Context, userID string, now time.Time) error
+}
+
+// Throttles keeps the failure counters of the per-factor throttle
+// (factors/throttle decides what they mean). A counter is identified by
+// (subject, factor).
+type Throttles interface {
+	// GetThrottle returns a counter; ErrNotFound when there is none.
+	GetThrottle(ctx context.Context, subject, factor string) (*models.FactorThrottle, error)
+	// UpdateThrottle reads the counter (subject, factor), or a zero one with
+	// only Subject and Factor set when there is none, and passes it to fn
+	// while holding it exclusively: concurrent updates of the same counter,
+	// from any process sharing the database, wait for each other, so none
+	// is lost and a limit fn enforces cannot be slipped past. When fn
+	// returns nil the counter as fn left it is stored (Subject and Factor
+	// cannot change) and returned; when it returns an error nothing is
+	// stored and that error is returned as is. fn may run more than once
+	// (a retried transaction) and must not have other effects.
+	UpdateThrottle(ctx context.Context, subject, factor string, fn func(t *models.FactorThrottle) error) (*models.FactorThrottle, error)
+	// DeleteThrottle removes a counter; a missing one is not an error.
+	DeleteThrottle(ctx context.Context, subject, factor string) error
+	// DeleteUserThrottles removes every counter of userID for factor, or
+	// for every factor when factor is "", and returns how many.
+	DeleteUserThrottles(ctx context.Context, userID, factor string) (int64, error)
+	// ListUserThrottles returns every counter of userID, by factor and
+	// subject.
+	ListUserThrottles(ctx context.Context, userID string) ([]models.FactorThrottle, error)
 }
 
 type Clients interface {

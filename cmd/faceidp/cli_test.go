@@ -712,3 +712,46 @@ func TestUserResetFace(t *testing.T) {
 		t.Errorf("reset-face of an unknown user: %q, want one line", msg)
 	}
 }
+
+// user list shows a disabled face and a password wait; enable-face clears
+// the face counter only, enable clears the rest.
+func TestUserEnableFace(t *testing.T) {
+	e := newTestEnv(t)
+	e.ok("correct horse battery staple\n", "user", "add", "--username", "ada", "--email", "ada@example.com")
+	ctx := context.Background()
+	store := e.store()
+	u, err := store.GetUserByLogin(ctx, "ada")
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	for _, c := range []struct {
+		factor   string
+		failures int
+	}{{"face", 50}, {"pwd", 5}} {
+		if _, err := store.UpdateThrottle(ctx, "user:"+u.ID, c.factor, func(th *models.FactorThrottle) error {
+			th.UserID, th.Failures, th.LastFailureAt = u.ID, c.failures, &now
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if list := e.ok("", "user", "list"); !strings.Contains(list, "face disabled") || !strings.Contains(list, "pwd wait 1 minute") {
+		t.Fatalf("user list does not show the throttles:\n%s", list)
+	}
+	if out := e.ok("", "user", "enable-face", "ada"); !strings.Contains(out, "face sign-in of ada enabled again") {
+		t.Errorf("enable-face printed %q", out)
+	}
+	if list := e.ok("", "user", "list"); strings.Contains(list, "face disabled") || !strings.Contains(list, "pwd wait") {
+		t.Fatalf("after enable-face (face only):\n%s", list)
+	}
+	if out := e.ok("", "user", "enable-face", "ada"); !strings.Contains(out, "was not throttled") {
+		t.Errorf("second enable-face printed %q", out)
+	}
+	if out := e.ok("", "user", "enable", "ada"); !strings.Contains(out, "1 throttle counter(s) cleared") {
+		t.Errorf("enable printed %q", out)
+	}
+	if list := e.ok("", "user", "list"); strings.Contains(list, "pwd wait") {
+		t.Fatalf("after enable:\n%s", list)
+	}
+}

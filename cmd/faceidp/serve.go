@@ -13,6 +13,7 @@ import (
 
 	"github.com/faceidp/faceidp/config"
 	"github.com/faceidp/faceidp/factors/policy"
+	"github.com/faceidp/faceidp/factors/throttle"
 	"github.com/faceidp/faceidp/idp"
 	"github.com/faceidp/faceidp/storage"
 )
@@ -76,6 +77,10 @@ func (a *app) serve(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	proxies, err := idp.ParseTrustedProxies(cfg.TrustedProxies)
+	if err != nil {
+		return fmt.Errorf("trusted_proxies: %w", err)
+	}
 	srv, err := idp.New(ctx, idp.Options{
 		Issuer:           cfg.Issuer,
 		Store:            store,
@@ -94,8 +99,9 @@ func (a *app) serve(ctx context.Context) error {
 		SessionTTL:       cfg.Tokens.SessionTTL,
 		FaceMode:         faceMode,
 		SecondFactors:    factors,
-		LockoutThreshold: cfg.RateLimit.LockoutThreshold,
-		LockoutDuration:  cfg.RateLimit.LockoutDuration,
+		Throttle:         throttleRules(cfg),
+		TrustedProxies:   proxies,
+		ClientIPHeader:   cfg.ClientIPHeader,
 		LoginsPerIP:      int64(cfg.RateLimit.LoginsPerIP),
 		LoginsPerUser:    int64(cfg.RateLimit.LoginsPerUser),
 
@@ -176,3 +182,17 @@ func (a *app) cleanup(ctx context.Context, store storage.Storage, logger *slog.L
 
 // faceEnabled reports whether serve loads the face engine.
 func faceEnabled(cfg *config.Config) bool { return cfg.Face.Mode != config.FaceOff }
+
+// throttleRules are the per-factor throttle policies the configuration
+// describes (README "Throttling").
+func throttleRules(cfg *config.Config) throttle.Rules {
+	rl := cfg.RateLimit
+	delays := rl.PasswordDelayDurations()
+	return throttle.Rules{
+		Factors: map[string]throttle.Policy{
+			throttle.FactorPassword: throttle.PasswordPolicy(rl.PasswordThrottleAfter, delays, rl.PasswordWindow),
+			throttle.FactorFace:     throttle.FacePolicy(rl.FaceThrottleAfter, rl.FaceDelay, rl.FaceDelayMax, rl.FaceDisableAfter),
+		},
+		Source: throttle.PasswordPolicy(rl.IPThrottleAfter, delays, throttle.DefaultSourceWindow),
+	}
+}

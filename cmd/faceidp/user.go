@@ -3,10 +3,13 @@ package main
 import (
 	"fmt"
 	"strconv"
+	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/faceidp/faceidp/factors/throttle"
 	"github.com/faceidp/faceidp/idp/accounts"
 )
 
@@ -57,17 +60,23 @@ func (a *app) userCmd() *cobra.Command {
 				if err != nil {
 					return fmt.Errorf("user list: %w", err)
 				}
+				limiter, err := throttle.New(env.store, throttleRules(env.cfg), a.now)
+				if err != nil {
+					return fmt.Errorf("user list: %w", err)
+				}
 				now := a.now()
 				tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-				fmt.Fprintln(tw, "USERNAME\tEMAIL\tNAME\tSTATUS\tFACE\tSUB")
+				fmt.Fprintln(tw, "USERNAME\tEMAIL\tNAME\tSTATUS\tFACE\tTHROTTLED\tSUB")
 				for _, u := range users {
 					status := "active"
-					switch {
-					case u.Disabled:
+					if u.Disabled {
 						status = "disabled"
-					case u.Locked(now):
-						status = "locked"
 					}
+					st, err := limiter.UserStatus(cmd.Context(), u.ID)
+					if err != nil {
+						return fmt.Errorf("user list: %w", err)
+					}
+					throttled := describeThrottles(st, now)
 					face := "-"
 					if _, ok := faces[u.ID]; ok {
 						face = "enrolled"
@@ -79,7 +88,7 @@ func (a *app) userCmd() *cobra.Command {
 					if name == "" {
 						name = "-"
 					}
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", u.Username, u.Email, name, status, face, u.ID)
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", u.Username, u.Email, name, status, face, throttled, u.ID)
 				}
 				return tw.Flush()
 			})
@@ -125,21 +134,46 @@ before you run this.`,
 	}
 	enable := &cobra.Command{
 		Use:   "enable USERNAME|EMAIL|SUB",
-		Short: "Re-enable a disabled user and clear a lockout",
+		Short: "Re-enable a disabled user and clear every throttle of the user (password and face, every device)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.withAccounts(cmd.Context(), func(ac *accounts.Service) error {
-				if err := ac.EnableUser(cmd.Context(), args[0]); err != nil {
+				n, err := ac.EnableUser(cmd.Context(), args[0])
+				if err != nil {
 					return fmt.Errorf("user enable: %w", err)
 				}
-				fmt.Fprintf(a.stdout, "user %s enabled\n", args[0])
+				fmt.Fprintf(a.stdout, "user %s enabled; %d throttle counter(s) cleared\n", args[0], n)
+				return nil
+			})
+		},
+	}
+	enableFace := &cobra.Command{
+		Use:   "enable-face USERNAME|EMAIL|SUB",
+		Short: "Turn face sign-in back on for a user after too many failed face checks (clears the face throttle only)",
+		Long: `Face is disabled for a user after rate_limit.face_disable_after consecutive failed
+face verifications (50 by default), and each attempt after
+rate_limit.face_throttle_after failures waits. This clears that counter and
+nothing else; the password throttle is untouched. Confirm who is asking first.
+If the user can no longer pass the face step at all, use reset-face instead.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.withAccounts(cmd.Context(), func(ac *accounts.Service) error {
+				cleared, err := ac.EnableFace(cmd.Context(), args[0])
+				if err != nil {
+					return fmt.Errorf("user enable-face: %w", err)
+				}
+				if !cleared {
+					fmt.Fprintf(a.stdout, "face of %s was not throttled\n", args[0])
+					return nil
+				}
+				fmt.Fprintf(a.stdout, "face sign-in of %s enabled again; its failure count starts from zero\n", args[0])
 				return nil
 			})
 		},
 	}
 	setPassword := &cobra.Command{
 		Use:   "set-password USERNAME|EMAIL|SUB < password",
-		Short: "Replace a user's password (asked for on a terminal, else read from standard input), clear a lockout and sign the user out everywhere",
+		Short: "Replace a user's password (asked for on a terminal, else read from standard input), clear its password throttle and sign the user out everywhere",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			pw, err := a.readNewPassword()
@@ -182,7 +216,29 @@ before you run this.`,
 			})
 		},
 	}
-	cmd.AddCommand(add, list, disable, enable, setPassword, setRequireFace, resetFace)
+	cmd.AddCommand(add, list, disable, enable, enableFace, setPassword, setRequireFace, resetFace)
 	cmd.AddCommand(a.bypassCmds()...)
 	return cmd
+}
+
+// describeThrottles says what holds a user back, for user list: "face
+// disabled", "pwd wait 4m (device)", or "-".
+func describeThrottles(st []throttle.Status, now time.Time) string {
+	var parts []string
+	for _, s := range st {
+		switch {
+		case s.Disabled:
+			parts = append(parts, s.Key.Factor+" disabled")
+		case !s.RetryAt.IsZero():
+			what := s.Key.Factor + " wait " + throttle.FormatWait(s.RetryAt.Sub(now))
+			if s.Key.Kind == throttle.KindDevice {
+				what += " (a device)"
+			}
+			parts = append(parts, what)
+		}
+	}
+	if len(parts) == 0 {
+		return "-"
+	}
+	return strings.Join(parts, ", ")
 }

@@ -19,6 +19,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/faceidp/faceidp/factors/password"
+	"github.com/faceidp/faceidp/factors/throttle"
 	"github.com/faceidp/faceidp/models"
 	"github.com/faceidp/faceidp/storage"
 )
@@ -181,32 +182,66 @@ func (s *Service) signOutEverywhere(ctx context.Context, u *models.User, now tim
 	return n, nil
 }
 
-// EnableUser lets a disabled user sign in again and clears a lockout.
-func (s *Service) EnableUser(ctx context.Context, ref string) error {
+// EnableUser lets a disabled user sign in again and clears every throttle
+// counter of the user (password and every second factor, on every known
+// device): the administrator vouches for whoever will sign in next. It
+// returns how many counters were cleared.
+func (s *Service) EnableUser(ctx context.Context, ref string) (int64, error) {
 	u, err := s.findUser(ctx, ref)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	now := s.clock()
-	u.Disabled, u.LockedUntil, u.FailedLogins, u.UpdatedAt = false, nil, 0, now
-	if err := s.store.UpdateUser(ctx, u); err != nil {
-		return fmt.Errorf("enable user %q: %w", u.Username, err)
+	if u.Disabled {
+		u.Disabled, u.UpdatedAt = false, now
+		if err := s.store.UpdateUser(ctx, u); err != nil {
+			return 0, fmt.Errorf("enable user %q: %w", u.Username, err)
+		}
 	}
-	if err := s.audit(ctx, now, AuditUserEnable, u.ID, "", nil); err != nil {
-		return fmt.Errorf("user %q enabled, but %w", u.Username, err)
+	n, err := s.store.DeleteUserThrottles(ctx, u.ID, "")
+	if err != nil {
+		return 0, fmt.Errorf("clear throttles of %q: %w", u.Username, err)
 	}
-	return nil
+	if err := s.audit(ctx, now, AuditUserEnable, u.ID, "", map[string]any{"throttles_cleared": n}); err != nil {
+		return n, fmt.Errorf("user %q enabled, but %w", u.Username, err)
+	}
+	return n, nil
+}
+
+// EnableFace turns face sign-in back on for a user whose face attempts
+// were throttled or disabled (after face.disable_after consecutive
+// failures): it clears the user's face counter and nothing else. Confirm
+// who is asking first: this gives whoever holds the password and the face
+// a fresh set of attempts. It reports whether there was anything to clear.
+func (s *Service) EnableFace(ctx context.Context, ref string) (bool, error) {
+	u, err := s.findUser(ctx, ref)
+	if err != nil {
+		return false, err
+	}
+	n, err := s.store.DeleteUserThrottles(ctx, u.ID, throttle.FactorFace)
+	if err != nil {
+		return false, fmt.Errorf("enable face of %q: %w", u.Username, err)
+	}
+	if err := s.audit(ctx, s.clock(), AuditUserEnableFace, u.ID, "", map[string]any{"throttles_cleared": n}); err != nil {
+		return n > 0, fmt.Errorf("face of %q enabled, but %w", u.Username, err)
+	}
+	return n > 0, nil
 }
 
 // ResetFace deletes a user's face template, the fallback for a user who can
-// no longer pass the face step (new glasses, an injury, a lost camera). The
-// next sign-in that needs face asks them to enrol again after the password,
-// so confirm who is asking before resetting. It reports whether there was a
-// template to delete.
+// no longer pass the face step (new glasses, an injury, a lost camera), and
+// clears their face throttle (a disabled face is enabled again for the new
+// enrolment). The next sign-in that needs face asks them to enrol again
+// after the password, so confirm who is asking before resetting. It
+// reports whether there was a template to delete.
 func (s *Service) ResetFace(ctx context.Context, ref string) (bool, error) {
 	u, err := s.findUser(ctx, ref)
 	if err != nil {
 		return false, err
+	}
+	n, err := s.store.DeleteUserThrottles(ctx, u.ID, throttle.FactorFace)
+	if err != nil {
+		return false, fmt.Errorf("clear face throttle of %q: %w", u.Username, err)
 	}
 	err = s.store.DeleteFaceTemplate(ctx, u.ID)
 	if errors.Is(err, storage.ErrNotFound) {
@@ -215,7 +250,7 @@ func (s *Service) ResetFace(ctx context.Context, ref string) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("reset face of %q: %w", u.Username, err)
 	}
-	if err := s.audit(ctx, s.clock(), AuditUserResetFace, u.ID, "", nil); err != nil {
+	if err := s.audit(ctx, s.clock(), AuditUserResetFace, u.ID, "", map[string]any{"throttles_cleared": n}); err != nil {
 		return true, fmt.Errorf("face of %q reset, but %w", u.Username, err)
 	}
 	return true, nil
@@ -242,9 +277,10 @@ func (s *Service) SetRequireFace(ctx context.Context, ref string, require bool) 
 	return true, nil
 }
 
-// SetPassword replaces a user's password, clears a lockout, revokes the
-// user's sessions and deletes their access and refresh tokens: whoever
-// knew the old password loses what they obtained with it.
+// SetPassword replaces a user's password, clears the user's password
+// throttle counters, revokes the user's sessions and deletes their access
+// and refresh tokens: whoever knew the old password loses what they
+// obtained with it.
 func (s *Service) SetPassword(ctx context.Context, ref, pw string) error {
 	if err := validatePassword(pw); err != nil {
 		return err
@@ -258,9 +294,12 @@ func (s *Service) SetPassword(ctx context.Context, ref, pw string) error {
 		return fmt.Errorf("hash password: %w", err)
 	}
 	now := s.clock()
-	u.PasswordHash, u.FailedLogins, u.LockedUntil, u.UpdatedAt = hash, 0, nil, now
+	u.PasswordHash, u.UpdatedAt = hash, now
 	if err := s.store.UpdateUser(ctx, u); err != nil {
 		return fmt.Errorf("set password of %q: %w", u.Username, err)
+	}
+	if _, err := s.store.DeleteUserThrottles(ctx, u.ID, throttle.FactorPassword); err != nil {
+		return fmt.Errorf("clear password throttles of %q: %w", u.Username, err)
 	}
 	n, err := s.signOutEverywhere(ctx, u, now)
 	if err != nil {
@@ -426,6 +465,7 @@ const (
 	AuditUserEnable      = "admin.user_enable"
 	AuditUserRequireFace = "admin.user_require_face"
 	AuditUserResetFace   = "admin.user_reset_face"
+	AuditUserEnableFace  = "admin.user_enable_face"
 	AuditSetPassword     = "admin.set_password"
 	AuditClientCreate    = "admin.client_create"
 	AuditClientRemove    = "admin.client_remove"

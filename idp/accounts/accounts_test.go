@@ -259,7 +259,7 @@ func TestDisableUserRevokesSessionsAndTokens(t *testing.T) {
 	if ev := auditOf(t, st, AuditUserDisable); ev.UserID != alice.ID {
 		t.Errorf("disable audit event: %+v", ev)
 	}
-	if err := s.EnableUser(ctx, "alice"); err != nil {
+	if _, err := s.EnableUser(ctx, "alice"); err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := st.GetUser(ctx, alice.ID); got.Disabled {
@@ -353,5 +353,92 @@ func TestResetFace(t *testing.T) {
 	}
 	if _, err := s.ResetFace(ctx, "nobody"); err == nil || !strings.Contains(err.Error(), "no user") {
 		t.Fatalf("ResetFace(nobody) = %v", err)
+	}
+}
+
+// seedThrottle stores a counter with failures for userID's factor.
+func seedThrottle(t *testing.T, st storage.Storage, subject, userID, factor string, failures int) {
+	t.Helper()
+	_, err := st.UpdateThrottle(context.Background(), subject, factor, func(c *models.FactorThrottle) error {
+		c.UserID, c.Failures = userID, failures
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func throttleFactors(t *testing.T, st storage.Storage, userID string) []string {
+	t.Helper()
+	ts, err := st.ListUserThrottles(context.Background(), userID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, c := range ts {
+		out = append(out, c.Factor+" "+c.Subject)
+	}
+	return out
+}
+
+// enable-face clears the user's face counter (a face disabled after 50
+// failures works again) and nothing else; enable clears every counter of
+// the user; reset-face clears the face counter with the template.
+func TestEnableFaceAndEnableClearThrottles(t *testing.T) {
+	s, st := newService(t)
+	ctx := context.Background()
+	alice, err := s.CreateUser(ctx, NewUser{Username: "alice", Email: "alice@example.com", Password: "long enough"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bob, err := s.CreateUser(ctx, NewUser{Username: "bob", Email: "bob@example.com", Password: "long enough"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seed := func() {
+		seedThrottle(t, st, "user:"+alice.ID, alice.ID, "face", 50)
+		seedThrottle(t, st, "user:"+alice.ID, alice.ID, "pwd", 7)
+		seedThrottle(t, st, "device:d1", alice.ID, "pwd", 2)
+		seedThrottle(t, st, "user:"+bob.ID, bob.ID, "face", 50)
+		seedThrottle(t, st, "ip:192.0.2.1", "", "pwd", 30)
+	}
+	seed()
+	if cleared, err := s.EnableFace(ctx, "alice"); err != nil || !cleared {
+		t.Fatalf("EnableFace(alice) = %v, %v", cleared, err)
+	}
+	if got := strings.Join(throttleFactors(t, st, alice.ID), ","); got != "pwd device:d1,pwd user:"+alice.ID {
+		t.Fatalf("alice's counters after enable-face: %s (only face must go)", got)
+	}
+	if len(throttleFactors(t, st, bob.ID)) != 1 {
+		t.Fatal("enable-face of alice touched bob")
+	}
+	if ev := auditOf(t, st, AuditUserEnableFace); ev.UserID != alice.ID || ev.Details["throttles_cleared"] != float64(1) {
+		t.Errorf("enable-face audit event: %+v", ev)
+	}
+	if cleared, err := s.EnableFace(ctx, "alice"); err != nil || cleared {
+		t.Fatalf("EnableFace(alice) again = %v, %v; want nothing to clear", cleared, err)
+	}
+
+	seed()
+	n, err := s.EnableUser(ctx, "alice")
+	if err != nil || n != 3 {
+		t.Fatalf("EnableUser(alice) = %d, %v; want her 3 counters cleared", n, err)
+	}
+	if left := throttleFactors(t, st, alice.ID); len(left) != 0 {
+		t.Fatalf("alice's counters after enable: %v", left)
+	}
+	if _, err := st.GetThrottle(ctx, "ip:192.0.2.1", "pwd"); err != nil {
+		t.Fatalf("enable cleared a source counter that is no one's: %v", err)
+	}
+
+	seed()
+	if err := st.SaveFaceTemplate(ctx, &models.FaceTemplate{UserID: alice.ID, KeyID: "k1", Sealed: []byte("sealed"), Samples: 3}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.ResetFace(ctx, "alice"); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(throttleFactors(t, st, alice.ID), ","); strings.Contains(got, "face") {
+		t.Fatalf("reset-face left the face counter: %s", got)
 	}
 }

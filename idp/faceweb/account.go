@@ -65,16 +65,16 @@ func (f *Factor) accountSubmit(w http.ResponseWriter, r *http.Request) {
 	}
 	if err := f.account.Reauthenticate(w, r, sess, u, pw); err != nil {
 		var fe *idp.FlowError
-		if !errors.As(err, &fe) {
+		var te *idp.ThrottledError
+		switch {
+		case errors.As(err, &te):
+			f.renderAccount(w, r, "", te.Message())
+		case errors.As(err, &fe):
+			f.renderAccount(w, r, "", fe.Message)
+		default:
 			f.log.ErrorContext(ctx, "re-authenticate", "err", err)
 			f.flow.RenderError(w, r, idp.ErrUnavailable)
-			return
 		}
-		if errors.Is(err, idp.ErrLocked) {
-			f.flow.RenderError(w, r, err)
-			return
-		}
-		f.renderAccount(w, r, "", fe.Message)
 		return
 	}
 	if action == "delete" {

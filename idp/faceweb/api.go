@@ -2,6 +2,7 @@ package faceweb
 
 import (
 	"context"
+	"errors"
 	"net"
 	"net/http"
 	"strings"
@@ -41,6 +42,9 @@ type answerResponse struct {
 	Steps   []stepResponse `json:"steps"`
 	// Next is where the browser goes next when the flow can continue.
 	Next string `json:"next,omitempty"`
+	// RetryAfter, on a failure after which the user must wait, is how many
+	// seconds until the next attempt may be made.
+	RetryAfter int `json:"retry_after,omitempty"`
 }
 
 // Instruction is what the capture page tells the user for an action.
@@ -124,12 +128,16 @@ func (f *Factor) answer(w http.ResponseWriter, r *http.Request, clientID, authRe
 	return out
 }
 
-// callerContext is r's context carrying who asks (client and address), so
-// the face service's audit events record them.
+// callerContext is r's context carrying who asks (client and address, as
+// the provider resolved it through its trusted proxies), so the face
+// service's audit events record them.
 func callerContext(r *http.Request, clientID string) context.Context {
-	ip, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		ip = r.RemoteAddr
+	ip := idp.RemoteIP(r.Context())
+	if ip == "" {
+		var err error
+		if ip, _, err = net.SplitHostPort(r.RemoteAddr); err != nil {
+			ip = r.RemoteAddr
+		}
 	}
 	return face.WithCaller(r.Context(), face.Caller{ClientID: clientID, RemoteIP: ip})
 }
@@ -166,13 +174,9 @@ func decisionDetails(out *face.Outcome) map[string]any {
 
 // --- login flow ---------------------------------------------------------------
 
-// loadFlow loads the sign-in waiting for face; a locked account may not
-// keep trying within a flow it started before the lockout.
+// loadFlow loads the sign-in waiting for face.
 func (f *Factor) loadFlow(w http.ResponseWriter, r *http.Request) *idp.Flow {
 	fl, err := f.flow.LoadFactor(r, r.URL.Query().Get("authRequestID"), f.AMR())
-	if err == nil && fl.User.Locked(f.flow.Now()) {
-		err = idp.ErrLocked
-	}
 	if err != nil {
 		e := flowError(err)
 		if e == errInternal {
@@ -192,6 +196,10 @@ func (f *Factor) flowChallenge(w http.ResponseWriter, r *http.Request) {
 	purpose := models.FacePurposeVerify
 	if fl.Request.Step == models.StepFaceEnrol {
 		purpose = models.FacePurposeEnrol
+	} else if err := f.flow.CheckAttempt(r.Context(), fl, f.AMR()); err != nil {
+		// Do not ask for a performance that could not be judged now.
+		f.writeFlowError(w, r, fl, err)
+		return
 	}
 	f.issue(w, r, fl.User.ID, fl.Request.ID, fl.Request.BrowserBinding, purpose)
 }
@@ -202,20 +210,41 @@ func (f *Factor) flowAnswer(w http.ResponseWriter, r *http.Request) {
 	if fl == nil {
 		return
 	}
+	// A verification is a throttled attempt (per user, per factor): it is
+	// reserved before anything is read, so parallel uploads cannot slip
+	// past the limit. Enrolment is not an authentication attempt.
+	var att *idp.FactorAttempt
+	if fl.Request.Step != models.StepFaceEnrol {
+		var err error
+		if att, err = f.flow.BeginAttempt(ctx, fl, f.AMR()); err != nil {
+			f.writeFlowError(w, r, fl, err)
+			return
+		}
+	}
 	out := f.answer(w, r, fl.Client.ID, fl.Request.ID, fl.Request.BrowserBinding)
 	if out == nil {
+		// Refused before a decision (bad upload, no usable face, busy
+		// engine): nothing to count.
+		if err := att.Release(context.WithoutCancel(ctx)); err != nil {
+			f.log.ErrorContext(ctx, "release face attempt", "err", err)
+		}
 		return
 	}
 	resp := resultResponse(out)
 	if !out.Passed() {
 		if out.Purpose == models.FacePurposeVerify {
-			locked, err := f.flow.Fail(ctx, fl, f.AMR(), out.Result.Reason, decisionDetails(out))
-			if err != nil {
-				f.log.ErrorContext(ctx, "record failed face attempt", "err", err)
-			}
-			if locked {
-				writeError(w, flowError(idp.ErrLocked))
+			err := f.flow.Fail(ctx, fl, att, out.Result.Reason, decisionDetails(out))
+			var te *idp.ThrottledError
+			switch {
+			case errors.As(err, &te) && te.Disabled:
+				f.writeFlowError(w, r, fl, te)
 				return
+			case errors.As(err, &te):
+				// The next attempt must wait: say so with this result.
+				resp.RetryAfter = int((te.Wait + time.Second - 1) / time.Second)
+				resp.Message += " " + te.Message()
+			case err != nil:
+				f.log.ErrorContext(ctx, "record failed face attempt", "err", err)
 			}
 		}
 		writeJSON(w, http.StatusOK, resp)
@@ -232,4 +261,18 @@ func (f *Factor) flowAnswer(w http.ResponseWriter, r *http.Request) {
 	}
 	resp.Next = next
 	writeJSON(w, http.StatusOK, resp)
+}
+
+// writeFlowError writes a flow error of the sign-in fl; a throttled or
+// disabled face carries the way back to the application (cancel_url).
+func (f *Factor) writeFlowError(w http.ResponseWriter, r *http.Request, fl *idp.Flow, err error) {
+	var te *idp.ThrottledError
+	if errors.As(err, &te) {
+		te.CancelURL = idp.CancelPath(fl.Request.ID)
+	}
+	e := flowError(err)
+	if e == errInternal {
+		f.log.ErrorContext(r.Context(), "face sign-in", "err", err)
+	}
+	writeError(w, e)
 }

@@ -2,6 +2,7 @@ package faceweb_test
 
 import (
 	"bytes"
+	"crypto/rand"
 	"image"
 	"image/jpeg"
 	"net/http"
@@ -9,13 +10,17 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/faceidp/faceidp/faceauth"
 	"github.com/faceidp/faceidp/factors/face"
+	"github.com/faceidp/faceidp/factors/password"
 	"github.com/faceidp/faceidp/factors/policy"
-	"github.com/faceidp/faceidp/idp"
+	"github.com/faceidp/faceidp/factors/throttle"
+	"github.com/faceidp/faceidp/idp/accounts"
 	"github.com/faceidp/faceidp/idp/faceweb"
 	"github.com/faceidp/faceidp/internal/fixtures"
+	"github.com/faceidp/faceidp/models"
 	"github.com/faceidp/faceidp/storage"
 )
 
@@ -261,43 +266,86 @@ func grayJPEG(t testing.TB, w, h int) []byte {
 	return buf.Bytes()
 }
 
-// TestFaceAPILockout: failed face verifications count towards the account
-// lockout; once locked, the flow refuses further challenges.
-func TestFaceAPILockout(t *testing.T) {
+// TestFaceAPIThrottleAndDisable: the face counter is per user and per
+// factor. After 5 consecutive failed verifications (4 stored, one real)
+// the answer says how long to wait and the next challenge is refused with
+// 429 face_throttled and retry_after; the 50th failure disables face
+// (403 face_disabled, with the fallback and the way back), and the page
+// says so too; an administrator's enable-face turns it back on.
+func TestFaceAPIThrottleAndDisable(t *testing.T) {
 	e := newEnv(t, envConfig{steps: 1, faceMode: policy.FaceRequired})
 	u := e.addUser("alice")
 	e.enrolFromPhotos(u.ID, "p01")
 	b := e.newBrowser()
-	fp := parseFacePage(t, e.signInPassword(b, e.rp(rpRedirect).start().url, "alice").body)
-	if fp.purpose != "verify" {
-		t.Fatalf("purpose %q", fp.purpose)
+	pg := e.signInPassword(b, e.rp(rpRedirect).start().url, "alice")
+	fp := parseFacePage(t, pg.body)
+	if fp.purpose != "verify" || !strings.Contains(pg.body, "/login/cancel?authRequestID=") {
+		t.Fatalf("face page: purpose %q, and it must offer the way back:\n%s", fp.purpose, pg.body)
+	}
+	seed := func(failures int) {
+		t.Helper()
+		last := e.clock.Now().Add(-2 * time.Hour)
+		if _, err := e.store.UpdateThrottle(e.ctx, "user:"+u.ID, "face", func(c *models.FactorThrottle) error {
+			c.UserID, c.Failures, c.LastFailureAt = u.ID, failures, &last
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
 	}
 	photo := jpegs(fixtures.ClipFramesByID(t, "spoof_static_photo_p02", 2))
-	for i := 1; i <= idp.DefaultLockoutThreshold; i++ {
-		ch := e.challenge(b, fp)
-		if ch.status != http.StatusOK {
-			t.Fatalf("challenge %d: %d %s", i, ch.status, ch.raw)
+	seed(throttle.DefaultFaceAfter - 1)
+	ch := e.challenge(b, fp)
+	if ch.status != http.StatusOK {
+		t.Fatalf("challenge: %d %s", ch.status, ch.raw)
+	}
+	r := e.answer(b, fp, ch.str("challenge_id"), photo)
+	if r.status != http.StatusOK || r.str("result") != "fail" || r.body["retry_after"] != float64(30) || !strings.Contains(r.str("message"), "Try again in 30 seconds.") {
+		t.Fatalf("5th failure: %d %s, want a fail that says to wait 30 s", r.status, r.raw)
+	}
+	r = e.challenge(b, fp)
+	if r.status != http.StatusTooManyRequests || r.str("error") != "face_throttled" || r.header.Get("Retry-After") != "30" || r.body["retry_after"] != float64(30) {
+		t.Fatalf("challenge right after the 5th failure: %d Retry-After=%q %s", r.status, r.header.Get("Retry-After"), r.raw)
+	}
+	e.clock.Advance(30 * time.Second)
+	if r := e.challenge(b, fp); r.status != http.StatusOK {
+		t.Fatalf("challenge after the wait: %d %s", r.status, r.raw)
+	}
+
+	seed(throttle.DefaultFaceDisableAfter - 1)
+	ch = e.challenge(b, fp)
+	r = e.answer(b, fp, ch.str("challenge_id"), photo)
+	if r.status != http.StatusForbidden || r.str("error") != "face_disabled" || !strings.Contains(r.str("error_description"), "administrator") ||
+		!strings.HasPrefix(r.str("cancel_url"), "/login/cancel?authRequestID=") {
+		t.Fatalf("50th failure: %d %s, want 403 face_disabled with the fallback and cancel_url", r.status, r.raw)
+	}
+	if r := e.challenge(b, fp); r.status != http.StatusForbidden || r.str("error") != "face_disabled" {
+		t.Fatalf("challenge while disabled: %d %s", r.status, r.raw)
+	}
+	// Two days and a correct password later, face is still off: the
+	// sign-in stops at a page that says so, with the way back.
+	e.clock.Advance(48 * time.Hour)
+	b = e.newBrowser()
+	if p := e.signInPassword(b, e.rp(rpRedirect).start().url, "alice"); p.status != http.StatusForbidden || !strings.Contains(p.body, "Face sign-in is turned off") ||
+		!strings.Contains(p.body, `action="/login/cancel"`) || !strings.Contains(p.body, "Return to Demo app") {
+		t.Fatalf("face page while disabled: %d\n%s", p.status, p.body)
+	}
+	for _, typ := range []string{"throttle.face"} {
+		evs, _ := e.store.ListAudit(e.ctx, storage.AuditFilter{UserID: u.ID, Type: typ})
+		outcomes := map[string]int{}
+		for _, ev := range evs {
+			outcomes[ev.Outcome]++
 		}
-		r := e.answer(b, fp, ch.str("challenge_id"), photo)
-		if i < idp.DefaultLockoutThreshold {
-			if r.status != http.StatusOK || r.str("result") != "fail" {
-				t.Fatalf("attempt %d: %d %s", i, r.status, r.raw)
-			}
-			continue
-		}
-		if r.status != http.StatusForbidden || r.str("error") != "account_locked" {
-			t.Fatalf("attempt %d: %d %s, want 403 account_locked", i, r.status, r.raw)
+		if outcomes["engaged"] == 0 || outcomes["disabled"] != 1 || outcomes["refused"] == 0 {
+			t.Errorf("%s audit outcomes %v, want engaged, disabled and refused", typ, outcomes)
 		}
 	}
-	if got, _ := e.store.GetUser(e.ctx, u.ID); !got.Locked(e.clock.Now()) {
-		t.Fatal("account not locked after failed face attempts")
+	hasher, _ := password.New(password.Params{}, rand.Reader)
+	if cleared, err := accounts.New(e.store, hasher, e.clock.Now, rand.Reader).EnableFace(e.ctx, "alice"); err != nil || !cleared {
+		t.Fatalf("enable-face: %v %v", cleared, err)
 	}
-	if r := e.challenge(b, fp); r.status != http.StatusForbidden || r.str("error") != "account_locked" {
-		t.Fatalf("challenge while locked: %d %s", r.status, r.raw)
-	}
-	evs, _ := e.store.ListAudit(e.ctx, storage.AuditFilter{UserID: u.ID, Type: "login.face"})
-	if len(evs) != idp.DefaultLockoutThreshold {
-		t.Fatalf("%d login.face audit events, want %d", len(evs), idp.DefaultLockoutThreshold)
+	fp = parseFacePage(t, e.signInPassword(b, e.rp(rpRedirect).start().url, "alice").body)
+	if r := e.challenge(b, fp); r.status != http.StatusOK {
+		t.Fatalf("challenge after enable-face: %d %s", r.status, r.raw)
 	}
 }
 

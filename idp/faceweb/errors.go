@@ -60,14 +60,29 @@ func flowError(err error) *apiError {
 		return &apiError{Status: http.StatusForbidden, Code: "flow_other_browser", Desc: idp.ErrFlowOtherBrowser.Message}
 	case errors.Is(err, idp.ErrFlowWrongStep):
 		return &apiError{Status: http.StatusConflict, Code: "wrong_step", Desc: idp.ErrFlowWrongStep.Message}
-	case errors.Is(err, idp.ErrLocked):
-		return &apiError{Status: http.StatusForbidden, Code: "account_locked", Desc: idp.ErrLocked.Message}
+	}
+	var te *idp.ThrottledError
+	if errors.As(err, &te) {
+		return throttledError(te)
 	}
 	var fe *idp.FlowError
 	if errors.As(err, &fe) {
 		return &apiError{Status: fe.Status, Code: "flow_error", Desc: fe.Message}
 	}
 	return errInternal
+}
+
+// throttledError is the API form of a throttled or disabled factor:
+// 429 face_throttled with Retry-After and retry_after (seconds), or 403
+// face_disabled with the fallback in error_description.
+func throttledError(te *idp.ThrottledError) *apiError {
+	if te.Disabled {
+		return &apiError{Status: http.StatusForbidden, Code: "face_disabled", Desc: te.Message() + " " + te.Fallback(),
+			Extra: map[string]any{"cancel_url": te.CancelURL}}
+	}
+	secs := int((te.Wait + time.Second - 1) / time.Second)
+	return &apiError{Status: http.StatusTooManyRequests, Code: "face_throttled", Desc: te.Message(), RetryAfter: te.Wait,
+		Extra: map[string]any{"retry_after": secs, "retry_at": te.RetryAt.UTC()}}
 }
 
 var errInternal = &apiError{Status: http.StatusInternalServerError, Code: "server_error", Desc: "The sign-in service is temporarily unavailable. Try again later."}

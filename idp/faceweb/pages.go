@@ -1,6 +1,7 @@
 package faceweb
 
 import (
+	"errors"
 	"net/http"
 	"net/url"
 	"time"
@@ -40,6 +41,16 @@ func (f *Factor) flowPage(w http.ResponseWriter, r *http.Request, step models.Lo
 		http.Redirect(w, r, f.Path(fl.Request.Step, id), http.StatusSeeOther)
 		return
 	}
+	if step == models.StepSecondFactor {
+		// Face disabled for this user: say so and offer the way back rather
+		// than a camera page whose every attempt is refused. (A mere wait
+		// is shown by the page when it asks for a challenge.)
+		var te *idp.ThrottledError
+		if err := f.flow.CheckAttempt(r.Context(), fl, f.AMR()); errors.As(err, &te) && te.Disabled {
+			f.flow.RenderError(w, r, te)
+			return
+		}
+	}
 	q := "?authRequestID=" + url.QueryEscape(id)
 	var data map[string]any
 	switch {
@@ -63,6 +74,7 @@ func (f *Factor) flowPage(w http.ResponseWriter, r *http.Request, step models.Lo
 		name = fl.Client.ID
 	}
 	data["ClientName"] = name
+	data["BackURL"], data["BackLabel"] = idp.CancelPath(id), "Return to "+name+" without signing in"
 	f.flow.Render(w, r, "face", data)
 }
 
@@ -71,9 +83,6 @@ func (f *Factor) flowPage(w http.ResponseWriter, r *http.Request, step models.Lo
 // required there is no skip.
 func (f *Factor) skipEnrol(w http.ResponseWriter, r *http.Request) {
 	fl, err := f.flow.LoadFactor(r, r.URL.Query().Get("authRequestID"), f.AMR())
-	if err == nil && fl.User.Locked(f.flow.Now()) {
-		err = idp.ErrLocked
-	}
 	if err == nil && (fl.Request.Step != models.StepFaceEnrol || !fl.Optional) {
 		f.flow.Audit(r.Context(), fl, "login.face_enrol_skipped", "failure", "skip refused: face is required", nil)
 		err = &idp.FlowError{Status: http.StatusForbidden, Message: "Face sign-in is required for this account and cannot be skipped. Go back and set it up."}

@@ -11,9 +11,9 @@ import (
 )
 
 // DeleteExpired removes, in one transaction, auth requests, access tokens,
-// refresh tokens, sessions, face and WebAuthn challenges and face bypasses
-// (used, revoked or not) whose ExpiresAt is at or before now, and signing
-// keys whose RemoveAfter is. Revoked or rotated
+// refresh tokens, sessions, face and WebAuthn challenges, face bypasses
+// (used, revoked or not) and throttle counters whose ExpiresAt is at or
+// before now, and signing keys whose RemoveAfter is. Revoked or rotated
 // refresh tokens stay until they expire, so reuse of an old family member
 // is still detected.
 func (s *Store) DeleteExpired(ctx context.Context, now time.Time) (int64, error) {
@@ -31,6 +31,7 @@ func (s *Store) DeleteExpired(ctx context.Context, now time.Time) (int64, error)
 			{&models.FaceChallenge{}, "expires_at <= ?"},
 			{&models.WebAuthnSession{}, "expires_at <= ?"},
 			{&models.FaceBypass{}, "expires_at <= ?"},
+			{&models.FactorThrottle{}, "expires_at IS NOT NULL AND expires_at <= ?"},
 			{&models.SigningKey{}, "remove_after IS NOT NULL AND remove_after <= ?"},
 		} {
 			res := tx.Where(q.where, now).Delete(q.model)

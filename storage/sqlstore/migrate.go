@@ -19,6 +19,7 @@ func migrations() []*gormigrate.Migration {
 		{ID: "0001_initial", Migrate: migrate0001},
 		{ID: "0002_auth_code_tombstone", Migrate: migrate0002},
 		{ID: "0003_passkeys_recovery", Migrate: migrate0003},
+		{ID: "0004_factor_throttles", Migrate: migrate0004},
 	}
 }
 

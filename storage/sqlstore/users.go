@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"gorm.io/gorm"
 
@@ -120,53 +119,4 @@ func (s *Store) UpdateUser(ctx context.Context, u *models.User) error {
 		return notFound("update user " + u.ID)
 	}
 	return wrap("update user", err)
-}
-
-// IncrementFailedLogins adds one to failed_logins with a single UPDATE
-// (failed_logins = failed_logins + 1), which row-locks the user until the
-// transaction ends, so concurrent failures in any number of processes each
-// count; the lockout, when the threshold is reached, is set in the same
-// transaction.
-func (s *Store) IncrementFailedLogins(ctx context.Context, userID string, now time.Time, threshold int, lockFor time.Duration) (int, bool, error) {
-	now = norm(now)
-	var (
-		count  int
-		locked bool
-	)
-	err := s.transaction(ctx, func(tx *gorm.DB) error {
-		count, locked = 0, false // the transaction may be retried
-		res := tx.Model(&models.User{}).Where("id = ?", userID).
-			UpdateColumn("failed_logins", gorm.Expr("failed_logins + 1"))
-		if res.Error != nil {
-			return res.Error
-		}
-		if res.RowsAffected == 0 {
-			return gorm.ErrRecordNotFound
-		}
-		var u models.User
-		if err := tx.Select("failed_logins").Where("id = ?", userID).Take(&u).Error; err != nil {
-			return err
-		}
-		count = u.FailedLogins
-		if threshold <= 0 || count < threshold {
-			return nil
-		}
-		locked = true
-		return tx.Model(&models.User{}).Where("id = ?", userID).
-			UpdateColumns(map[string]any{"failed_logins": 0, "locked_until": norm(now.Add(lockFor))}).Error
-	})
-	if err != nil {
-		return 0, false, wrap("count failed login for user "+userID, err)
-	}
-	return count, locked, nil
-}
-
-// ResetFailedLogins zeroes failed_logins and clears an ended lockout in one
-// conditional UPDATE (no write when there is nothing to reset); a lockout
-// in force at now stays.
-func (s *Store) ResetFailedLogins(ctx context.Context, userID string, now time.Time) error {
-	err := s.db.WithContext(ctx).Model(&models.User{}).
-		Where("id = ? AND (failed_logins <> 0 OR locked_until IS NOT NULL) AND (locked_until IS NULL OR locked_until <= ?)", userID, norm(now)).
-		UpdateColumns(map[string]any{"failed_logins": 0, "locked_until": nil}).Error
-	return wrap("reset failed logins for user "+userID, err)
 }

@@ -60,6 +60,17 @@ func testDeleteExpired(t *testing.T, s storage.Storage) {
 	// k-gone: RemoveAfter past (set by the first rotation); k-retired:
 	// RemoveAfter future; k-current: not retired.
 
+	for _, th := range []struct {
+		subject string
+		expires *time.Time
+	}{{"ip:old", &past}, {"ip:new", &future}, {"user:u1", nil}} {
+		_, err := s.UpdateThrottle(ctx, th.subject, "pwd", func(c *models.FactorThrottle) error {
+			c.Failures, c.ExpiresAt = 1, th.expires
+			return nil
+		})
+		must(t, "throttle "+th.subject, err)
+	}
+
 	must(t, "user", s.CreateUser(ctx, &models.User{ID: "u1", Username: "u1", Email: "u1@example.com"}))
 	must(t, "consent", s.SaveConsent(ctx, &models.Consent{UserID: "u1", ClientID: "web"}))
 	must(t, "template", s.SaveFaceTemplate(ctx, faceTemplate("u1", "k", "blob")))
@@ -67,8 +78,8 @@ func testDeleteExpired(t *testing.T, s storage.Storage) {
 
 	n, err := s.DeleteExpired(ctx, now)
 	must(t, "delete expired", err)
-	if n != 8 {
-		t.Errorf("DeleteExpired removed %d rows, want 8", n)
+	if n != 9 {
+		t.Errorf("DeleteExpired removed %d rows, want 9", n)
 	}
 
 	gone := map[string]error{}
@@ -105,6 +116,12 @@ func testDeleteExpired(t *testing.T, s storage.Storage) {
 	if codes, err := s.ListRecoveryCodes(ctx, "u1"); err != nil || len(codes) != 2 {
 		t.Errorf("recovery codes after DeleteExpired: %d, %v", len(codes), err)
 	}
+	_, err = s.GetThrottle(ctx, "ip:old", "pwd")
+	record(gone, "throttle ip:old", err)
+	_, err = s.GetThrottle(ctx, "ip:new", "pwd")
+	record(kept, "throttle ip:new", err)
+	_, err = s.GetThrottle(ctx, "user:u1", "pwd")
+	record(kept, "throttle without expiry", err)
 	_, err = s.GetUser(ctx, "u1")
 	record(kept, "user", err)
 	_, err = s.GetConsent(ctx, "u1", "web")

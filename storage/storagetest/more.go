@@ -10,8 +10,8 @@ var moreTests = []struct {
 	name string
 	fn   func(t *testing.T, s storage.Storage)
 }{
-	{"FailedLoginsConcurrentIncrements", testFailedLoginsConcurrent},
-	{"FailedLoginsLockAndReset", testFailedLoginsLockAndReset},
+	{"ThrottleCRUD", testThrottleCRUD},
+	{"ThrottleConcurrentUpdatesNeverLoseACount", testThrottleConcurrent},
 	{"AccessTokenCRUD", testAccessTokenCRUD},
 	{"RefreshTokenCreateAtomic", testRefreshTokenCreate},
 	{"RefreshRotation", testRefreshRotation},

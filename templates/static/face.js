@@ -35,7 +35,7 @@
   };
   var NEUTRAL_WORDS = "Look straight at the camera";
   // Errors after which trying again cannot help; the user must start over.
-  var FINAL_ERRORS = ["account_locked", "flow_expired", "flow_other_browser", "wrong_step", "not_signed_in", "reauth_required"];
+  var FINAL_ERRORS = ["face_disabled", "flow_expired", "flow_other_browser", "wrong_step", "not_signed_in", "reauth_required"];
 
   var stream = null;
   var busy = false;
