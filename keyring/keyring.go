@@ -1,12 +1,15 @@
 // Package keyring seals small secrets at rest (face templates, signing keys)
 // with AES-256-GCM. Every sealed record names the key that sealed it, so keys
 // can be rotated: new records use the newest key, old ones stay readable
-// until they are re-sealed.
+// until they are re-sealed. Derive gives other uses (keyed hashes) their own
+// subkeys of the same named keys, so they rotate the same way.
 package keyring
 
 import (
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hkdf"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -23,9 +26,10 @@ type Key struct {
 
 // Keyring holds the configured keys; the last one is the newest and seals.
 type Keyring struct {
-	aeads  map[string]cipher.AEAD
-	newest string
-	rand   io.Reader
+	aeads   map[string]cipher.AEAD
+	secrets map[string][]byte // for Derive only
+	newest  string
+	rand    io.Reader
 }
 
 // ErrUnknownKey is returned by Open for a record sealed under a key that is
@@ -38,7 +42,7 @@ func New(keys []Key, rand io.Reader) (*Keyring, error) {
 	if len(keys) == 0 {
 		return nil, errors.New("keyring: no keys configured")
 	}
-	k := &Keyring{aeads: make(map[string]cipher.AEAD, len(keys)), rand: rand}
+	k := &Keyring{aeads: make(map[string]cipher.AEAD, len(keys)), secrets: make(map[string][]byte, len(keys)), rand: rand}
 	for i, key := range keys {
 		if key.ID == "" {
 			return nil, fmt.Errorf("keyring: key #%d has no id", i+1)
@@ -58,6 +62,7 @@ func New(keys []Key, rand io.Reader) (*Keyring, error) {
 			return nil, fmt.Errorf("keyring: key %q: %w", key.ID, err)
 		}
 		k.aeads[key.ID] = aead
+		k.secrets[key.ID] = append([]byte(nil), key.Secret...)
 		k.newest = key.ID
 	}
 	return k, nil
@@ -107,4 +112,24 @@ func (k *Keyring) Reseal(keyID string, sealed, aad []byte) (newKeyID string, res
 	}
 	newKeyID, resealed, err = k.Seal(pt, aad)
 	return newKeyID, resealed, err == nil, err
+}
+
+// Derive returns a 32-byte subkey of the key keyID for purpose
+// (HKDF-SHA-256, purpose as the info string), so a keyed hash never uses
+// the sealing key itself and each purpose gets an independent key. Records
+// made with a subkey should name keyID, like sealed records do, so they
+// survive a rotation.
+func (k *Keyring) Derive(keyID, purpose string) ([]byte, error) {
+	secret, ok := k.secrets[keyID]
+	if !ok {
+		return nil, fmt.Errorf("keyring: key %q: %w", keyID, ErrUnknownKey)
+	}
+	if purpose == "" {
+		return nil, errors.New("keyring: derive: empty purpose")
+	}
+	sub, err := hkdf.Key(sha256.New, secret, nil, purpose, KeySize)
+	if err != nil {
+		return nil, fmt.Errorf("keyring: derive %s subkey of %q: %w", purpose, keyID, err)
+	}
+	return sub, nil
 }
