@@ -31,6 +31,10 @@ type AuthRequest struct {
 	MaxAge              *int64
 	LoginHint           string   `gorm:"size:320"`
 	UILocales           []string `gorm:"serializer:json"`
+	// HintSubject is the sub of a verified id_token_hint: the relying party
+	// asks about this user, so another user's browser session must not
+	// answer for it.
+	HintSubject string `gorm:"size:64"`
 
 	// Flow state.
 	Step LoginStep `gorm:"size:32"`

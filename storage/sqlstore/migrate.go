@@ -18,6 +18,7 @@ func migrations() []*gormigrate.Migration {
 	return []*gormigrate.Migration{
 		{ID: "0001_initial", Migrate: migrate0001},
 		{ID: "0002_auth_code_tombstone", Migrate: migrate0002},
+		{ID: "0003_auth_request_hint_subject", Migrate: migrate0003},
 	}
 }
 

@@ -31,4 +31,7 @@ var moreTests = []struct {
 	{"FaceChallengeConcurrentConsume", testFaceChallengeConcurrentConsume},
 	{"Audit", testAudit},
 	{"DeleteExpired", testDeleteExpired},
+	{"TokenWithUserOneRead", testTokenWithUser},
+	{"ClientSecretHashCAS", testClientSecretHashCAS},
+	{"UnavailableAfterClose", testUnavailableAfterClose},
 }
