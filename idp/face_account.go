@@ -7,11 +7,13 @@ package idp
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
 	"time"
 
+	"github.com/faceidp/faceidp/factors/password"
 	"github.com/faceidp/faceidp/factors/policy"
 	"github.com/faceidp/faceidp/models"
 )
@@ -25,6 +27,9 @@ const reauthCookie = "faceidp_reauth"
 var (
 	ErrWrongPassword = &FlowError{http.StatusUnauthorized, "Wrong password."}
 	ErrTooManyTries  = &FlowError{http.StatusTooManyRequests, msgTooMany}
+	// ErrPasswordBusy: the process-wide argon2id gate had no room; nothing
+	// was checked or counted.
+	ErrPasswordBusy = &FlowError{http.StatusServiceUnavailable, msgBusy}
 )
 
 // AccountControl is what a factor's account page may do. The FlowControl
@@ -37,7 +42,8 @@ type AccountControl interface {
 	// Reauthenticate checks the user's password again (rate-limited, and a
 	// wrong password counts towards the lockout). On success the browser
 	// is marked as re-authenticated for sess during ReauthTTL. It returns
-	// ErrWrongPassword, ErrTooManyTries, ErrLocked or an internal error.
+	// ErrWrongPassword, ErrTooManyTries, ErrLocked, ErrPasswordBusy or an
+	// internal error.
 	Reauthenticate(w http.ResponseWriter, r *http.Request, sess *models.Session, u *models.User, password string) error
 	// Reauthenticated reports whether the browser re-entered the password
 	// for sess within ReauthTTL.
@@ -54,7 +60,7 @@ func (fc *flowControl) SignedIn(r *http.Request) (*models.Session, *models.User)
 	return fc.s.currentSession(r.Context(), r)
 }
 
-func (fc *flowControl) Reauthenticate(w http.ResponseWriter, r *http.Request, sess *models.Session, u *models.User, password string) error {
+func (fc *flowControl) Reauthenticate(w http.ResponseWriter, r *http.Request, sess *models.Session, u *models.User, pw string) error {
 	s := fc.s
 	ctx := r.Context()
 	if s.rateLimited(ctx, "ip:"+stateFrom(ctx).remoteIP, s.ipLimit) || s.rateLimited(ctx, "user:"+strings.ToLower(u.Username), s.usrLimit) {
@@ -62,16 +68,23 @@ func (fc *flowControl) Reauthenticate(w http.ResponseWriter, r *http.Request, se
 		return ErrTooManyTries
 	}
 	if u.Locked(s.clock()) {
-		s.hasher.VerifyDummy(password)
+		if errors.Is(s.hasher.VerifyDummy(pw), password.ErrBusy) {
+			return ErrPasswordBusy
+		}
 		s.audit(ctx, "reauth.pwd", "failure", u.ID, "", "account locked", nil)
 		return ErrLocked
 	}
 	if u.PasswordHash == "" {
-		s.hasher.VerifyDummy(password)
+		if errors.Is(s.hasher.VerifyDummy(pw), password.ErrBusy) {
+			return ErrPasswordBusy
+		}
 		s.audit(ctx, "reauth.pwd", "failure", u.ID, "", "no password set", nil)
 		return ErrWrongPassword
 	}
-	ok, _, err := s.hasher.Verify(u.PasswordHash, password)
+	ok, _, err := s.hasher.Verify(u.PasswordHash, pw)
+	if errors.Is(err, password.ErrBusy) {
+		return ErrPasswordBusy
+	}
 	if err != nil {
 		s.log.ErrorContext(ctx, "verify password", "user_id", u.ID, "err", err)
 	}

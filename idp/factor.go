@@ -138,5 +138,5 @@ var (
 	ErrFlowOtherBrowser = &FlowError{http.StatusForbidden, msgOtherBrowser}
 	ErrFlowWrongStep    = &FlowError{http.StatusConflict, "This sign-in step is not expected now. Start again from the application."}
 	ErrLocked           = &FlowError{http.StatusForbidden, "Too many failed attempts. Try again later."}
-	ErrUnavailable      = &FlowError{http.StatusInternalServerError, msgUnavailable}
+	ErrUnavailable      = &FlowError{http.StatusServiceUnavailable, msgUnavailable}
 )

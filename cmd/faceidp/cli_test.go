@@ -681,7 +681,8 @@ func TestUserCommandsRevokeTokensAndAudit(t *testing.T) {
 	e.ok("", "user", "disable", "ada")
 	revoked("disable", "2")
 	e.ok("", "user", "enable", "ada")
-	e.ok("", "client", "add", "--id", "app", "--secret", "0123456789abcdef-secret", "--redirect-uri", "https://app.example.com/cb")
+	out := e.ok("", "client", "add", "--id", "app", "--secret", "generate", "--redirect-uri", "https://app.example.com/cb")
+	clientSecret := out[strings.LastIndex(strings.TrimSpace(out), "\n")+1:]
 	e.ok("", "client", "remove", "app")
 
 	evs, err := store.ListAudit(ctx, storage.AuditFilter{})
@@ -692,7 +693,7 @@ func TestUserCommandsRevokeTokensAndAudit(t *testing.T) {
 	for _, ev := range evs {
 		types = append([]string{ev.Type}, types...) // oldest first
 		dump := fmt.Sprintf("%+v", ev)
-		for _, secret := range []string{"correct horse", "brand new", "0123456789abcdef-secret", "$argon2id$"} {
+		for _, secret := range []string{"correct horse", "brand new", strings.TrimSpace(clientSecret), "$argon2id$", "$hmac-sha256$"} {
 			if strings.Contains(dump, secret) {
 				t.Errorf("audit event reveals %q: %s", secret, dump)
 			}
