@@ -99,6 +99,10 @@ func (a *app) serve(ctx context.Context) error {
 		LoginsPerIP:      int64(cfg.RateLimit.LoginsPerIP),
 		LoginsPerUser:    int64(cfg.RateLimit.LoginsPerUser),
 
+		ClientAuthFailuresPerIP:     int64(cfg.RateLimit.ClientAuthFailuresPerIP),
+		ClientAuthFailuresPerClient: int64(cfg.RateLimit.ClientAuthFailuresPerClient),
+		AuthorizePerIP:              int64(cfg.RateLimit.AuthorizePerIP),
+
 		RateLimitRedisURL: cfg.RateLimit.RedisURL,
 	})
 	if err != nil {
