@@ -12,11 +12,7 @@ import (
 
 func (s *Store) CreateClient(ctx context.Context, c *models.Client) error {
 	normTimes(c)
-	return wrap("create client", s.db.WithContext(ctx).Create(c).Error)
-}
-
-func (s *Store) GetClient(ctx context.Context, id string) (*models.Client, error) {
-	return takeOne[models.Client](ctx, s.db, "get client", "id", id)
+	return wrap("create client", s.write(ctx).Create(c).Error)
 }
 
 // ListClients returns every client ordered by ID.

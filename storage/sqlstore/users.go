@@ -165,7 +165,7 @@ func (s *Store) IncrementFailedLogins(ctx context.Context, userID string, now ti
 // conditional UPDATE (no write when there is nothing to reset); a lockout
 // in force at now stays.
 func (s *Store) ResetFailedLogins(ctx context.Context, userID string, now time.Time) error {
-	err := s.db.WithContext(ctx).Model(&models.User{}).
+	err := s.write(ctx).Model(&models.User{}).
 		Where("id = ? AND (failed_logins <> 0 OR locked_until IS NOT NULL) AND (locked_until IS NULL OR locked_until <= ?)", userID, norm(now)).
 		UpdateColumns(map[string]any{"failed_logins": 0, "locked_until": nil}).Error
 	return wrap("reset failed logins for user "+userID, err)
