@@ -163,7 +163,11 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		SupportedUILocales:       []language.Tag{language.English},
 		SupportedScopes:          []string{"openid", "profile", "email", "offline_access"},
 	}
-	var popts []op.Option
+	tc, err := newTokenCrypto(opts.TokenKey, opts.Rand)
+	if err != nil {
+		return nil, err
+	}
+	popts := []op.Option{op.WithCrypto(tc)}
 	if insecure {
 		popts = append(popts, op.WithAllowInsecure())
 	}
