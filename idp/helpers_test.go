@@ -118,7 +118,7 @@ func (e *env) secondInstance(t *testing.T, opts ...envOption) (string, *Server) 
 	return srv.URL, s
 }
 
-func randBytes(t *testing.T, n int) []byte {
+func randBytes(t testing.TB, n int) []byte {
 	b := make([]byte, n)
 	if _, err := rand.Read(b); err != nil {
 		t.Fatal(err)
