@@ -138,6 +138,7 @@ func (s *Server) authorizeCallback(w http.ResponseWriter, r *http.Request) {
 		s.renderError(w, r, http.StatusForbidden, msgOtherBrowser)
 		return
 	}
+	stateFrom(r.Context()).authRequest = req // op reads it again (AuthRequestByID, SaveAuthCode)
 	s.serveOP(w, r, func(w http.ResponseWriter) { s.renderUnavailable(w, r) })
 }
 

@@ -227,7 +227,7 @@ type htmlForm struct {
 
 // parseForm extracts the first form of a page: its action, its inputs
 // (hidden values included) and how many submit buttons it has.
-func parseForm(t *testing.T, body string) htmlForm {
+func parseForm(t testing.TB, body string) htmlForm {
 	t.Helper()
 	m := formRe.FindStringSubmatch(body)
 	if m == nil {

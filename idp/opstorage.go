@@ -126,11 +126,24 @@ func (o *opStorage) CreateAuthRequest(ctx context.Context, req *oidc.AuthRequest
 }
 
 func (o *opStorage) AuthRequestByID(ctx context.Context, id string) (op.AuthRequest, error) {
+	r, err := o.authRequestByID(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return &authRequest{r}, nil
+}
+
+// authRequestByID is the pending auth request this request already read,
+// or reads it.
+func (o *opStorage) authRequestByID(ctx context.Context, id string) (*models.AuthRequest, error) {
+	if r := stateFrom(ctx).authRequest; r != nil && r.ID == id {
+		return r, nil
+	}
 	r, err := o.s.loadAuthRequest(ctx, id)
 	if err != nil {
 		return nil, o.fail(ctx, err)
 	}
-	return &authRequest{r}, nil
+	return r, nil
 }
 
 // AuthRequestByCode finds the request by the SHA-256 of the code and
@@ -183,9 +196,9 @@ func replayedByItsClient(ctx context.Context, r *models.AuthRequest) bool {
 // SaveAuthCode stores the code's hash; a request gets exactly one code, and
 // the code lives CodeTTL from now.
 func (o *opStorage) SaveAuthCode(ctx context.Context, id, code string) error {
-	r, err := o.s.loadAuthRequest(ctx, id)
+	r, err := o.authRequestByID(ctx, id)
 	if err != nil {
-		return o.fail(ctx, err)
+		return err
 	}
 	if r.CodeHash != "" {
 		return oidc.ErrInvalidRequest().WithDescription("an authorization code was already issued for this request")

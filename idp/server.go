@@ -326,6 +326,8 @@ type reqState struct {
 	user *models.User
 	// redeemed is the auth request whose code this request exchanged.
 	redeemed string
+	// authRequest is the auth request /authorize/callback already read.
+	authRequest *models.AuthRequest
 	// unavailable is set when a storage call failed: the answer is 503.
 	unavailable bool
 }
