@@ -16,7 +16,7 @@ import (
 // ins for tokens) happens here, outside the measurement.
 type scenario struct {
 	name    string
-	key     string // for -only
+	key     string  // for -only
 	target  float64 // faceidp req/s ÷ example req/s to reach (0: none)
 	workers func(ctx context.Context, s *server, load *http.Client, setup *http.Transport, n int) ([]op, error)
 }
