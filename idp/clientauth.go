@@ -24,7 +24,7 @@ import (
 // GetClientByClientID calls are answered from the request state:
 //
 //  1. Past ClientAuthFailuresPerIP failures from the address in the last
-//     minute: 429, before any database read.
+//     minute, a request with a secret gets 429, before any database read.
 //  2. The client is read (one indexed read, reused by op).
 //  3. A generated secret is checked with an HMAC (microseconds). A legacy
 //     argon2id hash is checked only under ClientAuthFailuresPerClient
@@ -105,7 +105,11 @@ func (s *Server) authenticateClient(ctx context.Context, clientID, secret string
 	}
 	ip := stateFrom(ctx).remoteIP
 	ipKey, clientKey := "clientauth:ip:"+ip, "clientauth:client:"+hashToken(clientID)
-	if s.limitReached(ctx, s.authIPLimit, ipKey) {
+	// Only a request that presents a secret can guess one or cost a hash;
+	// a public client's request (client_id alone) is never refused here,
+	// so a flood of wrong secrets from an address shared with real users
+	// (NAT) does not stop their public-client sign-ins.
+	if secret != "" && s.limitReached(ctx, s.authIPLimit, ipKey) {
 		return nil, s.authRateLimited(ctx)
 	}
 	c, err := s.store.GetClient(ctx, clientID)

@@ -230,3 +230,23 @@ func TestPerClientLimitOnlyForLegacyHashes(t *testing.T) {
 		t.Errorf("%d client.auth audit rows for 7 failures per client with a limit of 3", n)
 	}
 }
+
+// A flood of wrong secrets from an address does not refuse a public
+// client's token requests from the same address (users behind the same
+// NAT): they present no secret to guess and cost no hash.
+func TestPublicClientsNotLimitedByOthersFailures(t *testing.T) {
+	e := newEnv(t, fastRefusals, func(o *Options) { o.ClientAuthFailuresPerIP = 2 })
+	secret, _ := e.idp.secrets.Generate()
+	e.addClient(&models.Client{ID: "web", RedirectURIs: []string{rpRedirect}}, secret)
+	e.addClient(&models.Client{ID: "spa", RedirectURIs: []string{rpRedirect}}, "")
+	for range 3 {
+		e.tokenPost(t, "web", "wrong", bogusRefresh)
+	}
+	if st, _, _ := e.tokenPost(t, "web", secret, bogusRefresh); st != http.StatusTooManyRequests {
+		t.Fatalf("confidential client from the flooding address: %d, want 429", st)
+	}
+	form := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {"nope"}, "client_id": {"spa"}}
+	if st, body, _ := e.tokenPost(t, "", "", form); st != http.StatusBadRequest || body["error"] != "invalid_grant" {
+		t.Errorf("public client from the same address: %d %v, want invalid_grant (authenticated as public)", st, body)
+	}
+}
