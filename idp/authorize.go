@@ -41,7 +41,7 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 		s.renderError(w, r, http.StatusBadRequest, "The sign-in request names no application (client_id is missing).")
 		return
 	}
-	c, err := s.store.GetClient(ctx, clientID)
+	c, err := s.client(ctx, clientID)
 	if errors.Is(err, storage.ErrNotFound) {
 		s.metrics.refused.WithLabelValues("authorize", "unknown_client").Inc()
 		s.renderError(w, r, http.StatusBadRequest, "The application that sent you here is not registered with this sign-in service.")

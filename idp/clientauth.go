@@ -112,7 +112,7 @@ func (s *Server) authenticateClient(ctx context.Context, clientID, secret string
 	if secret != "" && s.limitReached(ctx, s.authIPLimit, ipKey) {
 		return nil, s.authRateLimited(ctx)
 	}
-	c, err := s.store.GetClient(ctx, clientID)
+	c, err := s.client(ctx, clientID)
 	switch {
 	case errors.Is(err, storage.ErrNotFound):
 		return nil, s.authFailed(ctx, nil, clientID, ipKey, clientKey, errUnknownClient)
@@ -188,7 +188,9 @@ func (s *Server) rehashClientSecret(ctx context.Context, c *models.Client, secre
 	switch {
 	case err == nil:
 		s.audit(ctx, "client.secret_rehash", "success", "", c.ID, "stored hash replaced by "+clientsecret.Describe(h), map[string]any{"from": clientsecret.Describe(c.SecretHash)})
-		c.SecretHash = h
+		updated := *c // cached records are shared: replace, never modify
+		updated.SecretHash = h
+		s.clients.put(&updated, s.clock())
 	case errors.Is(err, storage.ErrStale), errors.Is(err, storage.ErrNotFound):
 	default:
 		s.storageUnavailable(ctx, err)

@@ -250,3 +250,27 @@ func TestPublicClientsNotLimitedByOthersFailures(t *testing.T) {
 		t.Errorf("public client from the same address: %d %v, want invalid_grant (authenticated as public)", st, body)
 	}
 }
+
+// A client's new secret takes effect on a running instance within the
+// client cache's lifetime, and the old one stops working then.
+func TestClientSecretChangeTakesEffectWithinCacheTTL(t *testing.T) {
+	e := newEnv(t, fastRefusals)
+	old, _ := e.idp.secrets.Generate()
+	e.addClient(&models.Client{ID: "web", RedirectURIs: []string{rpRedirect}}, old)
+	if st, _, _ := e.tokenPost(t, "web", old, bogusRefresh); st != http.StatusBadRequest {
+		t.Fatalf("old secret: %d", st)
+	}
+	fresh, _ := e.idp.secrets.Generate()
+	c, _ := e.store.GetClient(e.ctx, "web")
+	h, _ := e.idp.secrets.Hash("web", fresh)
+	if err := e.store.UpdateClientSecretHash(e.ctx, "web", c.SecretHash, h); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Advance(clientCacheTTL)
+	if st, _, _ := e.tokenPost(t, "web", old, bogusRefresh); st != http.StatusUnauthorized {
+		t.Errorf("old secret after the cache TTL: %d, want 401", st)
+	}
+	if st, _, _ := e.tokenPost(t, "web", fresh, bogusRefresh); st != http.StatusBadRequest {
+		t.Errorf("new secret after the cache TTL: %d, want 400 invalid_grant", st)
+	}
+}

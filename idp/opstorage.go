@@ -49,7 +49,7 @@ func (o *opStorage) GetClientByClientID(ctx context.Context, clientID string) (o
 	c := st.client
 	if c == nil || c.ID != clientID {
 		var err error
-		c, err = o.s.store.GetClient(ctx, clientID)
+		c, err = o.s.client(ctx, clientID)
 		if errors.Is(err, storage.ErrNotFound) {
 			return nil, oidc.ErrInvalidClient().WithDescription("client is not registered")
 		}

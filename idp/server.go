@@ -66,6 +66,7 @@ type Server struct {
 	held chan struct{}
 	// discoveryDoc is the discovery document, encoded once.
 	discoveryDoc []byte
+	clients      clientCache
 	outageLog    sampledLog
 	limiterLog   sampledLog
 }
