@@ -178,6 +178,11 @@ func printMachine(o options) {
 	rev, _ := exec.Command("git", "rev-parse", "--short", "HEAD").Output()
 	fmt.Printf("- %s, %d CPUs, %s; faceidp at %s\n", model, runtime.NumCPU(), runtime.Version(), strings.TrimSpace(string(rev)))
 	fmt.Printf("- load average at the start: %s\n", loadAvg())
+	if o.mode == "flood" {
+		fmt.Printf("- %d rounds of %s of sign-ins alone, then %s under the flood; %d sign-in workers, %d flood workers\n\n",
+			o.rounds, o.floodDuration, o.floodDuration, o.concurrency, o.floodWorkers)
+		return
+	}
 	fmt.Printf("- %d alternating rounds of %s per endpoint and server, %d closed-loop workers\n\n", o.rounds, o.duration, o.concurrency)
 }
 
