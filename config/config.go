@@ -141,6 +141,13 @@ type RateLimit struct {
 	// FaceChallengesPerMinute caps the face challenges one user may
 	// request per minute.
 	FaceChallengesPerMinute int `yaml:"face_challenges_per_minute"`
+	// ClientAuthFailuresPerIP and ClientAuthFailuresPerClient cap failed
+	// client authentications (token, introspection, revocation endpoints)
+	// per source address and per client_id per minute; AuthorizePerIP caps
+	// /authorize requests per address per minute.
+	ClientAuthFailuresPerIP     int `yaml:"client_auth_failures_per_ip"`
+	ClientAuthFailuresPerClient int `yaml:"client_auth_failures_per_client"`
+	AuthorizePerIP              int `yaml:"authorize_per_ip"`
 	// RedisURL, when set (redis://[:password@]host:port/db, rediss:// for
 	// TLS), keeps the login rate-limit counters in Redis so that every
 	// instance behind a load balancer counts the same attempts. Empty keeps
@@ -187,6 +194,10 @@ func Defaults() Config {
 			FaceDisableAfter:      50,
 
 			FaceChallengesPerMinute: 10,
+
+			ClientAuthFailuresPerIP:     20,
+			ClientAuthFailuresPerClient: 60,
+			AuthorizePerIP:              600,
 		},
 		Log: Log{Level: "info", Format: "text"},
 		Passkeys: Passkeys{

@@ -268,6 +268,9 @@ func validateRateLimit(r *RateLimit, add addFunc) {
 		{"rate_limit.face_challenges_per_minute", r.FaceChallengesPerMinute},
 		{"rate_limit.password_throttle_after", r.PasswordThrottleAfter},
 		{"rate_limit.ip_throttle_after", r.IPThrottleAfter},
+		{"rate_limit.client_auth_failures_per_ip", r.ClientAuthFailuresPerIP},
+		{"rate_limit.client_auth_failures_per_client", r.ClientAuthFailuresPerClient},
+		{"rate_limit.authorize_per_ip", r.AuthorizePerIP},
 	} {
 		if n.value < 1 || n.value > 100000 {
 			add(n.key, "must be between 1 and 100000, got %d", n.value)

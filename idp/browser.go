@@ -25,6 +25,7 @@ const (
 	msgExpired          = "This sign-in request has expired or is unknown."
 	msgOtherBrowser     = "This sign-in was started in another browser. Start again from the application."
 	msgUnavailable      = "The sign-in service is temporarily unavailable. Try again later."
+	msgBusy             = "The sign-in service is busy. Try again in a moment."
 )
 
 // loadAuthRequest returns a pending auth request that has not expired.

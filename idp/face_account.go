@@ -7,11 +7,13 @@ package idp
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
 	"time"
 
+	pwhash "github.com/faceidp/faceidp/factors/password"
 	"github.com/faceidp/faceidp/factors/policy"
 	"github.com/faceidp/faceidp/models"
 )
@@ -25,6 +27,9 @@ const reauthCookie = "faceidp_reauth"
 var (
 	ErrWrongPassword = &FlowError{http.StatusUnauthorized, "Wrong password."}
 	ErrTooManyTries  = &FlowError{http.StatusTooManyRequests, msgTooMany}
+	// ErrPasswordBusy: the process-wide argon2id gate had no room; nothing
+	// was checked or counted.
+	ErrPasswordBusy = &FlowError{http.StatusServiceUnavailable, msgBusy}
 )
 
 // AccountControl is what a factor's account page may do. The FlowControl
@@ -38,8 +43,8 @@ type AccountControl interface {
 	// throttled like the password step). On success the browser is marked
 	// as re-authenticated for sess during ReauthTTL. It returns
 	// ErrWrongPassword (or a *FlowError saying the wrong password now
-	// makes the user wait), ErrTooManyTries, a *ThrottledError or an
-	// internal error.
+	// makes the user wait), ErrTooManyTries, a *ThrottledError,
+	// ErrPasswordBusy or an internal error.
 	Reauthenticate(w http.ResponseWriter, r *http.Request, sess *models.Session, u *models.User, password string) error
 	// Reauthenticated reports whether the browser re-entered the password
 	// for sess within ReauthTTL.
@@ -77,8 +82,14 @@ func (fc *flowControl) Reauthenticate(w http.ResponseWriter, r *http.Request, se
 	defer func() { _ = att.Release(context.WithoutCancel(ctx)) }()
 	var ok bool
 	if u.PasswordHash == "" {
-		s.hasher.VerifyDummy(password)
-	} else if ok, _, err = s.hasher.Verify(u.PasswordHash, password); err != nil {
+		err = s.hasher.VerifyDummy(password)
+	} else {
+		ok, _, err = s.hasher.Verify(u.PasswordHash, password)
+	}
+	if errors.Is(err, pwhash.ErrBusy) {
+		return ErrPasswordBusy // nothing was checked: the deferred Release uncounts it
+	}
+	if err != nil {
 		s.log.ErrorContext(ctx, "verify password", "user_id", u.ID, "err", err)
 	}
 	if !ok {

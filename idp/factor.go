@@ -160,5 +160,5 @@ var (
 	ErrFlowExpired      = &FlowError{http.StatusBadRequest, msgExpired}
 	ErrFlowOtherBrowser = &FlowError{http.StatusForbidden, msgOtherBrowser}
 	ErrFlowWrongStep    = &FlowError{http.StatusConflict, "This sign-in step is not expected now. Start again from the application."}
-	ErrUnavailable      = &FlowError{http.StatusInternalServerError, msgUnavailable}
+	ErrUnavailable      = &FlowError{http.StatusServiceUnavailable, msgUnavailable}
 )

@@ -40,6 +40,9 @@ type flowControl struct{ s *Server }
 func (s *Server) loadFlow(r *http.Request, id string, steps ...models.LoginStep) (*Flow, error) {
 	ctx := r.Context()
 	req, err := s.loadAuthRequest(ctx, id)
+	if errors.Is(err, storage.ErrUnavailable) {
+		return nil, err // 503, not "expired"
+	}
 	if err != nil || req.Done {
 		return nil, ErrFlowExpired
 	}
@@ -58,10 +61,16 @@ func (s *Server) flowFor(ctx context.Context, req *models.AuthRequest) (*Flow, e
 	var err error
 	f := &Flow{Request: req}
 	if f.Client, err = s.store.GetClient(ctx, req.ClientID); err != nil {
+		if errors.Is(err, storage.ErrUnavailable) {
+			return nil, err
+		}
 		return nil, ErrFlowExpired // the client was removed mid-flow
 	}
 	if req.UserID != "" {
 		if f.User, err = s.store.GetUser(ctx, req.UserID); err != nil {
+			if errors.Is(err, storage.ErrUnavailable) {
+				return nil, err
+			}
 			return nil, ErrFlowExpired
 		}
 		if f.User.Disabled {

@@ -7,10 +7,12 @@ import (
 	"crypto/elliptic"
 	"crypto/rsa"
 	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
@@ -133,8 +135,11 @@ type RotateSigningKeysOptions struct {
 }
 
 // RotateSigningKeys generates a new RS256 and a new ES256 signing key and
-// retires every older key; retired keys stay in the JWKS for KeepFor so
-// tokens they signed still verify. `faceidp keys rotate` calls this.
+// retires every older key; retired keys stay in the JWKS for KeepFor (plus
+// the delay before the successors sign) so tokens they signed still
+// verify. Running providers publish the new keys within
+// keyRefreshInterval and sign with them after keyPublishDelay. `faceidp
+// keys rotate` calls this.
 func RotateSigningKeys(ctx context.Context, o RotateSigningKeysOptions) error {
 	if o.Store == nil || o.Keyring == nil || o.Clock == nil || o.Rand == nil {
 		return errors.New("rotate signing keys: store, keyring, clock and rand are required")
@@ -153,7 +158,9 @@ func RotateSigningKeys(ctx context.Context, o RotateSigningKeysOptions) error {
 	}
 	// Both successors are stored and every older key retired in one
 	// transaction: a failure leaves the previous keys signing.
-	if err := o.Store.RotateSigningKeys(ctx, []*models.SigningKey{rs, es}, now, now.Add(o.KeepFor)); err != nil {
+	// A retired key keeps signing until its successor is keyPublishDelay
+	// old (see keyManager), so it stays published that much longer.
+	if err := o.Store.RotateSigningKeys(ctx, []*models.SigningKey{rs, es}, now, now.Add(o.KeepFor+keyPublishDelay)); err != nil {
 		return fmt.Errorf("rotate signing keys: %w", err)
 	}
 	return nil
@@ -189,17 +196,51 @@ func ResealSigningKeys(ctx context.Context, store storage.Storage, kr *keyring.K
 	return n, nil
 }
 
-// keyManager loads signing keys from storage and caches the unsealed
-// private keys by id (keys never change once written, except resealing,
-// which does not change the key itself).
+// Signing keys are served from memory. A keyManager holds a snapshot of
+// the stored keys (the JWKS already encoded) and reloads it when it is
+// older than keyRefreshInterval, so a rotation by `faceidp keys rotate` or
+// another instance is published everywhere within that interval, at the
+// cost of one database read per interval rather than one per request.
+//
+// So that no instance signs with a key another instance does not publish
+// yet, a new key signs only once it is keyPublishDelay old (at least one
+// refresh interval, doubled for clock skew between hosts); until then the
+// previous key, retired but still published, keeps signing. A key that is
+// the only one of its algorithm (first start) signs at once.
+const (
+	keyRefreshInterval = 30 * time.Second
+	keyPublishDelay    = 2 * keyRefreshInterval
+	// keyRetryAfterFailure spaces reload attempts while the database is
+	// unreachable; the last snapshot keeps serving meanwhile.
+	keyRetryAfterFailure = 5 * time.Second
+)
+
+// keyManager loads signing keys from storage, keeps a snapshot of them and
+// caches the unsealed private keys by id (keys never change once written,
+// except resealing, which does not change the key itself).
 type keyManager struct {
 	store storage.Storage
 	kr    *keyring.Keyring
 	clock func() time.Time
 	rand  io.Reader
+	// failed is called when a reload fails (the snapshot keeps serving).
+	failed func(ctx context.Context, err error)
 
 	mu    sync.Mutex
 	cache map[string]crypto.Signer
+
+	snap      atomic.Pointer[keySnapshot]
+	reloading atomic.Bool
+}
+
+// keySnapshot is the stored keys as of loaded, with the public ones
+// encoded as a JWKS document.
+type keySnapshot struct {
+	loaded    time.Time
+	nextLoad  time.Time
+	keys      []models.SigningKey
+	published []op.Key
+	jwks      []byte
 }
 
 func (m *keyManager) signer(k *models.SigningKey) (crypto.Signer, error) {
@@ -217,7 +258,7 @@ func (m *keyManager) signer(k *models.SigningKey) (crypto.Signer, error) {
 }
 
 // ensure generates an active key for every algorithm that has none (first
-// start, or an interrupted rotation).
+// start, or an interrupted rotation) and loads the snapshot.
 func (m *keyManager) ensure(ctx context.Context) error {
 	keys, err := m.store.ListSigningKeys(ctx)
 	if err != nil {
@@ -235,10 +276,64 @@ func (m *keyManager) ensure(ctx context.Context) error {
 			return fmt.Errorf("store new %s signing key: %w", alg, err)
 		}
 	}
+	return m.reload(ctx)
+}
+
+// reload replaces the snapshot with the stored keys.
+func (m *keyManager) reload(ctx context.Context) error {
+	keys, err := m.store.ListSigningKeys(ctx)
+	if err != nil {
+		return fmt.Errorf("list signing keys: %w", err)
+	}
+	now := m.clock()
+	snap := &keySnapshot{loaded: now, nextLoad: now.Add(keyRefreshInterval), keys: keys}
+	set := jose.JSONWebKeySet{Keys: []jose.JSONWebKey{}}
+	for i := range keys {
+		k := &keys[i]
+		if k.RemoveAfter != nil && !now.Before(*k.RemoveAfter) {
+			continue
+		}
+		s, err := m.signer(k)
+		if err != nil {
+			return err
+		}
+		pub := &publicKey{id: k.ID, alg: jose.SignatureAlgorithm(k.Algorithm), key: s.Public()}
+		snap.published = append(snap.published, pub)
+		set.Keys = append(set.Keys, jose.JSONWebKey{KeyID: pub.id, Algorithm: string(pub.alg), Use: pub.Use(), Key: pub.key})
+	}
+	if snap.jwks, err = json.Marshal(&set); err != nil {
+		return fmt.Errorf("encode JWKS: %w", err)
+	}
+	m.snap.Store(snap)
 	return nil
 }
 
-// activeKey returns the newest unretired key of alg (keys are newest first).
+// current returns the snapshot, reloading it first when it is due. One
+// caller reloads while the others keep using the previous snapshot; a
+// failed reload keeps it too and is retried a little later.
+func (m *keyManager) current(ctx context.Context) *keySnapshot {
+	snap := m.snap.Load()
+	now := m.clock()
+	if now.Before(snap.nextLoad) && !now.Before(snap.loaded) {
+		return snap
+	}
+	if !m.reloading.CompareAndSwap(false, true) {
+		return snap
+	}
+	defer m.reloading.Store(false)
+	if err := m.reload(ctx); err != nil {
+		retry := *snap
+		retry.nextLoad = now.Add(keyRetryAfterFailure)
+		m.snap.Store(&retry)
+		if m.failed != nil {
+			m.failed(ctx, err)
+		}
+		return &retry
+	}
+	return m.snap.Load()
+}
+
+// activeKey returns the newest unretired key of alg.
 func activeKey(keys []models.SigningKey, alg string) *models.SigningKey {
 	var best *models.SigningKey
 	for i := range keys {
@@ -250,22 +345,40 @@ func activeKey(keys []models.SigningKey, alg string) *models.SigningKey {
 	return best
 }
 
-func (m *keyManager) signingKey(ctx context.Context, alg string) (op.SigningKey, error) {
-	keys, err := m.store.ListSigningKeys(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("list signing keys: %w", err)
+// signingKeyAt returns the key of alg that signs at now: the newest
+// unremoved key that is at least keyPublishDelay old, or, when there is
+// none, the newest key.
+func signingKeyAt(keys []models.SigningKey, alg string, now time.Time) *models.SigningKey {
+	var settled, newest *models.SigningKey
+	for i := range keys {
+		k := &keys[i]
+		if k.Algorithm != alg || (k.RemoveAfter != nil && !now.Before(*k.RemoveAfter)) {
+			continue
+		}
+		if newest == nil || newerKey(k, newest) {
+			newest = k
+		}
+		if !k.CreatedAt.After(now.Add(-keyPublishDelay)) && (settled == nil || newerKey(k, settled)) {
+			settled = k
+		}
 	}
-	k := activeKey(keys, alg)
+	if settled != nil {
+		return settled
+	}
+	return newest
+}
+
+// newerKey orders keys by creation; of two created at the same instant the
+// unretired one is the successor.
+func newerKey(k, than *models.SigningKey) bool {
+	return k.CreatedAt.After(than.CreatedAt) ||
+		(k.CreatedAt.Equal(than.CreatedAt) && k.RetiredAt == nil && than.RetiredAt != nil)
+}
+
+func (m *keyManager) signingKey(ctx context.Context, alg string) (op.SigningKey, error) {
+	k := signingKeyAt(m.current(ctx).keys, alg, m.clock())
 	if k == nil {
-		if err := m.ensure(ctx); err != nil {
-			return nil, err
-		}
-		if keys, err = m.store.ListSigningKeys(ctx); err != nil {
-			return nil, fmt.Errorf("list signing keys: %w", err)
-		}
-		if k = activeKey(keys, alg); k == nil {
-			return nil, fmt.Errorf("no active %s signing key", alg)
-		}
+		return nil, fmt.Errorf("no %s signing key", alg)
 	}
 	s, err := m.signer(k)
 	if err != nil {
@@ -275,25 +388,13 @@ func (m *keyManager) signingKey(ctx context.Context, alg string) (op.SigningKey,
 }
 
 // publicKeys returns every key that may still verify tokens.
-func (m *keyManager) publicKeys(ctx context.Context) ([]op.Key, error) {
-	keys, err := m.store.ListSigningKeys(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("list signing keys: %w", err)
-	}
-	now := m.clock()
-	out := make([]op.Key, 0, len(keys))
-	for i := range keys {
-		k := &keys[i]
-		if k.RemoveAfter != nil && !now.Before(*k.RemoveAfter) {
-			continue
-		}
-		s, err := m.signer(k)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, &publicKey{id: k.ID, alg: jose.SignatureAlgorithm(k.Algorithm), key: s.Public()})
-	}
-	return out, nil
+func (m *keyManager) publicKeys(ctx context.Context) []op.Key {
+	return m.current(ctx).published
+}
+
+// jwks returns the encoded JWKS document.
+func (m *keyManager) jwks(ctx context.Context) []byte {
+	return m.current(ctx).jwks
 }
 
 var (

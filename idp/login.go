@@ -14,6 +14,7 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	"github.com/zitadel/oidc/v3/pkg/op"
 
+	"github.com/faceidp/faceidp/factors/password"
 	"github.com/faceidp/faceidp/factors/policy"
 	"github.com/faceidp/faceidp/factors/throttle"
 	"github.com/faceidp/faceidp/models"
@@ -39,6 +40,10 @@ func (s *Server) mountLogin(mux *http.ServeMux) {
 func (s *Server) loginStart(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	req, err := s.loadAuthRequest(ctx, r.URL.Query().Get("authRequestID"))
+	if errors.Is(err, storage.ErrUnavailable) {
+		s.renderFlowError(w, r, err)
+		return
+	}
 	if err != nil || req.Done {
 		s.renderFlowError(w, r, ErrFlowExpired)
 		return
@@ -71,7 +76,10 @@ func (s *Server) loginStart(w http.ResponseWriter, r *http.Request) {
 	}
 	prompt := req.Prompt
 	if len(req.AMR) == 0 {
-		if sess, u := s.currentSession(ctx, r); sess != nil && sessionSatisfies(sess, req, s.clock()) {
+		// A session stands in only for the user an id_token_hint names:
+		// another user's session gets login_required or a fresh sign-in.
+		if sess, u := s.currentSession(ctx, r); sess != nil && sessionSatisfies(sess, req, s.clock()) &&
+			(req.HintSubject == "" || req.HintSubject == u.ID) {
 			// The existing session stands in for the factors it holds.
 			req.UserID, req.AMR, req.AuthTime, f.User = u.ID, slices.Clone(sess.AMR), sess.AuthTime, u
 			d, err := s.decide(ctx, f)
@@ -192,12 +200,18 @@ func (s *Server) loginPassword(w http.ResponseWriter, r *http.Request) {
 
 	var ok, rehash bool
 	if u == nil || u.PasswordHash == "" {
-		s.hasher.VerifyDummy(pw)
+		err = s.hasher.VerifyDummy(pw)
 	} else {
 		ok, rehash, err = s.hasher.Verify(u.PasswordHash, pw)
-		if err != nil {
-			s.log.ErrorContext(ctx, "verify password", "user_id", u.ID, "err", err)
-		}
+	}
+	if errors.Is(err, password.ErrBusy) {
+		// Nothing was checked: the deferred Release leaves the attempt
+		// uncounted, for known and unknown accounts alike.
+		s.passwordBusy(w, r, f, username)
+		return
+	}
+	if err != nil && u != nil {
+		s.log.ErrorContext(ctx, "verify password", "user_id", u.ID, "err", err)
 	}
 	details := map[string]any{"known_device": device != ""}
 	if !ok {
@@ -258,6 +272,15 @@ func (s *Server) loginPassword(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+// passwordBusy answers a password attempt the argon2id gate had no room
+// for: 503 with Retry-After. Nothing was checked, so it is neither a
+// failure nor a success; unknown and known accounts get it alike.
+func (s *Server) passwordBusy(w http.ResponseWriter, r *http.Request, f *Flow, username string) {
+	s.metrics.logins.WithLabelValues(policy.AMRPassword, "busy").Inc()
+	w.Header().Set("Retry-After", "1")
+	s.renderLogin(w, r, f, http.StatusServiceUnavailable, username, msgBusy)
 }
 
 // tooMany answers an attempt over the per-minute flood limit.
@@ -409,6 +432,11 @@ func (s *Server) renderError(w http.ResponseWriter, r *http.Request, status int,
 }
 
 func (s *Server) renderFlowError(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, storage.ErrUnavailable) {
+		s.storageUnavailable(r.Context(), err)
+		s.renderUnavailable(w, r)
+		return
+	}
 	var te *ThrottledError
 	if errors.As(err, &te) {
 		s.renderThrottled(w, r, te)
@@ -416,6 +444,9 @@ func (s *Server) renderFlowError(w http.ResponseWriter, r *http.Request, err err
 	}
 	var fe *FlowError
 	if errors.As(err, &fe) {
+		if fe.Status == http.StatusServiceUnavailable {
+			w.Header().Set("Retry-After", "5")
+		}
 		s.renderError(w, r, fe.Status, fe.Message)
 		return
 	}

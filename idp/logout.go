@@ -30,12 +30,12 @@ func (s *Server) endSession(w http.ResponseWriter, r *http.Request) {
 		st := stateFrom(r.Context())
 		st.sessionID = s.sessionIDFromCookie(r)
 		st.clearSession = func() { s.clearSessionCookie(w, r) }
-		s.provider.ServeHTTP(w, r)
+		s.serveOP(w, r, func(w http.ResponseWriter) { s.renderUnavailable(w, r) })
 		return
 	}
 	req := logoutRequest(r.Form)
 	if _, err := s.validateLogout(r.Context(), req); err != nil {
-		s.renderError(w, r, http.StatusBadRequest, msgBadLogout)
+		s.renderLogoutError(w, r)
 		return
 	}
 	q := url.Values{}
@@ -45,6 +45,16 @@ func (s *Server) endSession(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	http.Redirect(w, r, s.issuer+"/login/logout?"+q.Encode(), http.StatusFound)
+}
+
+// renderLogoutError answers a logout request validateLogout refused: 503
+// when the client could not be read, else the bad-request page.
+func (s *Server) renderLogoutError(w http.ResponseWriter, r *http.Request) {
+	if stateFrom(r.Context()).unavailable {
+		s.renderUnavailable(w, r)
+		return
+	}
+	s.renderError(w, r, http.StatusBadRequest, msgBadLogout)
 }
 
 func logoutRequest(v url.Values) *oidc.EndSessionRequest {
@@ -73,7 +83,7 @@ func (s *Server) logoutPage(w http.ResponseWriter, r *http.Request) {
 	req := logoutRequest(r.URL.Query())
 	end, err := s.validateLogout(ctx, req)
 	if err != nil {
-		s.renderError(w, r, http.StatusBadRequest, msgBadLogout)
+		s.renderLogoutError(w, r)
 		return
 	}
 	sess, u := s.currentSession(ctx, r)
@@ -110,7 +120,7 @@ func (s *Server) logoutSubmit(w http.ResponseWriter, r *http.Request) {
 	req := logoutRequest(r.PostForm)
 	end, err := s.validateLogout(ctx, req)
 	if err != nil {
-		s.renderError(w, r, http.StatusBadRequest, msgBadLogout)
+		s.renderLogoutError(w, r)
 		return
 	}
 	if r.PostForm.Get("decision") != "logout" {

@@ -616,6 +616,7 @@ func TestSigningKeyRotation(t *testing.T) {
 	}
 	oldRaw := tok.Extra("id_token").(string)
 
+	e.clock.Advance(time.Minute)
 	if err := RotateSigningKeys(e.ctx, RotateSigningKeysOptions{Store: e.store, Keyring: e.kr, Clock: e.clock.Now, Rand: e.idp.opts.Rand, KeepFor: time.Hour}); err != nil {
 		t.Fatal(err)
 	}
@@ -633,22 +634,32 @@ func TestSigningKeyRotation(t *testing.T) {
 		}
 		return ids
 	}
-	if n := len(jwks()); n != 4 {
-		t.Fatalf("JWKS after rotation has %d keys, want 4 (2 active + 2 retired)", n)
-	}
-	a2 := r.start()
-	p := get(t, b, a2.url)
-	rl, _ := url.Parse(p.header.Get("Location"))
-	tok2, err := r.cfg.Exchange(e.ctx, codeFrom(t, rl, a2), oauth2.VerifierOption(a2.verifier))
-	if err != nil {
-		t.Fatal(err)
-	}
 	kid := func(raw string) string {
 		jws, _ := jose.ParseSigned(raw, []jose.SignatureAlgorithm{jose.RS256, jose.ES256})
 		return jws.Signatures[0].Header.KeyID
 	}
-	if kid(tok2.Extra("id_token").(string)) == kid(oldRaw) {
-		t.Error("new ID token signed with the retired key")
+	signIn := func() string {
+		a := r.start()
+		p := get(t, b, a.url)
+		rl, _ := url.Parse(p.header.Get("Location"))
+		tok, err := r.cfg.Exchange(e.ctx, codeFrom(t, rl, a), oauth2.VerifierOption(a.verifier))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok.Extra("id_token").(string)
+	}
+	// Every instance publishes the new keys within one refresh interval...
+	e.clock.Advance(keyRefreshInterval)
+	if n := len(jwks()); n != 4 {
+		t.Fatalf("JWKS a refresh interval after rotation has %d keys, want 4 (2 new + 2 retired)", n)
+	}
+	// ...and only then may any of them sign with a new key.
+	if got := kid(signIn()); got != kid(oldRaw) {
+		t.Errorf("a new key signed before every instance could publish it")
+	}
+	e.clock.Advance(keyPublishDelay)
+	if kid(signIn()) == kid(oldRaw) {
+		t.Error("new ID token signed with the retired key after the publish delay")
 	}
 	if _, err := r.verifier.Verify(e.ctx, oldRaw); err != nil {
 		t.Errorf("token signed by the retired key no longer verifies: %v", err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"slices"
 	"time"
 
@@ -30,47 +31,64 @@ type opStorage struct {
 
 func (o *opStorage) now() time.Time { return o.s.clock() }
 
+// fail marks a storage outage on the request (the response becomes a 503,
+// see opWriter) and returns err for op.
+func (o *opStorage) fail(ctx context.Context, err error) error {
+	if errors.Is(err, storage.ErrUnavailable) {
+		o.s.storageUnavailable(ctx, err)
+	}
+	return err
+}
+
 // --- clients ---------------------------------------------------------------
 
+// GetClientByClientID returns the client this request already read (the
+// token endpoint's client authentication, /authorize's checks) or reads it.
 func (o *opStorage) GetClientByClientID(ctx context.Context, clientID string) (op.Client, error) {
-	c, err := o.s.store.GetClient(ctx, clientID)
-	if errors.Is(err, storage.ErrNotFound) {
-		return nil, fmt.Errorf("client %q is not registered", clientID)
+	st := stateFrom(ctx)
+	c := st.client
+	if c == nil || c.ID != clientID {
+		var err error
+		c, err = o.s.client(ctx, clientID)
+		if errors.Is(err, storage.ErrNotFound) {
+			return nil, oidc.ErrInvalidClient().WithDescription("client is not registered")
+		}
+		if err != nil {
+			return nil, oidc.ErrServerError().WithParent(o.fail(ctx, err))
+		}
+		st.client = c
 	}
-	if err != nil {
-		return nil, oidc.ErrServerError().WithParent(err)
-	}
-	stateFrom(ctx).alg = idTokenAlg(c)
+	st.alg = idTokenAlg(c)
 	return o.s.opClient(c), nil
 }
 
-// AuthorizeClientIDSecret checks a confidential client's secret. Unknown
-// clients burn the same argon2id time as known ones.
+// AuthorizeClientIDSecret is op's client authentication. faceidp's
+// handlers authenticate the client before op runs (clientauth.go), so this
+// only confirms it; a request that reached op another way is
+// authenticated here, under the same limits.
 func (o *opStorage) AuthorizeClientIDSecret(ctx context.Context, clientID, secret string) error {
-	c, err := o.s.store.GetClient(ctx, clientID)
-	if err != nil && !errors.Is(err, storage.ErrNotFound) {
-		return oidc.ErrServerError().WithParent(err)
+	if authenticatedInRequest(ctx, clientID, secret) {
+		return nil
 	}
-	if c == nil || c.Public() {
-		o.s.hasher.VerifyDummy(secret)
-		o.s.audit(ctx, "client.auth", "failure", "", clientID, "unknown or public client", nil)
-		return errors.New("client authentication failed")
+	c, refusal := o.s.authenticateClient(ctx, clientID, secret, true)
+	if refusal != nil {
+		if refusal.status == http.StatusServiceUnavailable {
+			stateFrom(ctx).unavailable = true
+			return oidc.ErrServerError()
+		}
+		return refusal.err
 	}
-	ok, _, err := o.s.hasher.Verify(c.SecretHash, secret)
-	if err != nil {
-		return oidc.ErrServerError().WithParent(fmt.Errorf("client %s secret hash: %w", clientID, err))
-	}
-	if !ok {
-		o.s.audit(ctx, "client.auth", "failure", "", clientID, "wrong client secret", nil)
-		return errors.New("client authentication failed")
-	}
-	stateFrom(ctx).alg = idTokenAlg(c)
+	st := stateFrom(ctx)
+	st.client, st.clientSecret, st.clientAuthenticated = c, secret, true
+	st.alg = idTokenAlg(c)
 	return nil
 }
 
 // --- auth requests ----------------------------------------------------------
 
-func (o *opStorage) CreateAuthRequest(ctx context.Context, req *oidc.AuthRequest, _ string) (op.AuthRequest, error) {
+// CreateAuthRequest stores a request op has validated. hintSubject is the
+// sub of a verified id_token_hint (the login must then be that user's).
+func (o *opStorage) CreateAuthRequest(ctx context.Context, req *oidc.AuthRequest, hintSubject string) (op.AuthRequest, error) {
 	id, err := randomID(o.s.rand)
 	if err != nil {
 		return nil, err
@@ -89,6 +107,7 @@ func (o *opStorage) CreateAuthRequest(ctx context.Context, req *oidc.AuthRequest
 		CodeChallengeMethod: string(req.CodeChallengeMethod),
 		Prompt:              []string(req.Prompt),
 		LoginHint:           req.LoginHint,
+		HintSubject:         hintSubject,
 		Step:                models.StepFirstFactor,
 		CreatedAt:           now,
 		ExpiresAt:           now.Add(o.s.opts.AuthRequestTTL),
@@ -101,31 +120,50 @@ func (o *opStorage) CreateAuthRequest(ctx context.Context, req *oidc.AuthRequest
 		r.UILocales = append(r.UILocales, l.String())
 	}
 	if err := o.s.store.CreateAuthRequest(ctx, r); err != nil {
-		return nil, fmt.Errorf("store auth request: %w", err)
+		return nil, fmt.Errorf("store auth request: %w", o.fail(ctx, err))
 	}
 	return &authRequest{r}, nil
 }
 
 func (o *opStorage) AuthRequestByID(ctx context.Context, id string) (op.AuthRequest, error) {
-	r, err := o.s.loadAuthRequest(ctx, id)
+	r, err := o.authRequestByID(ctx, id)
 	if err != nil {
 		return nil, err
 	}
 	return &authRequest{r}, nil
 }
 
+// authRequestByID is the pending auth request this request already read,
+// or reads it.
+func (o *opStorage) authRequestByID(ctx context.Context, id string) (*models.AuthRequest, error) {
+	if r := stateFrom(ctx).authRequest; r != nil && r.ID == id {
+		return r, nil
+	}
+	r, err := o.s.loadAuthRequest(ctx, id)
+	if err != nil {
+		return nil, o.fail(ctx, err)
+	}
+	return r, nil
+}
+
 // AuthRequestByCode finds the request by the SHA-256 of the code and
 // refuses codes past their (short) lifetime. A code that was already
-// exchanged is reuse (RFC 6749 §4.1.2): the tokens issued from it are
-// revoked and the request refused (op answers invalid_grant).
+// exchanged is reuse (RFC 6749 §4.1.2): when the client it was issued to
+// presents it again (authenticated, or proving PKCE for a public client),
+// the tokens issued from it are revoked; from anyone else it is merely
+// refused, so whoever saw a callback URL cannot end the user's grant. op
+// answers invalid_grant either way.
 func (o *opStorage) AuthRequestByCode(ctx context.Context, code string) (op.AuthRequest, error) {
 	r, err := o.s.store.GetAuthRequestByCodeHash(ctx, hashToken(code))
 	if err != nil {
-		return nil, fmt.Errorf("look up code: %w", err)
+		return nil, fmt.Errorf("look up code: %w", o.fail(ctx, err))
 	}
 	if r.CodeUsedAt != nil {
+		if !replayedByItsClient(ctx, r) {
+			return nil, errors.New("authorization code already used")
+		}
 		if err := o.s.store.RevokeAuthCodeTokens(ctx, r.ID, o.now()); err != nil {
-			return nil, fmt.Errorf("revoke tokens of reused code: %w", err)
+			return nil, fmt.Errorf("revoke tokens of reused code: %w", o.fail(ctx, err))
 		}
 		o.codeReused(ctx, r)
 		return nil, errors.New("authorization code already used")
@@ -133,16 +171,32 @@ func (o *opStorage) AuthRequestByCode(ctx context.Context, code string) (op.Auth
 	if !r.Done || !o.now().Before(r.ExpiresAt) {
 		return nil, errors.New("authorization code expired")
 	}
-	if c, err := o.s.store.GetClient(ctx, r.ClientID); err == nil {
+	if c := stateFrom(ctx).client; c != nil && c.ID == r.ClientID {
 		stateFrom(ctx).alg = idTokenAlg(c)
 	}
 	return &authRequest{r}, nil
 }
 
+// replayedByItsClient reports whether this token request proves to be the
+// client the code was issued to: a confidential client authenticated
+// (clientFromRequest), a public one presented the code_verifier that
+// matches the code's PKCE challenge.
+func replayedByItsClient(ctx context.Context, r *models.AuthRequest) bool {
+	st := stateFrom(ctx)
+	if st.client == nil || st.client.ID != r.ClientID {
+		return false
+	}
+	if st.clientAuthenticated {
+		return true
+	}
+	return r.CodeChallenge != "" && st.codeVerifier != "" &&
+		oidc.VerifyCodeChallenge(&oidc.CodeChallenge{Challenge: r.CodeChallenge, Method: oidc.CodeChallengeMethod(r.CodeChallengeMethod)}, st.codeVerifier)
+}
+
 // SaveAuthCode stores the code's hash; a request gets exactly one code, and
 // the code lives CodeTTL from now.
 func (o *opStorage) SaveAuthCode(ctx context.Context, id, code string) error {
-	r, err := o.s.loadAuthRequest(ctx, id)
+	r, err := o.authRequestByID(ctx, id)
 	if err != nil {
 		return err
 	}
@@ -152,7 +206,7 @@ func (o *opStorage) SaveAuthCode(ctx context.Context, id, code string) error {
 	r.CodeHash = hashToken(code)
 	r.ExpiresAt = o.now().Add(o.s.opts.CodeTTL)
 	if err := o.s.store.UpdateAuthRequest(ctx, r); err != nil {
-		return fmt.Errorf("store code: %w", err)
+		return fmt.Errorf("store code: %w", o.fail(ctx, err))
 	}
 	return nil
 }
@@ -162,18 +216,21 @@ func (o *opStorage) SaveAuthCode(ctx context.Context, id, code string) error {
 // the code), so a second exchange is recognised as reuse; anything else is
 // deleted.
 func (o *opStorage) DeleteAuthRequest(ctx context.Context, id string) error {
+	if stateFrom(ctx).redeemed == id {
+		return nil // this request just wrote the tombstone
+	}
 	r, err := o.s.store.GetAuthRequest(ctx, id)
 	if errors.Is(err, storage.ErrNotFound) {
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("load auth request: %w", err)
+		return fmt.Errorf("load auth request: %w", o.fail(ctx, err))
 	}
 	if r.CodeUsedAt != nil {
 		return nil
 	}
 	if err := o.s.store.DeleteAuthRequest(ctx, id); err != nil && !errors.Is(err, storage.ErrNotFound) {
-		return fmt.Errorf("delete auth request: %w", err)
+		return fmt.Errorf("delete auth request: %w", o.fail(ctx, err))
 	}
 	return nil
 }
@@ -193,8 +250,9 @@ func (o *opStorage) redeemCode(ctx context.Context, r *authRequest, at *models.A
 		return oidc.ErrInvalidGrant().WithDescription("authorization code already used")
 	}
 	if err != nil {
-		return fmt.Errorf("redeem authorization code: %w", err)
+		return fmt.Errorf("redeem authorization code: %w", o.fail(ctx, err))
 	}
+	stateFrom(ctx).redeemed = r.r.ID
 	return nil
 }
 
@@ -235,7 +293,7 @@ func (o *opStorage) CreateAccessToken(ctx context.Context, req op.TokenRequest) 
 			return "", time.Time{}, err
 		}
 	} else if err := o.s.store.CreateAccessToken(ctx, at); err != nil {
-		return "", time.Time{}, fmt.Errorf("store access token: %w", err)
+		return "", time.Time{}, fmt.Errorf("store access token: %w", o.fail(ctx, err))
 	}
 	o.s.metrics.tokens.WithLabelValues("access").Inc()
 	return at.ID, at.ExpiresAt, nil
@@ -292,9 +350,11 @@ func (o *opStorage) CreateAccessAndRefreshTokens(ctx context.Context, req op.Tok
 			return "", "", time.Time{}, oidc.ErrInvalidGrant().WithDescription("refresh token was already used")
 		}
 		if err != nil {
-			return "", "", time.Time{}, fmt.Errorf("rotate refresh token: %w", err)
+			return "", "", time.Time{}, fmt.Errorf("rotate refresh token: %w", o.fail(ctx, err))
 		}
-		o.s.audit(ctx, "token.refresh", "success", r.t.UserID, r.t.ClientID, "", nil)
+		// A successful refresh is not audited: it decides nothing about
+		// the user's authentication (the family's sign-in was audited) and
+		// would write a row per request.
 	default:
 		return "", "", time.Time{}, oidc.ErrUnsupportedGrantType()
 	}
@@ -306,14 +366,20 @@ func (o *opStorage) CreateAccessAndRefreshTokens(ctx context.Context, req op.Tok
 // TokenRequestByRefreshToken loads a usable refresh token. A rotated or
 // revoked one is reuse: the whole family is revoked.
 func (o *opStorage) TokenRequestByRefreshToken(ctx context.Context, token string) (op.RefreshTokenRequest, error) {
-	t, err := o.s.store.GetRefreshTokenByHash(ctx, hashToken(token))
+	t, u, err := o.s.store.GetRefreshTokenWithUser(ctx, hashToken(token))
 	if err != nil {
-		return nil, fmt.Errorf("look up refresh token: %w", err)
+		return nil, fmt.Errorf("look up refresh token: %w", o.fail(ctx, err))
 	}
 	now := o.now()
+	st := stateFrom(ctx)
 	if t.RotatedAt != nil || t.RevokedAt != nil {
+		if st.client == nil || st.client.ID != t.ClientID {
+			// Only the client the family belongs to revokes it; op refuses
+			// the mismatch anyway.
+			return nil, errors.New("refresh token was issued to another client")
+		}
 		if err := o.s.store.RevokeRefreshFamily(ctx, t.FamilyID, now); err != nil {
-			return nil, fmt.Errorf("revoke refresh token family: %w", err)
+			return nil, fmt.Errorf("revoke refresh token family: %w", o.fail(ctx, err))
 		}
 		o.s.audit(ctx, "token.refresh_reuse", "failure", t.UserID, t.ClientID, "rotated or revoked refresh token presented; family revoked", nil)
 		return nil, errors.New("refresh token was already used")
@@ -321,12 +387,12 @@ func (o *opStorage) TokenRequestByRefreshToken(ctx context.Context, token string
 	if !now.Before(t.ExpiresAt) {
 		return nil, errors.New("refresh token expired")
 	}
-	u, err := o.s.store.GetUser(ctx, t.UserID)
-	if err != nil || u.Disabled {
+	if u.Disabled {
 		return nil, errors.New("user cannot sign in")
 	}
-	if c, err := o.s.store.GetClient(ctx, t.ClientID); err == nil {
-		stateFrom(ctx).alg = idTokenAlg(c)
+	st.user = u
+	if st.client != nil && st.client.ID == t.ClientID {
+		st.alg = idTokenAlg(st.client)
 	}
 	return &refreshTokenRequest{t: t, scopes: slices.Clone(t.Scopes)}, nil
 }
@@ -337,7 +403,7 @@ func (o *opStorage) GetRefreshTokenInfo(ctx context.Context, _ string, token str
 		return "", "", op.ErrInvalidRefreshToken
 	}
 	if err != nil {
-		return "", "", err
+		return "", "", o.fail(ctx, err)
 	}
 	return t.UserID, t.ID, nil
 }
@@ -351,25 +417,25 @@ func (o *opStorage) RevokeToken(ctx context.Context, tokenOrID, _ string, client
 			return oidc.ErrInvalidClient().WithDescription("token was not issued to this client")
 		}
 		if err := o.s.store.RevokeRefreshFamily(ctx, t.FamilyID, now); err != nil {
-			return oidc.ErrServerError().WithParent(err)
+			return oidc.ErrServerError().WithParent(o.fail(ctx, err))
 		}
 		o.s.audit(ctx, "token.revoke", "success", t.UserID, clientID, "refresh token family", nil)
 		return nil
 	} else if !errors.Is(err, storage.ErrNotFound) {
-		return oidc.ErrServerError().WithParent(err)
+		return oidc.ErrServerError().WithParent(o.fail(ctx, err))
 	}
 	at, err := o.s.store.GetAccessToken(ctx, tokenOrID)
 	if errors.Is(err, storage.ErrNotFound) {
 		return nil
 	}
 	if err != nil {
-		return oidc.ErrServerError().WithParent(err)
+		return oidc.ErrServerError().WithParent(o.fail(ctx, err))
 	}
 	if at.ClientID != clientID {
 		return oidc.ErrInvalidClient().WithDescription("token was not issued to this client")
 	}
 	if err := o.s.store.DeleteAccessToken(ctx, at.ID); err != nil && !errors.Is(err, storage.ErrNotFound) {
-		return oidc.ErrServerError().WithParent(err)
+		return oidc.ErrServerError().WithParent(o.fail(ctx, err))
 	}
 	o.s.audit(ctx, "token.revoke", "success", at.UserID, clientID, "access token", nil)
 	return nil
@@ -393,7 +459,7 @@ func (o *opStorage) TerminateSessionFromRequest(ctx context.Context, req *op.End
 		sess, err := o.s.store.GetSession(ctx, st.sessionID)
 		if err == nil && (userID == "" || sess.UserID == userID) {
 			if err := o.s.store.RevokeSession(ctx, sess.ID, o.now()); err != nil {
-				return "", fmt.Errorf("revoke session: %w", err)
+				return "", fmt.Errorf("revoke session: %w", o.fail(ctx, err))
 			}
 			userID = sess.UserID
 			if st.clearSession != nil {
@@ -403,7 +469,7 @@ func (o *opStorage) TerminateSessionFromRequest(ctx context.Context, req *op.End
 	}
 	if userID != "" && req.ClientID != "" {
 		if err := o.s.store.DeleteUserClientTokens(ctx, userID, req.ClientID); err != nil {
-			return "", fmt.Errorf("delete tokens: %w", err)
+			return "", fmt.Errorf("delete tokens: %w", o.fail(ctx, err))
 		}
 	}
 	o.s.audit(ctx, "logout", "success", userID, req.ClientID, "", nil)
@@ -425,7 +491,7 @@ func (o *opStorage) SignatureAlgorithms(context.Context) ([]jose.SignatureAlgori
 }
 
 func (o *opStorage) KeySet(ctx context.Context) ([]op.Key, error) {
-	return o.s.keys.publicKeys(ctx)
+	return o.s.keys.publicKeys(ctx), nil
 }
 
 // --- claims -----------------------------------------------------------------
@@ -437,9 +503,12 @@ func (o *opStorage) SetUserinfoFromScopes(context.Context, *oidc.UserInfo, strin
 }
 
 func (o *opStorage) SetUserinfoFromRequest(ctx context.Context, ui *oidc.UserInfo, req op.IDTokenRequest, scopes []string) error {
-	u, err := o.s.store.GetUser(ctx, req.GetSubject())
-	if err != nil {
-		return fmt.Errorf("load user for ID token: %w", err)
+	u := stateFrom(ctx).user // read with the refresh token
+	if u == nil || u.ID != req.GetSubject() {
+		var err error
+		if u, err = o.s.store.GetUser(ctx, req.GetSubject()); err != nil {
+			return fmt.Errorf("load user for ID token: %w", o.fail(ctx, err))
+		}
 	}
 	setUserinfo(ui, u, scopes)
 	// op only copies acr into ID tokens for auth requests; a refresh
@@ -452,10 +521,14 @@ func (o *opStorage) SetUserinfoFromRequest(ctx context.Context, ui *oidc.UserInf
 	return nil
 }
 
+// SetUserinfoFromToken and SetIntrospectionFromToken complete op.Storage;
+// faceidp serves /userinfo and /oauth/introspect itself (userinfo.go), so
+// op calls them only if it is mounted differently. They apply the same
+// rules through activeToken's read.
 func (o *opStorage) SetUserinfoFromToken(ctx context.Context, ui *oidc.UserInfo, tokenID, subject, _ string) error {
 	at, u, err := o.activeAccessToken(ctx, tokenID, subject)
 	if err != nil {
-		return oidc.ErrAccessDenied().WithDescription("access token is invalid, expired or revoked")
+		return err
 	}
 	setUserinfo(ui, u, at.Scopes)
 	return nil
@@ -485,19 +558,15 @@ func (o *opStorage) SetIntrospectionFromToken(ctx context.Context, resp *oidc.In
 }
 
 func (o *opStorage) activeAccessToken(ctx context.Context, tokenID, subject string) (*models.AccessToken, *models.User, error) {
-	at, err := o.s.store.GetAccessToken(ctx, tokenID)
+	at, u, err := o.s.store.GetAccessTokenWithUser(ctx, tokenID)
 	if err != nil {
-		return nil, nil, err
+		if errors.Is(err, storage.ErrNotFound) {
+			return nil, nil, oidc.ErrAccessDenied().WithDescription("%s", errInvalidToken)
+		}
+		return nil, nil, o.fail(ctx, err)
 	}
-	if at.UserID != subject || !o.now().Before(at.ExpiresAt) {
-		return nil, nil, errors.New("access token expired")
-	}
-	u, err := o.s.store.GetUser(ctx, at.UserID)
-	if err != nil {
-		return nil, nil, err
-	}
-	if u.Disabled {
-		return nil, nil, errors.New("user is disabled")
+	if at.UserID != subject || !o.now().Before(at.ExpiresAt) || u.Disabled {
+		return nil, nil, oidc.ErrAccessDenied().WithDescription("%s", errInvalidToken)
 	}
 	return at, u, nil
 }

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/netip"
 	"net/url"
+	"runtime"
 	"strings"
 	"time"
 
@@ -29,6 +30,11 @@ const (
 	DefaultMaxBodyBytes    = 64 << 10
 	DefaultLoginsPerIP     = 30 // per minute
 	DefaultLoginsPerUser   = 10 // per minute
+
+	DefaultClientAuthFailuresPerIP     = 20  // per minute
+	DefaultClientAuthFailuresPerClient = 60  // per minute
+	DefaultAuthorizePerIP              = 600 // per minute
+	DefaultRefusalDelay                = time.Second
 )
 
 // Options configure New. Required: Issuer, Store, Keyring, CookieHashKey,
@@ -70,6 +76,12 @@ type Options struct {
 
 	// PasswordParams are the argon2id parameters (zero = OWASP).
 	PasswordParams password.Params
+	// HashConcurrency argon2id verifications (user passwords, legacy client
+	// secrets) run at once in the process, and HashQueue more may wait;
+	// beyond that the request gets 503 with Retry-After. Zero: one per CPU,
+	// and eight waiting per slot.
+	HashConcurrency int
+	HashQueue       int
 
 	// MaxBodyBytes caps every request body (default 64 KiB); a second
 	// factor may raise it for its own routes (see BodyLimiter).
@@ -91,6 +103,20 @@ type Options struct {
 	// account for a browser holding the account's device cookie).
 	LoginsPerIP   int64
 	LoginsPerUser int64
+	// ClientAuthFailuresPerIP and ClientAuthFailuresPerClient cap failed
+	// client authentications (token, introspection, revocation) per minute
+	// per source address and per client_id; past them the request gets 429
+	// before any database read or hash. AuthorizePerIP caps /authorize
+	// requests per minute per address. Counters live in the same store as
+	// the login limits (Redis when configured).
+	ClientAuthFailuresPerIP     int64
+	ClientAuthFailuresPerClient int64
+	AuthorizePerIP              int64
+	// RefusalDelay holds a rate-limited client authentication's 429 this
+	// long (default 1 s, never longer than the Retry-After it announces),
+	// so a client that ignores Retry-After slows itself down instead of
+	// spinning the CPU; at most a bounded number are held at once.
+	RefusalDelay time.Duration
 	// RateLimitRedisURL, when set (redis://[:password@]host:port/db,
 	// rediss:// for TLS), keeps the login rate-limit counters in Redis so
 	// that every instance behind a load balancer counts the same attempts.
@@ -122,6 +148,24 @@ func (o *Options) setDefaults() {
 	}
 	if o.LoginsPerUser <= 0 {
 		o.LoginsPerUser = DefaultLoginsPerUser
+	}
+	if o.ClientAuthFailuresPerIP <= 0 {
+		o.ClientAuthFailuresPerIP = DefaultClientAuthFailuresPerIP
+	}
+	if o.ClientAuthFailuresPerClient <= 0 {
+		o.ClientAuthFailuresPerClient = DefaultClientAuthFailuresPerClient
+	}
+	if o.AuthorizePerIP <= 0 {
+		o.AuthorizePerIP = DefaultAuthorizePerIP
+	}
+	if o.RefusalDelay <= 0 {
+		o.RefusalDelay = DefaultRefusalDelay
+	}
+	if o.HashConcurrency <= 0 {
+		o.HashConcurrency = runtime.GOMAXPROCS(0)
+	}
+	if o.HashQueue <= 0 {
+		o.HashQueue = 8 * o.HashConcurrency
 	}
 	if o.FaceMode == "" {
 		o.FaceMode = policy.FaceOptional

@@ -2,85 +2,16 @@ package idp
 
 import (
 	"bytes"
-	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
+	"github.com/faceidp/faceidp/internal/tcpproxy"
 	"github.com/faceidp/faceidp/models"
 )
-
-// tcpProxy forwards 127.0.0.1:port to target; Stop closes the listener and
-// every connection (Redis "dies"), Start listens on the same port again.
-type tcpProxy struct {
-	t      *testing.T
-	target string
-	addr   string
-	mu     sync.Mutex
-	ln     net.Listener
-	conns  []net.Conn
-}
-
-func startProxy(t *testing.T, target string) *tcpProxy {
-	p := &tcpProxy{t: t, target: target, addr: "127.0.0.1:0"}
-	p.Start()
-	t.Cleanup(p.Stop)
-	return p
-}
-
-func (p *tcpProxy) Start() {
-	p.t.Helper()
-	var ln net.Listener
-	var err error
-	for range 50 { // the port was just released; retry briefly
-		if ln, err = net.Listen("tcp", p.addr); err == nil {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	if err != nil {
-		p.t.Fatalf("proxy listen: %v", err)
-	}
-	p.mu.Lock()
-	p.ln, p.addr = ln, ln.Addr().String()
-	p.mu.Unlock()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			up, err := net.Dial("tcp", p.target)
-			if err != nil {
-				c.Close()
-				continue
-			}
-			p.mu.Lock()
-			p.conns = append(p.conns, c, up)
-			p.mu.Unlock()
-			go func() { _, _ = io.Copy(up, c); up.Close() }()
-			go func() { _, _ = io.Copy(c, up); c.Close() }()
-		}
-	}()
-}
-
-func (p *tcpProxy) Stop() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.ln != nil {
-		p.ln.Close()
-		p.ln = nil
-	}
-	for _, c := range p.conns {
-		c.Close()
-	}
-	p.conns = nil
-}
 
 // syncBuffer is a log destination tests read while the server writes.
 type syncBuffer struct {
@@ -110,9 +41,9 @@ func TestRedisOutageFallsBackToInProcessLimits(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	proxy := startProxy(t, ru.Host)
+	proxy := tcpproxy.Start(t, ru.Host)
 	viaProxy := *ru
-	viaProxy.Host = proxy.addr
+	viaProxy.Host = proxy.Addr()
 	logs := &syncBuffer{}
 	e := newEnv(t, func(o *Options) {
 		o.RateLimitRedisURL = viaProxy.String()

@@ -20,12 +20,14 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/rs/cors"
 	"github.com/ulule/limiter/v3"
 	"github.com/zitadel/oidc/v3/pkg/op"
 	"golang.org/x/text/language"
 
 	"github.com/faceidp/faceidp/factors/password"
 	"github.com/faceidp/faceidp/factors/throttle"
+	"github.com/faceidp/faceidp/idp/clientsecret"
 	"github.com/faceidp/faceidp/models"
 	"github.com/faceidp/faceidp/storage"
 	"github.com/faceidp/faceidp/templates"
@@ -43,6 +45,7 @@ type Server struct {
 
 	keys     *keyManager
 	hasher   *password.Hasher
+	secrets  *clientsecret.Hasher
 	provider *op.Provider
 	tmpl     *templates.Set
 	cookies  *sessions.CookieStore
@@ -61,14 +64,29 @@ type Server struct {
 	factors   map[string]SecondFactor
 	metrics   *metrics
 	handler   http.Handler
+
+	// Failed client authentications per address and per client, and
+	// /authorize requests per address (clientauth.go, authorize.go).
+	authIPLimit     *limiter.Limiter
+	authClientLimit *limiter.Limiter
+	authorizeLimit  *limiter.Limiter
+	// held bounds the rate-limited responses held back at once.
+	held chan struct{}
+	// discoveryDoc is the discovery document, encoded once.
+	discoveryDoc []byte
+	clients      clientCache
+	outageLog    sampledLog
+	limiterLog   sampledLog
 }
 
 type metrics struct {
-	reg      *prometheus.Registry
-	logins   *prometheus.CounterVec
-	tokens   *prometheus.CounterVec
-	throttle *prometheus.CounterVec
-	redisUp  prometheus.Gauge
+	reg        *prometheus.Registry
+	logins     *prometheus.CounterVec
+	tokens     *prometheus.CounterVec
+	throttle   *prometheus.CounterVec
+	redisUp    prometheus.Gauge
+	clientAuth *prometheus.CounterVec
+	refused    *prometheus.CounterVec
 }
 
 func newMetrics() *metrics {
@@ -90,8 +108,16 @@ func newMetrics() *metrics {
 			Name: "faceidp_ratelimit_redis_up",
 			Help: "1 while the rate limits are shared through Redis, 0 while Redis is unreachable and each instance limits in its own memory; absent without rate_limit.redis_url.",
 		}),
+		clientAuth: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "faceidp_client_auth_total",
+			Help: "Client authentications at the token, introspection and revocation endpoints by outcome.",
+		}, []string{"outcome"}),
+		refused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "faceidp_requests_refused_total",
+			Help: "Requests refused before any work, by endpoint and reason (counted here instead of an audit row or log line each).",
+		}, []string{"endpoint", "reason"}),
 	}
-	m.reg.MustRegister(m.logins, m.tokens, m.throttle, collectors.NewGoCollector(),
+	m.reg.MustRegister(m.logins, m.tokens, m.throttle, m.clientAuth, m.refused, collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -119,7 +145,13 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		metrics:  newMetrics(),
 	}
 	var err error
-	if s.hasher, err = password.New(opts.PasswordParams, opts.Rand); err != nil {
+	// One gate for every argon2id verification in the process: user
+	// passwords and legacy client secret hashes.
+	gate := password.NewGate(opts.HashConcurrency, opts.HashQueue)
+	if s.hasher, err = password.New(opts.PasswordParams, opts.Rand, password.WithGate(gate)); err != nil {
+		return nil, err
+	}
+	if s.secrets, err = clientsecret.New(opts.Keyring, s.hasher, opts.Rand); err != nil {
 		return nil, err
 	}
 	if s.throttle, err = throttle.New(opts.Store, opts.Throttle, opts.Clock); err != nil {
@@ -133,7 +165,10 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	if s.tmpl, err = templates.Load(); err != nil {
 		return nil, err
 	}
-	s.keys = &keyManager{store: opts.Store, kr: opts.Keyring, clock: opts.Clock, rand: opts.Rand, cache: map[string]crypto.Signer{}}
+	s.keys = &keyManager{store: opts.Store, kr: opts.Keyring, clock: opts.Clock, rand: opts.Rand, cache: map[string]crypto.Signer{},
+		failed: func(ctx context.Context, err error) {
+			s.outageLog.log(ctx, s, "reload signing keys; serving the previous ones", err)
+		}}
 	if err := s.keys.ensure(ctx); err != nil {
 		return nil, fmt.Errorf("signing keys: %w", err)
 	}
@@ -155,12 +190,19 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		SupportedUILocales:       []language.Tag{language.English},
 		SupportedScopes:          []string{"openid", "profile", "email", "offline_access"},
 	}
-	var popts []op.Option
+	tc, err := newTokenCrypto(opts.TokenKey, opts.Rand)
+	if err != nil {
+		return nil, err
+	}
+	popts := []op.Option{op.WithCrypto(tc)}
 	if insecure {
 		popts = append(popts, op.WithAllowInsecure())
 	}
 	if s.provider, err = op.NewProvider(cfg, &opStorage{s: s}, op.StaticIssuer(issuer), popts...); err != nil {
 		return nil, fmt.Errorf("build provider: %w", err)
+	}
+	if s.discoveryDoc, err = s.buildDiscovery(ctx); err != nil {
+		return nil, err
 	}
 
 	// The last step that can fail, so no error path leaks its Redis
@@ -182,6 +224,10 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	// One store, two rates: keys are "ip:..." and "user:...".
 	s.ipLimit = limiter.New(s.rlStore, limiter.Rate{Period: time.Minute, Limit: opts.LoginsPerIP})
 	s.usrLimit = limiter.New(s.rlStore, limiter.Rate{Period: time.Minute, Limit: opts.LoginsPerUser})
+	s.authIPLimit = limiter.New(s.rlStore, limiter.Rate{Period: time.Minute, Limit: opts.ClientAuthFailuresPerIP})
+	s.authClientLimit = limiter.New(s.rlStore, limiter.Rate{Period: time.Minute, Limit: opts.ClientAuthFailuresPerClient})
+	s.authorizeLimit = limiter.New(s.rlStore, limiter.Rate{Period: time.Minute, Limit: opts.AuthorizePerIP})
+	s.held = make(chan struct{}, maxHeldRefusals)
 
 	login := http.NewServeMux()
 	s.mountLogin(login)
@@ -211,8 +257,15 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	}))
 	root.HandleFunc("GET /healthz", s.healthz)
 	root.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{}))
-	root.HandleFunc("/.well-known/openid-configuration", s.discovery)
+	// The hot endpoints are served here, from memory or with one indexed
+	// read, with op's CORS policy; see docs/performance.md.
+	withCORS := cors.New(*s.provider.CORSOptions()).Handler
+	root.Handle("/.well-known/openid-configuration", withCORS(http.HandlerFunc(s.discovery)))
+	root.Handle(s.provider.KeysEndpoint().Relative(), withCORS(http.HandlerFunc(s.jwks)))
+	root.Handle(s.provider.UserinfoEndpoint().Relative(), withCORS(http.HandlerFunc(s.userinfo)))
+	root.HandleFunc(s.provider.IntrospectionEndpoint().Relative(), s.introspect)
 	root.HandleFunc(s.provider.TokenEndpoint().Relative(), s.token)
+	root.HandleFunc(s.provider.RevocationEndpoint().Relative(), s.revoke)
 	root.HandleFunc("/authorize", s.authorize)
 	root.HandleFunc("/authorize/callback", s.authorizeCallback)
 	// op serves the device grant unconditionally; faceidp offers only the
@@ -241,7 +294,7 @@ func (s *Server) Issuer() string { return s.issuer }
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	if err := s.store.Health(r.Context()); err != nil {
-		s.log.ErrorContext(r.Context(), "health check failed", "err", err)
+		s.storageUnavailable(r.Context(), err)
 		http.Error(w, "database unavailable", http.StatusServiceUnavailable)
 		return
 	}
@@ -296,13 +349,34 @@ func setSecurityHeaders(w http.ResponseWriter) {
 
 // reqState carries per-request facts into op.Storage callbacks, which only
 // see a context: the ID token algorithm of the client being served, the
-// browser's session (for end_session) and the client's address (rate
-// limits, throttles, audit; resolved through the trusted proxies).
+// browser's session (for end_session), the client's address (rate limits,
+// throttles, audit; resolved through the trusted proxies), what this
+// request already read (so op's repeated lookups cost nothing) and whether
+// the database failed during it.
 type reqState struct {
 	alg          string
 	remoteIP     string
 	sessionID    string
 	clearSession func()
+
+	// client is the client this request is for, once read. At the token,
+	// introspection and revocation endpoints clientFromRequest has
+	// authenticated it (clientAuthenticated; public clients have no
+	// secret) with clientSecret.
+	client              *models.Client
+	clientSecret        string
+	clientAuthenticated bool
+	// codeVerifier is the token request's PKCE code_verifier: a replayed
+	// code revokes its grant only when the replay proves to be the client.
+	codeVerifier string
+	// user is the user of the refresh token being exchanged, read with it.
+	user *models.User
+	// redeemed is the auth request whose code this request exchanged.
+	redeemed string
+	// authRequest is the auth request /authorize/callback already read.
+	authRequest *models.AuthRequest
+	// unavailable is set when a storage call failed: the answer is 503.
+	unavailable bool
 }
 
 type stateKey struct{}
@@ -334,6 +408,6 @@ func (s *Server) audit(ctx context.Context, typ, outcome, userID, clientID, reas
 		Reason: reason, RemoteIP: stateFrom(ctx).remoteIP, Details: details,
 	}
 	if err := s.store.AppendAudit(ctx, e); err != nil {
-		s.log.ErrorContext(ctx, "write audit event", "type", typ, "err", err)
+		s.outageLog.log(ctx, s, "write audit event "+typ, err)
 	}
 }

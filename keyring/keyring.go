@@ -1,7 +1,8 @@
 // Package keyring seals small secrets at rest (face templates, signing keys)
 // with AES-256-GCM. Every sealed record names the key that sealed it, so keys
 // can be rotated: new records use the newest key, old ones stay readable
-// until they are re-sealed.
+// until they are re-sealed. Derive gives other uses (keyed hashes) their own
+// subkeys of the same named keys, so they rotate the same way.
 package keyring
 
 import (
@@ -26,10 +27,8 @@ type Key struct {
 
 // Keyring holds the configured keys; the last one is the newest and seals.
 type Keyring struct {
-	aeads map[string]cipher.AEAD
-	// macKeys are HKDF-SHA256 subkeys of each key for MAC, which never
-	// touches the AES key itself.
-	macKeys map[string][]byte
+	aeads   map[string]cipher.AEAD
+	secrets map[string][]byte // for Derive only
 	newest  string
 	rand    io.Reader
 }
@@ -44,7 +43,7 @@ func New(keys []Key, rand io.Reader) (*Keyring, error) {
 	if len(keys) == 0 {
 		return nil, errors.New("keyring: no keys configured")
 	}
-	k := &Keyring{aeads: make(map[string]cipher.AEAD, len(keys)), macKeys: make(map[string][]byte, len(keys)), rand: rand}
+	k := &Keyring{aeads: make(map[string]cipher.AEAD, len(keys)), secrets: make(map[string][]byte, len(keys)), rand: rand}
 	for i, key := range keys {
 		if key.ID == "" {
 			return nil, fmt.Errorf("keyring: key #%d has no id", i+1)
@@ -64,11 +63,7 @@ func New(keys []Key, rand io.Reader) (*Keyring, error) {
 			return nil, fmt.Errorf("keyring: key %q: %w", key.ID, err)
 		}
 		k.aeads[key.ID] = aead
-		mk, err := hkdf.Key(sha256.New, key.Secret, nil, "faceidp keyring mac", sha256.Size)
-		if err != nil {
-			return nil, fmt.Errorf("keyring: key %q: derive mac key: %w", key.ID, err)
-		}
-		k.macKeys[key.ID] = mk
+		k.secrets[key.ID] = append([]byte(nil), key.Secret...)
 		k.newest = key.ID
 	}
 	return k, nil
@@ -120,18 +115,35 @@ func (k *Keyring) Reseal(keyID string, sealed, aad []byte) (newKeyID string, res
 	return newKeyID, resealed, err == nil, err
 }
 
-// MAC returns HMAC-SHA256 of msg under a subkey of keyID derived for label
-// (so MACs for different purposes never coincide). It is for secrets that
-// must be recognised but never read back, such as recovery codes: the
-// database holds the MAC, the key stays in the configuration.
-func (k *Keyring) MAC(keyID, label string, msg []byte) ([]byte, error) {
-	base, ok := k.macKeys[keyID]
+// Derive returns a 32-byte subkey of the key keyID for purpose
+// (HKDF-SHA-256, purpose as the info string), so a keyed hash never uses
+// the sealing key itself and each purpose gets an independent key. Records
+// made with a subkey should name keyID, like sealed records do, so they
+// survive a rotation.
+func (k *Keyring) Derive(keyID, purpose string) ([]byte, error) {
+	secret, ok := k.secrets[keyID]
 	if !ok {
 		return nil, fmt.Errorf("keyring: key %q: %w", keyID, ErrUnknownKey)
 	}
-	sub, err := hkdf.Expand(sha256.New, base, "faceidp mac "+label, sha256.Size)
+	if purpose == "" {
+		return nil, errors.New("keyring: derive: empty purpose")
+	}
+	sub, err := hkdf.Key(sha256.New, secret, nil, purpose, KeySize)
 	if err != nil {
-		return nil, fmt.Errorf("keyring: derive %s key: %w", label, err)
+		return nil, fmt.Errorf("keyring: derive %s subkey of %q: %w", purpose, keyID, err)
+	}
+	return sub, nil
+}
+
+// MAC returns HMAC-SHA256 of msg under the subkey of keyID derived for
+// label (Derive with purpose "faceidp mac "+label, so MACs for different
+// purposes never coincide). It is for secrets that must be recognised but
+// never read back, such as recovery codes: the database holds the MAC, the
+// key stays in the configuration.
+func (k *Keyring) MAC(keyID, label string, msg []byte) ([]byte, error) {
+	sub, err := k.Derive(keyID, "faceidp mac "+label)
+	if err != nil {
+		return nil, err
 	}
 	m := hmac.New(sha256.New, sub)
 	m.Write(msg)

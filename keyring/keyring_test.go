@@ -86,3 +86,28 @@ func TestMAC(t *testing.T) {
 		t.Fatalf("MAC under an unknown key: %v", err)
 	}
 }
+
+func TestDeriveIsPerKeyAndPurpose(t *testing.T) {
+	a := bytes.Repeat([]byte{1}, KeySize)
+	b := bytes.Repeat([]byte{2}, KeySize)
+	kr, err := New([]Key{{ID: "old", Secret: a}, {ID: "new", Secret: b}}, rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k1, err := kr.Derive("old", "client-secret")
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, _ := kr.Derive("old", "client-secret")
+	k2, _ := kr.Derive("new", "client-secret")
+	k3, _ := kr.Derive("old", "something else")
+	if len(k1) != KeySize || !bytes.Equal(k1, again) {
+		t.Fatalf("Derive is not a stable %d-byte key: %x / %x", KeySize, k1, again)
+	}
+	if bytes.Equal(k1, k2) || bytes.Equal(k1, k3) || bytes.Equal(k1, a) {
+		t.Fatal("subkeys of different keys or purposes (or the key itself) coincide")
+	}
+	if _, err := kr.Derive("gone", "client-secret"); !errors.Is(err, ErrUnknownKey) {
+		t.Fatalf("Derive with an unknown key: %v", err)
+	}
+}

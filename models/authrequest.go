@@ -34,6 +34,10 @@ type AuthRequest struct {
 	// ACRValues are the relying app's acr_values, in its order of
 	// preference (factors/policy decides whether they can be met).
 	ACRValues []string `gorm:"serializer:json"`
+	// HintSubject is the sub of a verified id_token_hint: the relying party
+	// asks about this user, so another user's browser session must not
+	// answer for it.
+	HintSubject string `gorm:"size:64"`
 
 	// Flow state.
 	Step LoginStep `gorm:"size:32"`

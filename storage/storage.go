@@ -45,6 +45,10 @@ var (
 	// ErrStale is returned by compare-and-swap updates whose precondition
 	// no longer holds.
 	ErrStale = errors.New("record changed concurrently")
+	// ErrUnavailable marks every error that is not a domain outcome above:
+	// the database could not be reached or failed. Callers answer 503
+	// without detail (the wrapped error may name hosts, users, databases).
+	ErrUnavailable = errors.New("storage unavailable")
 )
 
 // Storage is everything faceidp keeps. Implementations must be safe for
@@ -116,6 +120,10 @@ type Clients interface {
 	CreateClient(ctx context.Context, c *models.Client) error
 	GetClient(ctx context.Context, id string) (*models.Client, error)
 	ListClients(ctx context.Context) ([]models.Client, error)
+	// UpdateClientSecretHash replaces the client's secret hash with next
+	// only if it is still current: ErrStale if it changed meanwhile (a
+	// concurrent rehash or an administrator), ErrNotFound for no client.
+	UpdateClientSecretHash(ctx context.Context, id, current, next string) error
 	// DeleteClient removes the client and, in the same transaction, its
 	// access and refresh tokens, consents and pending auth requests.
 	DeleteClient(ctx context.Context, id string) error
@@ -149,6 +157,10 @@ type AuthRequests interface {
 type Tokens interface {
 	CreateAccessToken(ctx context.Context, t *models.AccessToken) error
 	GetAccessToken(ctx context.Context, id string) (*models.AccessToken, error)
+	// GetAccessTokenWithUser returns the access token and the user it was
+	// issued to in one read (userinfo, introspection); ErrNotFound if
+	// either is missing.
+	GetAccessTokenWithUser(ctx context.Context, id string) (*models.AccessToken, *models.User, error)
 	DeleteAccessToken(ctx context.Context, id string) error
 	// CreateRefreshToken stores the first token of a new family and its
 	// access token in one transaction.
@@ -159,6 +171,10 @@ type Tokens interface {
 	// returns ErrRefreshTokenReused.
 	RotateRefreshToken(ctx context.Context, oldHash string, now time.Time, next *models.RefreshToken, at *models.AccessToken) error
 	GetRefreshTokenByHash(ctx context.Context, hash string) (*models.RefreshToken, error)
+	// GetRefreshTokenWithUser is GetRefreshTokenByHash together with the
+	// token's user, in one read (the refresh grant); ErrNotFound if either
+	// is missing.
+	GetRefreshTokenWithUser(ctx context.Context, hash string) (*models.RefreshToken, *models.User, error)
 	GetRefreshToken(ctx context.Context, id string) (*models.RefreshToken, error)
 	// RevokeRefreshFamily revokes every refresh token of the family and
 	// deletes their access tokens.

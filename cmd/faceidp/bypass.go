@@ -23,7 +23,7 @@ func (a *app) bypassCmds() []*cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.withRecovery(cmd.Context(), func(env cmdEnv, svc *recovery.Service) error {
-				u, err := accounts.New(env.store, nil, a.now, a.rand).FindUser(cmd.Context(), args[0])
+				u, err := accounts.New(env.store, nil, nil, a.now, a.rand).FindUser(cmd.Context(), args[0])
 				if err != nil {
 					return fmt.Errorf("user grant-face-bypass: %w", err)
 				}
@@ -46,7 +46,7 @@ func (a *app) bypassCmds() []*cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.withRecovery(cmd.Context(), func(env cmdEnv, svc *recovery.Service) error {
-				u, err := accounts.New(env.store, nil, a.now, a.rand).FindUser(cmd.Context(), args[0])
+				u, err := accounts.New(env.store, nil, nil, a.now, a.rand).FindUser(cmd.Context(), args[0])
 				if err != nil {
 					return fmt.Errorf("user revoke-face-bypass: %w", err)
 				}
@@ -86,4 +86,3 @@ func (a *app) adminName() string {
 	}
 	return "cli"
 }
-

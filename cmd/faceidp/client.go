@@ -8,22 +8,28 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/faceidp/faceidp/idp/accounts"
+	"github.com/faceidp/faceidp/idp/clientsecret"
 )
 
 func (a *app) clientCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "client", Short: "Manage relying parties (OAuth clients)"}
 
 	var in accounts.NewClient
+	var secretFlag string
 	add := &cobra.Command{
-		Use:   "add --id ID --redirect-uri URI [--secret SECRET] [flags]",
-		Short: "Register a client (without --secret it is a public client that must use PKCE)",
+		Use:   "add --id ID --redirect-uri URI [--secret generate|-|SECRET] [flags]",
+		Short: "Register a client (--secret generate: confidential; without --secret: public, PKCE required)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if in.ID == "" {
 				return fmt.Errorf("client add: --id is required")
 			}
+			var err error
+			if in.GenerateSecret, in.Secret, err = a.secretArg(secretFlag); err != nil {
+				return fmt.Errorf("client add: %w", err)
+			}
 			return a.withAccounts(cmd.Context(), func(ac *accounts.Service) error {
-				c, err := ac.CreateClient(cmd.Context(), in)
+				c, generated, err := ac.CreateClient(cmd.Context(), in)
 				if err != nil {
 					return fmt.Errorf("client add: %w", err)
 				}
@@ -32,13 +38,14 @@ func (a *app) clientCmd() *cobra.Command {
 					kind = "public (PKCE S256 required)"
 				}
 				fmt.Fprintf(a.stdout, "client %s added: %s\n", c.ID, kind)
+				a.printSecret(generated)
 				return nil
 			})
 		},
 	}
 	add.Flags().StringVar(&in.ID, "id", "", "client_id (required)")
 	add.Flags().StringVar(&in.Name, "name", "", "name shown on the login and consent pages")
-	add.Flags().StringVar(&in.Secret, "secret", "", "client secret, at least 16 characters; omit for a public client")
+	add.Flags().StringVar(&secretFlag, "secret", "", secretUsage+"; omit for a public client")
 	add.Flags().StringArrayVar(&in.RedirectURIs, "redirect-uri", nil, "allowed redirect_uri (repeatable, at least one): https, http only on a loopback host, or a reverse-domain custom scheme")
 	add.Flags().StringArrayVar(&in.PostLogoutRedirectURIs, "post-logout-redirect-uri", nil, "allowed post_logout_redirect_uri (repeatable)")
 	add.Flags().BoolVar(&in.SkipConsent, "skip-consent", false, "first-party client: never show the consent page")
@@ -56,7 +63,7 @@ func (a *app) clientCmd() *cobra.Command {
 					return fmt.Errorf("client list: %w", err)
 				}
 				tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-				fmt.Fprintln(tw, "ID\tNAME\tTYPE\tCONSENT\tFACE\tALG\tREDIRECT URIS\tPOST-LOGOUT URIS")
+				fmt.Fprintln(tw, "ID\tNAME\tTYPE\tSECRET\tCONSENT\tFACE\tALG\tREDIRECT URIS\tPOST-LOGOUT URIS")
 				for _, c := range clients {
 					typ, consent, face := "confidential", "ask", "policy"
 					if c.Public() {
@@ -76,8 +83,8 @@ func (a *app) clientCmd() *cobra.Command {
 					if post == "" {
 						post = "-"
 					}
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", c.ID, c.Name, typ, consent, face, alg,
-						strings.Join(c.RedirectURIs, ","), post)
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", c.ID, c.Name, typ, clientsecret.Describe(c.SecretHash),
+						consent, face, alg, strings.Join(c.RedirectURIs, ","), post)
 				}
 				return tw.Flush()
 			})
@@ -98,6 +105,58 @@ func (a *app) clientCmd() *cobra.Command {
 			})
 		},
 	}
-	cmd.AddCommand(add, list, remove)
+	var newSecret string
+	setSecret := &cobra.Command{
+		Use:   "set-secret ID [--secret generate|-|SECRET]",
+		Short: "Give a confidential client a new secret (the old one stops working at once)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			generate, supplied, err := a.secretArg(newSecret)
+			if err != nil {
+				return fmt.Errorf("client set-secret: %w", err)
+			}
+			return a.withAccounts(cmd.Context(), func(ac *accounts.Service) error {
+				generated, err := ac.SetClientSecret(cmd.Context(), args[0], generate, supplied)
+				if err != nil {
+					return fmt.Errorf("client set-secret: %w", err)
+				}
+				fmt.Fprintf(a.stdout, "client %s: secret replaced\n", args[0])
+				a.printSecret(generated)
+				return nil
+			})
+		},
+	}
+	setSecret.Flags().StringVar(&newSecret, "secret", "generate", secretUsage)
+
+	cmd.AddCommand(add, list, setSecret, remove)
 	return cmd
+}
+
+const secretUsage = "client secret: \"generate\" (256 random bits, printed once), \"-\" (read one line from standard input) " +
+	"or the secret itself, at least 32 random bytes hex or base64 encoded"
+
+// secretArg interprets --secret: "generate", "-" (one line from standard
+// input, so the secret stays out of the shell history and ps) or a value.
+func (a *app) secretArg(v string) (generate bool, secret string, err error) {
+	switch v {
+	case "generate":
+		return true, "", nil
+	case "-":
+		s, err := readPassword(a.stdin)
+		if err != nil {
+			return false, "", fmt.Errorf("--secret -: %w", err)
+		}
+		return false, s, nil
+	}
+	return false, v, nil
+}
+
+// printSecret shows a generated secret once, on its own line so scripts
+// can take it (the last line of the output).
+func (a *app) printSecret(secret string) {
+	if secret == "" {
+		return
+	}
+	fmt.Fprintln(a.stderr, "client secret (shown only now; store it in the application's secret store):")
+	fmt.Fprintln(a.stdout, secret)
 }

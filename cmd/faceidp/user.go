@@ -52,7 +52,7 @@ func (a *app) userCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return a.withEnv(cmd.Context(), func(env cmdEnv) error {
-				users, err := accounts.New(env.store, nil, a.now, a.rand).ListUsers(cmd.Context())
+				users, err := accounts.New(env.store, nil, nil, a.now, a.rand).ListUsers(cmd.Context())
 				if err != nil {
 					return fmt.Errorf("user list: %w", err)
 				}

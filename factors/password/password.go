@@ -6,10 +6,13 @@
 // Verification is constant-time, reports whether a stored hash uses weaker
 // parameters than the current ones (so callers can re-hash on the next
 // successful sign-in), and VerifyDummy burns the same time for an unknown
-// user so that response timing does not reveal which accounts exist.
+// user so that response timing does not reveal which accounts exist. A
+// Hasher built WithGate runs its verifications under a process-wide
+// concurrency cap (gate.go) and answers ErrBusy past it.
 package password
 
 import (
+	"context"
 	"crypto/subtle"
 	"encoding/base64"
 	"errors"
@@ -52,11 +55,22 @@ type Hasher struct {
 	params Params
 	rand   io.Reader
 	dummy  string
+	gate   *Gate
 }
+
+// Option configures New.
+type Option func(*Hasher)
+
+// WithGate runs every Verify and VerifyDummy through g: at most g's slots
+// at once, the queue waiting, ErrBusy beyond. Servers share one Gate for
+// everything that verifies an argon2id hash (user passwords, legacy client
+// secrets). Hash is not gated: it runs for administrators and after a
+// successful sign-in, never for an unauthenticated caller.
+func WithGate(g *Gate) Option { return func(h *Hasher) { h.gate = g } }
 
 // New returns a Hasher using params (zero value: OWASP) and rand for salts
 // (crypto/rand.Reader in production).
-func New(params Params, rand io.Reader) (*Hasher, error) {
+func New(params Params, rand io.Reader, opts ...Option) (*Hasher, error) {
 	if params == (Params{}) {
 		params = OWASP
 	}
@@ -71,8 +85,14 @@ func New(params Params, rand io.Reader) (*Hasher, error) {
 		return nil, fmt.Errorf("password: make dummy hash: %w", err)
 	}
 	h.dummy = dummy
+	for _, o := range opts {
+		o(h)
+	}
 	return h, nil
 }
+
+// Gate returns the Gate the Hasher verifies under (nil: none).
+func (h *Hasher) Gate() *Gate { return h.gate }
 
 // Params returns the parameters new hashes use.
 func (h *Hasher) Params() Params { return h.params }
@@ -94,19 +114,24 @@ func (h *Hasher) Hash(password string) (string, error) {
 
 // Verify reports whether password matches encoded. needsRehash is true when
 // encoded was made with weaker parameters than the Hasher's current ones.
-// A malformed encoded value is an error, never a match.
+// A malformed encoded value is an error, never a match. With a Gate it
+// returns ErrBusy, having computed nothing, when the Gate is full.
 func (h *Hasher) Verify(encoded, password string) (ok, needsRehash bool, err error) {
 	p, salt, want, err := decode(encoded)
 	if err != nil {
 		return false, false, err
 	}
-	if len(password) > MaxLength {
-		// Still spend the time, then fail.
-		argon2.IDKey([]byte(password[:MaxLength]), salt, p.Iterations, p.Memory, p.Parallelism, uint32(len(want)))
-		return false, false, nil
+	tooLong := len(password) > MaxLength
+	if tooLong {
+		password = password[:MaxLength] // still spend the time, then fail
 	}
-	got := argon2.IDKey([]byte(password), salt, p.Iterations, p.Memory, p.Parallelism, uint32(len(want)))
-	if subtle.ConstantTimeCompare(got, want) != 1 {
+	var got []byte
+	if err := h.run(func() {
+		got = argon2.IDKey([]byte(password), salt, p.Iterations, p.Memory, p.Parallelism, uint32(len(want)))
+	}); err != nil {
+		return false, false, err
+	}
+	if subtle.ConstantTimeCompare(got, want) != 1 || tooLong {
 		return false, false, nil
 	}
 	cur := h.params
@@ -115,11 +140,25 @@ func (h *Hasher) Verify(encoded, password string) (ok, needsRehash bool, err err
 	return true, needsRehash, nil
 }
 
+// run runs an argon2id computation, under the Gate if there is one. The
+// wait for a slot is bounded by the queue length times one computation, so
+// it needs no context.
+func (h *Hasher) run(fn func()) error {
+	if h.gate == nil {
+		fn()
+		return nil
+	}
+	return h.gate.Do(context.Background(), fn)
+}
+
 // VerifyDummy spends the time of one Verify against a fixed hash and always
 // fails. Call it when the account does not exist (or cannot sign in) so the
-// response takes as long as a wrong password for a real account.
-func (h *Hasher) VerifyDummy(password string) {
-	_, _, _ = h.Verify(h.dummy, password)
+// response takes as long as a wrong password for a real account. It returns
+// ErrBusy when the Gate is full, exactly as Verify would for a real
+// account, so callers answer both alike.
+func (h *Hasher) VerifyDummy(password string) error {
+	_, _, err := h.Verify(h.dummy, password)
+	return err
 }
 
 func decode(encoded string) (Params, []byte, []byte, error) {

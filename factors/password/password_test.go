@@ -96,7 +96,9 @@ func TestVerifyDummyNeverPanicsAndUsesCurrentParams(t *testing.T) {
 	if !strings.Contains(h.dummy, "m=19456,t=2,p=1") {
 		t.Fatalf("dummy hash %q does not use current params", h.dummy)
 	}
-	h.VerifyDummy("anything")
+	if err := h.VerifyDummy("anything"); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func TestInvalidParams(t *testing.T) {

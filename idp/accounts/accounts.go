@@ -20,6 +20,7 @@ import (
 
 	"github.com/faceidp/faceidp/factors/password"
 	"github.com/faceidp/faceidp/factors/throttle"
+	"github.com/faceidp/faceidp/idp/clientsecret"
 	"github.com/faceidp/faceidp/models"
 	"github.com/faceidp/faceidp/storage"
 )
@@ -32,16 +33,18 @@ const (
 
 // Service manages users and clients.
 type Service struct {
-	store  storage.Storage
-	hasher *password.Hasher
-	clock  func() time.Time
-	rand   io.Reader
+	store   storage.Storage
+	hasher  *password.Hasher
+	secrets *clientsecret.Hasher
+	clock   func() time.Time
+	rand    io.Reader
 }
 
-// New returns a Service. hasher hashes passwords and client secrets; rand
-// makes user IDs; clock stamps records and session revocations.
-func New(store storage.Storage, hasher *password.Hasher, clock func() time.Time, rand io.Reader) *Service {
-	return &Service{store: store, hasher: hasher, clock: clock, rand: rand}
+// New returns a Service. hasher hashes passwords, secrets generates and
+// hashes client secrets (either may be nil for a service that only reads);
+// rand makes user IDs; clock stamps records and session revocations.
+func New(store storage.Storage, hasher *password.Hasher, secrets *clientsecret.Hasher, clock func() time.Time, rand io.Reader) *Service {
+	return &Service{store: store, hasher: hasher, secrets: secrets, clock: clock, rand: rand}
 }
 
 var usernameRe = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9._-]{0,63}$`)
@@ -314,7 +317,12 @@ func (s *Service) SetPassword(ctx context.Context, ref, pw string) error {
 // NewClient is the input of CreateClient.
 type NewClient struct {
 	ID string
-	// Secret empty means a public client (PKCE required).
+	// GenerateSecret makes a confidential client with a generated secret
+	// (256 random bits), returned once by CreateClient. Otherwise Secret is
+	// an operator-chosen secret, which must be as random
+	// (clientsecret.CheckSupplied), or empty for a public client (PKCE
+	// required).
+	GenerateSecret         bool
 	Secret                 string
 	Name                   string
 	RedirectURIs           []string
@@ -327,25 +335,24 @@ type NewClient struct {
 
 var clientIDRe = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9._:-]{0,127}$`)
 
-// MinClientSecretLength is the shortest accepted client secret.
-const MinClientSecretLength = 16
-
-// CreateClient validates and registers a relying party, hashing its secret.
-func (s *Service) CreateClient(ctx context.Context, in NewClient) (*models.Client, error) {
+// CreateClient validates and registers a relying party, hashing its
+// secret. It returns the generated secret when in.GenerateSecret is set
+// (shown to the operator once; only its hash is stored).
+func (s *Service) CreateClient(ctx context.Context, in NewClient) (*models.Client, string, error) {
 	if !clientIDRe.MatchString(in.ID) {
-		return nil, fmt.Errorf("client id %q is invalid: use 1-128 letters, digits, '.', '_', ':' or '-'", in.ID)
+		return nil, "", fmt.Errorf("client id %q is invalid: use 1-128 letters, digits, '.', '_', ':' or '-'", in.ID)
 	}
 	if len(in.RedirectURIs) == 0 {
-		return nil, errors.New("at least one redirect URI is required")
+		return nil, "", errors.New("at least one redirect URI is required")
 	}
 	for _, u := range in.RedirectURIs {
 		if err := ValidateRedirectURI(u); err != nil {
-			return nil, fmt.Errorf("redirect URI: %w", err)
+			return nil, "", fmt.Errorf("redirect URI: %w", err)
 		}
 	}
 	for _, u := range in.PostLogoutRedirectURIs {
 		if err := ValidateRedirectURI(u); err != nil {
-			return nil, fmt.Errorf("post-logout redirect URI: %w", err)
+			return nil, "", fmt.Errorf("post-logout redirect URI: %w", err)
 		}
 	}
 	switch in.IDTokenAlg {
@@ -353,41 +360,93 @@ func (s *Service) CreateClient(ctx context.Context, in NewClient) (*models.Clien
 		in.IDTokenAlg = "RS256"
 	case "RS256", "ES256":
 	default:
-		return nil, fmt.Errorf("ID token algorithm %q is not RS256 or ES256", in.IDTokenAlg)
+		return nil, "", fmt.Errorf("ID token algorithm %q is not RS256 or ES256", in.IDTokenAlg)
 	}
 	c := &models.Client{
 		ID: in.ID, Name: strings.TrimSpace(in.Name),
 		RedirectURIs: dedupe(in.RedirectURIs), PostLogoutRedirectURIs: dedupe(in.PostLogoutRedirectURIs),
 		SkipConsent: in.SkipConsent, RequireFace: in.RequireFace, IDTokenAlg: in.IDTokenAlg,
 	}
-	if in.Secret != "" {
-		if len(in.Secret) < MinClientSecretLength {
-			return nil, fmt.Errorf("client secret is too short: at least %d characters", MinClientSecretLength)
+	secret, generated, err := s.clientSecret(in.GenerateSecret, in.Secret)
+	if err != nil {
+		return nil, "", err
+	}
+	if secret != "" {
+		if c.SecretHash, err = s.secrets.Hash(c.ID, secret); err != nil {
+			return nil, "", fmt.Errorf("hash client secret: %w", err)
 		}
-		if len(in.Secret) > password.MaxLength {
-			return nil, fmt.Errorf("client secret is too long: at most %d bytes", password.MaxLength)
-		}
-		h, err := s.hasher.Hash(in.Secret)
-		if err != nil {
-			return nil, fmt.Errorf("hash client secret: %w", err)
-		}
-		c.SecretHash = h
 	}
 	now := s.clock()
 	c.CreatedAt, c.UpdatedAt = now, now
 	if err := s.store.CreateClient(ctx, c); err != nil {
 		if errors.Is(err, storage.ErrAlreadyExists) {
-			return nil, fmt.Errorf("a client with id %q already exists", in.ID)
+			return nil, "", fmt.Errorf("a client with id %q already exists", in.ID)
 		}
-		return nil, fmt.Errorf("create client %q: %w", in.ID, err)
+		return nil, "", fmt.Errorf("create client %q: %w", in.ID, err)
 	}
 	if err := s.audit(ctx, now, AuditClientCreate, "", c.ID, map[string]any{
-		"public": c.Public(), "redirect_uris": c.RedirectURIs, "post_logout_redirect_uris": c.PostLogoutRedirectURIs,
+		"public": c.Public(), "secret_generated": generated != "", "redirect_uris": c.RedirectURIs, "post_logout_redirect_uris": c.PostLogoutRedirectURIs,
 		"skip_consent": c.SkipConsent, "require_face": c.RequireFace, "id_token_alg": c.IDTokenAlg,
 	}); err != nil {
-		return c, fmt.Errorf("client %q created, but %w", c.ID, err)
+		return c, generated, fmt.Errorf("client %q created, but %w", c.ID, err)
 	}
-	return c, nil
+	return c, generated, nil
+}
+
+// clientSecret returns the secret to register and, when it was generated,
+// the same value to show once.
+func (s *Service) clientSecret(generate bool, supplied string) (secret, generated string, err error) {
+	switch {
+	case generate && supplied != "":
+		return "", "", errors.New("either generate a client secret or supply one, not both")
+	case generate:
+		if generated, err = s.secrets.Generate(); err != nil {
+			return "", "", err
+		}
+		return generated, generated, nil
+	case supplied != "":
+		if err := clientsecret.CheckSupplied(supplied); err != nil {
+			return "", "", err
+		}
+		return supplied, "", nil
+	}
+	return "", "", nil
+}
+
+// SetClientSecret gives a confidential client a new secret (generated, or
+// supplied as for CreateClient) and returns the generated one. The old
+// secret stops working at once; tokens already issued stay valid. Use it
+// for a secret that leaked, a legacy operator-chosen one, or one hashed
+// under a master key that is about to be removed.
+func (s *Service) SetClientSecret(ctx context.Context, id string, generate bool, supplied string) (string, error) {
+	if !generate && supplied == "" {
+		return "", errors.New("generate a client secret or supply one")
+	}
+	c, err := s.store.GetClient(ctx, id)
+	if errors.Is(err, storage.ErrNotFound) {
+		return "", fmt.Errorf("no client with id %q", id)
+	}
+	if err != nil {
+		return "", fmt.Errorf("look up client %q: %w", id, err)
+	}
+	if c.Public() {
+		return "", fmt.Errorf("client %q is public (PKCE, no secret); register a confidential client instead", id)
+	}
+	secret, generated, err := s.clientSecret(generate, supplied)
+	if err != nil {
+		return "", err
+	}
+	h, err := s.secrets.Hash(c.ID, secret)
+	if err != nil {
+		return "", fmt.Errorf("hash client secret: %w", err)
+	}
+	if err := s.store.UpdateClientSecretHash(ctx, c.ID, c.SecretHash, h); err != nil {
+		return "", fmt.Errorf("set secret of client %q: %w", id, err)
+	}
+	if err := s.audit(ctx, s.clock(), AuditClientSecret, "", c.ID, map[string]any{"secret_generated": generated != ""}); err != nil {
+		return generated, fmt.Errorf("secret of client %q replaced, but %w", id, err)
+	}
+	return generated, nil
 }
 
 // ValidateRedirectURI accepts absolute URIs without a fragment; plain http
@@ -468,6 +527,7 @@ const (
 	AuditUserEnableFace  = "admin.user_enable_face"
 	AuditSetPassword     = "admin.set_password"
 	AuditClientCreate    = "admin.client_create"
+	AuditClientSecret    = "admin.client_secret"
 	AuditClientRemove    = "admin.client_remove"
 )
 

@@ -1,8 +1,10 @@
 package accounts
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"strings"
@@ -10,7 +12,9 @@ import (
 	"time"
 
 	"github.com/faceidp/faceidp/factors/password"
+	"github.com/faceidp/faceidp/idp/clientsecret"
 	"github.com/faceidp/faceidp/internal/teststore"
+	"github.com/faceidp/faceidp/keyring"
 	"github.com/faceidp/faceidp/models"
 	"github.com/faceidp/faceidp/storage"
 	"github.com/faceidp/faceidp/storage/sqlstore"
@@ -23,7 +27,15 @@ func newService(t *testing.T) (*Service, *sqlstore.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return New(st, h, time.Now, rand.Reader), st
+	kr, err := keyring.New([]keyring.Key{{ID: "k1", Secret: bytes.Repeat([]byte{7}, keyring.KeySize)}}, rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	secrets, err := clientsecret.New(kr, h, rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return New(st, h, secrets, time.Now, rand.Reader), st
 }
 
 func TestCreateUserValidatesAndHashes(t *testing.T) {
@@ -103,20 +115,27 @@ func TestSetPassword(t *testing.T) {
 func TestClients(t *testing.T) {
 	s, st := newService(t)
 	ctx := context.Background()
-	c, err := s.CreateClient(ctx, NewClient{ID: "app", Secret: "0123456789abcdef-secret", RedirectURIs: []string{"https://app.example.com/cb", "http://127.0.0.1:8081/cb"}})
+	c, secret, err := s.CreateClient(ctx, NewClient{ID: "app", GenerateSecret: true, RedirectURIs: []string{"https://app.example.com/cb", "http://127.0.0.1:8081/cb"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	got, _ := st.GetClient(ctx, "app")
-	if got.Public() || strings.Contains(got.SecretHash, "secret") || got.IDTokenAlg != "RS256" {
+	if got.Public() || strings.Contains(got.SecretHash, secret) || got.IDTokenAlg != "RS256" {
 		t.Fatalf("stored client %+v", got)
 	}
-	if ok, _, _ := s.hasher.Verify(c.SecretHash, "0123456789abcdef-secret"); !ok {
-		t.Fatal("secret hash does not verify")
+	if raw, err := base64.RawURLEncoding.DecodeString(secret); err != nil || len(raw) < 32 {
+		t.Fatalf("generated secret %q is not 256 random bits", secret)
 	}
-	pub, err := s.CreateClient(ctx, NewClient{ID: "spa", RedirectURIs: []string{"http://localhost:3000/cb"}})
-	if err != nil || !pub.Public() {
-		t.Fatalf("public client: %v", err)
+	if ok, rehash, err := s.secrets.Verify("app", c.SecretHash, secret); !ok || rehash || err != nil {
+		t.Fatalf("generated secret does not verify: %v %v %v", ok, rehash, err)
+	}
+	pub, none, err := s.CreateClient(ctx, NewClient{ID: "spa", RedirectURIs: []string{"http://localhost:3000/cb"}})
+	if err != nil || !pub.Public() || none != "" {
+		t.Fatalf("public client: %v (secret %q)", err, none)
+	}
+	supplied := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte("0123456789abcdefghijklmnopqrstuv"), 1))
+	if _, none, err := s.CreateClient(ctx, NewClient{ID: "imported", Secret: supplied, RedirectURIs: []string{"https://imp.example.com/cb"}}); err != nil || none != "" {
+		t.Fatalf("client with a supplied random secret: %v", err)
 	}
 	for _, bad := range []NewClient{
 		{ID: "x", RedirectURIs: []string{"http://app.example.com/cb"}},
@@ -125,15 +144,17 @@ func TestClients(t *testing.T) {
 		{ID: "x", RedirectURIs: []string{"javascript:alert(1)"}},
 		{ID: "x"},
 		{ID: "x", RedirectURIs: []string{"https://ok.example.com/cb"}, Secret: "short"},
+		{ID: "x", RedirectURIs: []string{"https://ok.example.com/cb"}, Secret: "0123456789abcdef-secret"}, // typed by a person
+		{ID: "x", RedirectURIs: []string{"https://ok.example.com/cb"}, Secret: supplied, GenerateSecret: true},
 		{ID: "x", RedirectURIs: []string{"https://ok.example.com/cb"}, IDTokenAlg: "HS256"},
 		{ID: "app", RedirectURIs: []string{"https://ok.example.com/cb"}},
 	} {
-		if _, err := s.CreateClient(ctx, bad); err == nil {
+		if _, _, err := s.CreateClient(ctx, bad); err == nil {
 			t.Errorf("CreateClient(%+v) succeeded", bad)
 		}
 	}
-	if cs, _ := s.ListClients(ctx); len(cs) != 2 {
-		t.Fatalf("%d clients, want 2", len(cs))
+	if cs, _ := s.ListClients(ctx); len(cs) != 3 {
+		t.Fatalf("%d clients, want 3", len(cs))
 	}
 	if err := s.RemoveClient(ctx, "spa"); err != nil {
 		t.Fatal(err)
@@ -295,15 +316,15 @@ func TestSetPasswordRevokesSessionsAndTokens(t *testing.T) {
 func TestClientAudit(t *testing.T) {
 	s, st := newService(t)
 	ctx := context.Background()
-	const secret = "0123456789abcdef-secret"
-	if _, err := s.CreateClient(ctx, NewClient{ID: "app", Secret: secret, RedirectURIs: []string{"https://app.example.com/cb"}, RequireFace: true}); err != nil {
+	_, secret, err := s.CreateClient(ctx, NewClient{ID: "app", GenerateSecret: true, RedirectURIs: []string{"https://app.example.com/cb"}, RequireFace: true})
+	if err != nil {
 		t.Fatal(err)
 	}
 	ev := auditOf(t, st, AuditClientCreate, secret)
 	if ev.ClientID != "app" || ev.Details["public"] != false || ev.Details["require_face"] != true {
 		t.Errorf("client create audit event: %+v", ev)
 	}
-	if _, err := s.CreateClient(ctx, NewClient{ID: "app", RedirectURIs: []string{"https://app.example.com/cb"}}); err == nil {
+	if _, _, err := s.CreateClient(ctx, NewClient{ID: "app", RedirectURIs: []string{"https://app.example.com/cb"}}); err == nil {
 		t.Fatal("duplicate client accepted")
 	}
 	auditOf(t, st, AuditClientCreate) // the refused duplicate wrote no event
@@ -440,5 +461,42 @@ func TestEnableFaceAndEnableClearThrottles(t *testing.T) {
 	}
 	if got := strings.Join(throttleFactors(t, st, alice.ID), ","); strings.Contains(got, "face") {
 		t.Fatalf("reset-face left the face counter: %s", got)
+	}
+}
+
+// A new secret replaces the old one at once; public clients have none to
+// replace, and a secret a person chose is refused here too.
+func TestSetClientSecret(t *testing.T) {
+	s, st := newService(t)
+	ctx := context.Background()
+	_, old, err := s.CreateClient(ctx, NewClient{ID: "app", GenerateSecret: true, RedirectURIs: []string{"https://app.example.com/cb"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fresh, err := s.SetClientSecret(ctx, "app", true, "")
+	if err != nil || fresh == "" || fresh == old {
+		t.Fatalf("SetClientSecret = %q, %v", fresh, err)
+	}
+	c, _ := st.GetClient(ctx, "app")
+	if ok, _, _ := s.secrets.Verify("app", c.SecretHash, fresh); !ok {
+		t.Error("the new secret does not verify")
+	}
+	if ok, _, _ := s.secrets.Verify("app", c.SecretHash, old); ok {
+		t.Error("the old secret still verifies")
+	}
+	if ev := auditOf(t, st, AuditClientSecret, fresh, old); ev.ClientID != "app" || ev.Details["secret_generated"] != true {
+		t.Errorf("set-secret audit event: %+v", ev)
+	}
+	if _, err := s.SetClientSecret(ctx, "app", false, "my-own-secret-1234"); !errors.Is(err, clientsecret.ErrWeakSecret) {
+		t.Errorf("weak supplied secret: %v", err)
+	}
+	if _, _, err := s.CreateClient(ctx, NewClient{ID: "spa", RedirectURIs: []string{"http://localhost:3000/cb"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.SetClientSecret(ctx, "spa", true, ""); err == nil || !strings.Contains(err.Error(), "public") {
+		t.Errorf("secret for a public client: %v", err)
+	}
+	if _, err := s.SetClientSecret(ctx, "nope", true, ""); err == nil {
+		t.Error("secret for an unknown client accepted")
 	}
 }

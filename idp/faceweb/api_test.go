@@ -340,7 +340,7 @@ func TestFaceAPIThrottleAndDisable(t *testing.T) {
 		}
 	}
 	hasher, _ := password.New(password.Params{}, rand.Reader)
-	if cleared, err := accounts.New(e.store, hasher, e.clock.Now, rand.Reader).EnableFace(e.ctx, "alice"); err != nil || !cleared {
+	if cleared, err := accounts.New(e.store, hasher, nil, e.clock.Now, rand.Reader).EnableFace(e.ctx, "alice"); err != nil || !cleared {
 		t.Fatalf("enable-face: %v %v", cleared, err)
 	}
 	fp = parseFacePage(t, e.signInPassword(b, e.rp(rpRedirect).start().url, "alice").body)

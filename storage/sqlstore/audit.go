@@ -14,7 +14,7 @@ func (s *Store) AppendAudit(ctx context.Context, e *models.AuditEvent) error {
 		e.Time = s.now()
 	}
 	normTimes(e)
-	return wrap("append audit event", s.db.WithContext(ctx).Create(e).Error)
+	return wrap("append audit event", s.write(ctx).Create(e).Error)
 }
 
 // ListAudit returns matching events newest first (by time, then insertion

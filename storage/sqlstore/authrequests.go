@@ -13,7 +13,7 @@ import (
 
 func (s *Store) CreateAuthRequest(ctx context.Context, r *models.AuthRequest) error {
 	normTimes(r)
-	return wrap("create auth request", s.db.WithContext(ctx).Create(r).Error)
+	return wrap("create auth request", s.write(ctx).Create(r).Error)
 }
 
 func (s *Store) GetAuthRequest(ctx context.Context, id string) (*models.AuthRequest, error) {
@@ -32,11 +32,11 @@ func (s *Store) GetAuthRequestByCodeHash(ctx context.Context, codeHash string) (
 // UpdateAuthRequest overwrites every column except ID and CreatedAt.
 func (s *Store) UpdateAuthRequest(ctx context.Context, r *models.AuthRequest) error {
 	normTimes(r)
-	return wrap("update auth request "+r.ID, updateRow(s.db.WithContext(ctx), r, r.ID))
+	return wrap("update auth request "+r.ID, updateRow(s.write(ctx), r, r.ID))
 }
 
 func (s *Store) DeleteAuthRequest(ctx context.Context, id string) error {
-	return wrap("delete auth request "+id, deleteRow(s.db.WithContext(ctx), &models.AuthRequest{}, id))
+	return wrap("delete auth request "+id, deleteRow(s.write(ctx), &models.AuthRequest{}, id))
 }
 
 // RedeemAuthCode claims the code with a conditional UPDATE (code_used_at IS

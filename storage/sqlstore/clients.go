@@ -2,19 +2,17 @@ package sqlstore
 
 import (
 	"context"
+	"fmt"
 
 	"gorm.io/gorm"
 
 	"github.com/faceidp/faceidp/models"
+	"github.com/faceidp/faceidp/storage"
 )
 
 func (s *Store) CreateClient(ctx context.Context, c *models.Client) error {
 	normTimes(c)
-	return wrap("create client", s.db.WithContext(ctx).Create(c).Error)
-}
-
-func (s *Store) GetClient(ctx context.Context, id string) (*models.Client, error) {
-	return takeOne[models.Client](ctx, s.db, "get client", "id", id)
+	return wrap("create client", s.write(ctx).Create(c).Error)
 }
 
 // ListClients returns every client ordered by ID.
@@ -63,4 +61,26 @@ func (s *Store) UpdateClientPolicy(ctx context.Context, id string, p models.Clie
 		return nil
 	})
 	return wrap("update client policy "+id, err)
+}
+
+// UpdateClientSecretHash swaps the secret hash with a conditional UPDATE,
+// so a rehash after authentication never overwrites a secret an
+// administrator replaced meanwhile.
+func (s *Store) UpdateClientSecretHash(ctx context.Context, id, current, next string) error {
+	err := s.transaction(ctx, func(tx *gorm.DB) error {
+		res := tx.Model(&models.Client{}).Where("id = ? AND secret_hash = ?", id, current).
+			Updates(map[string]any{"secret_hash": next, "updated_at": norm(s.now())})
+		if res.Error != nil || res.RowsAffected > 0 {
+			return res.Error
+		}
+		var n int64
+		if err := tx.Model(&models.Client{}).Where("id = ?", id).Count(&n).Error; err != nil {
+			return err
+		}
+		if n == 0 {
+			return gorm.ErrRecordNotFound
+		}
+		return fmt.Errorf("secret of client %s changed meanwhile: %w", id, storage.ErrStale)
+	})
+	return wrap("update client secret hash", err)
 }

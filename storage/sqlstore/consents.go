@@ -23,7 +23,7 @@ func (s *Store) GetConsent(ctx context.Context, userID, clientID string) (*model
 // (CreatedAt of the first grant is kept).
 func (s *Store) SaveConsent(ctx context.Context, c *models.Consent) error {
 	normTimes(c)
-	err := s.db.WithContext(ctx).Clauses(clause.OnConflict{
+	err := s.write(ctx).Clauses(clause.OnConflict{
 		Columns:   []clause.Column{{Name: "user_id"}, {Name: "client_id"}},
 		DoUpdates: clause.AssignmentColumns([]string{"scopes", "updated_at"}),
 	}).Create(c).Error
@@ -31,7 +31,7 @@ func (s *Store) SaveConsent(ctx context.Context, c *models.Consent) error {
 }
 
 func (s *Store) DeleteConsent(ctx context.Context, userID, clientID string) error {
-	res := s.db.WithContext(ctx).Where("user_id = ? AND client_id = ?", userID, clientID).Delete(&models.Consent{})
+	res := s.write(ctx).Where("user_id = ? AND client_id = ?", userID, clientID).Delete(&models.Consent{})
 	if res.Error == nil && res.RowsAffected == 0 {
 		res.Error = gorm.ErrRecordNotFound
 	}

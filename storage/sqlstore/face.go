@@ -23,7 +23,7 @@ func (s *Store) SaveFaceTemplate(ctx context.Context, t *models.FaceTemplate) er
 	if t.CreatedAt.IsZero() {
 		t.CreatedAt = norm(s.now())
 	}
-	err := s.db.WithContext(ctx).Clauses(clause.OnConflict{
+	err := s.write(ctx).Clauses(clause.OnConflict{
 		Columns:   []clause.Column{{Name: "user_id"}},
 		DoUpdates: clause.AssignmentColumns([]string{"key_id", "sealed", "samples", "created_at", "updated_at"}),
 	}).Create(t).Error
@@ -31,7 +31,7 @@ func (s *Store) SaveFaceTemplate(ctx context.Context, t *models.FaceTemplate) er
 }
 
 func (s *Store) DeleteFaceTemplate(ctx context.Context, userID string) error {
-	res := s.db.WithContext(ctx).Where("user_id = ?", userID).Delete(&models.FaceTemplate{})
+	res := s.write(ctx).Where("user_id = ?", userID).Delete(&models.FaceTemplate{})
 	if res.Error == nil && res.RowsAffected == 0 {
 		res.Error = gorm.ErrRecordNotFound
 	}
@@ -80,7 +80,7 @@ func (s *Store) ResealFaceTemplate(ctx context.Context, userID, oldKeyID, newKey
 
 func (s *Store) CreateFaceChallenge(ctx context.Context, c *models.FaceChallenge) error {
 	normTimes(c)
-	return wrap("create face challenge", s.db.WithContext(ctx).Create(c).Error)
+	return wrap("create face challenge", s.write(ctx).Create(c).Error)
 }
 
 func (s *Store) GetFaceChallenge(ctx context.Context, id string) (*models.FaceChallenge, error) {

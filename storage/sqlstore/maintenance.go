@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -59,11 +60,12 @@ func (s *Store) Health(ctx context.Context) error {
 
 // Close releases the connection pool.
 func (s *Store) Close() error {
-	sqlDB, err := s.db.DB()
-	if err != nil {
-		return wrap("close", err)
+	s.closeHot()
+	err := s.closeDB(s.db)
+	if s.wdb != s.db {
+		err = errors.Join(err, s.closeDB(s.wdb))
 	}
-	return wrap("close", sqlDB.Close())
+	return wrap("close", err)
 }
 
 // Dialect reports which SQL backend the store uses.

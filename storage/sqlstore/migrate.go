@@ -20,6 +20,7 @@ func migrations() []*gormigrate.Migration {
 		{ID: "0002_auth_code_tombstone", Migrate: migrate0002},
 		{ID: "0003_passkeys_recovery", Migrate: migrate0003},
 		{ID: "0004_factor_throttles", Migrate: migrate0004},
+		{ID: "0005_auth_request_hint_subject", Migrate: migrate0005},
 	}
 }
 

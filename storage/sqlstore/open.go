@@ -32,6 +32,11 @@ type Store struct {
 	dialect Dialect
 	now     func() time.Time
 	log     *slog.Logger
+	hot     hotQueries // reads on db (hot.go)
+	hotW    hotQueries // writes on wdb (hotwrite.go)
+	// wdb writes (tx.go): db itself on PostgreSQL, one dedicated
+	// connection on SQLite.
+	wdb *gorm.DB
 }
 
 type options struct {
@@ -127,32 +132,56 @@ func Open(ctx context.Context, databaseURL string, opts ...Option) (*Store, erro
 		maxOpen = o.maxOpenConns
 	}
 
-	db, err := gorm.Open(dialector, &gorm.Config{
+	cfg := &gorm.Config{
 		TranslateError: true,
-		Logger:         newGormLogger(o.logger),
-		NowFunc:        func() time.Time { return norm(o.now()) },
+		// Statements are prepared once per connection and reused.
+		PrepareStmt: true,
+		Logger:      newGormLogger(o.logger),
+		NowFunc:     func() time.Time { return norm(o.now()) },
 		// Create/Update never cascade into associations (models have none,
 		// but be explicit).
 		FullSaveAssociations: false,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", where, err)
 	}
+	open := func(maxOpen int) (*gorm.DB, error) {
+		db, err := gorm.Open(dialector, cfg)
+		if err != nil {
+			return nil, fmt.Errorf("open %s: %w", where, err)
+		}
+		sqlDB, err := db.DB()
+		if err != nil {
+			return nil, fmt.Errorf("open %s: %w", where, err)
+		}
+		sqlDB.SetMaxOpenConns(maxOpen)
+		sqlDB.SetMaxIdleConns(maxOpen)
+		if !memory {
+			sqlDB.SetConnMaxIdleTime(5 * time.Minute)
+		}
+		if err := sqlDB.PingContext(ctx); err != nil {
+			_ = sqlDB.Close()
+			return nil, fmt.Errorf("open %s: %w", where, err)
+		}
+		return db, nil
+	}
+	var err error
+	if s.db, err = open(maxOpen); err != nil {
+		return nil, err
+	}
+	s.wdb = s.db
+	if s.dialect == DialectSQLite && !memory {
+		if s.wdb, err = open(1); err != nil {
+			_ = s.closeDB(s.db)
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+func (s *Store) closeDB(db *gorm.DB) error {
 	sqlDB, err := db.DB()
 	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", where, err)
+		return err
 	}
-	sqlDB.SetMaxOpenConns(maxOpen)
-	sqlDB.SetMaxIdleConns(maxOpen)
-	if !memory {
-		sqlDB.SetConnMaxIdleTime(5 * time.Minute)
-	}
-	if err := sqlDB.PingContext(ctx); err != nil {
-		_ = sqlDB.Close()
-		return nil, fmt.Errorf("open %s: %w", where, err)
-	}
-	s.db = db
-	return s, nil
+	return sqlDB.Close()
 }
 
 // sqliteDSN turns a sqlite:// or file: URL into a go-sqlite3 DSN with the

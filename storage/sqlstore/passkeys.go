@@ -14,7 +14,7 @@ import (
 
 func (s *Store) CreatePasskey(ctx context.Context, p *models.Passkey) error {
 	normTimes(p)
-	return wrap("create passkey", s.db.WithContext(ctx).Create(p).Error)
+	return wrap("create passkey", s.write(ctx).Create(p).Error)
 }
 
 func (s *Store) GetPasskeyByCredentialID(ctx context.Context, credentialID []byte) (*models.Passkey, error) {
@@ -34,7 +34,7 @@ func (s *Store) ListPasskeys(ctx context.Context, userID string) ([]models.Passk
 }
 
 func (s *Store) RenamePasskey(ctx context.Context, userID, id, name string) error {
-	res := s.db.WithContext(ctx).Model(&models.Passkey{}).Where("id = ? AND user_id = ?", id, userID).Update("name", name)
+	res := s.write(ctx).Model(&models.Passkey{}).Where("id = ? AND user_id = ?", id, userID).Update("name", name)
 	if res.Error == nil && res.RowsAffected == 0 {
 		return notFound("rename passkey " + id)
 	}
@@ -42,7 +42,7 @@ func (s *Store) RenamePasskey(ctx context.Context, userID, id, name string) erro
 }
 
 func (s *Store) DeletePasskey(ctx context.Context, userID, id string) error {
-	res := s.db.WithContext(ctx).Where("id = ? AND user_id = ?", id, userID).Delete(&models.Passkey{})
+	res := s.write(ctx).Where("id = ? AND user_id = ?", id, userID).Delete(&models.Passkey{})
 	if res.Error == nil && res.RowsAffected == 0 {
 		return notFound("delete passkey " + id)
 	}
@@ -85,7 +85,7 @@ func (s *Store) RecordPasskeyUse(ctx context.Context, id string, use models.Pass
 
 func (s *Store) CreateWebAuthnSession(ctx context.Context, w *models.WebAuthnSession) error {
 	normTimes(w)
-	return wrap("create webauthn session", s.db.WithContext(ctx).Create(w).Error)
+	return wrap("create webauthn session", s.write(ctx).Create(w).Error)
 }
 
 func (s *Store) GetWebAuthnSession(ctx context.Context, id string) (*models.WebAuthnSession, error) {

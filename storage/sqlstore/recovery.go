@@ -62,7 +62,7 @@ func (s *Store) ConsumeRecoveryCode(ctx context.Context, userID, codeHash string
 }
 
 func (s *Store) DeleteRecoveryCodes(ctx context.Context, userID string) (int64, error) {
-	res := s.db.WithContext(ctx).Where("user_id = ?", userID).Delete(&models.RecoveryCode{})
+	res := s.write(ctx).Where("user_id = ?", userID).Delete(&models.RecoveryCode{})
 	return res.RowsAffected, wrap("delete recovery codes", res.Error)
 }
 
@@ -120,6 +120,6 @@ func (s *Store) ConsumeFaceBypass(ctx context.Context, userID string, now time.T
 }
 
 func (s *Store) RevokeFaceBypasses(ctx context.Context, userID string, now time.Time) (int64, error) {
-	res := usableBypass(s.db.WithContext(ctx), userID, now).Update("revoked_at", norm(now))
+	res := usableBypass(s.write(ctx), userID, now).Update("revoked_at", norm(now))
 	return res.RowsAffected, wrap("revoke face bypasses", res.Error)
 }

@@ -11,7 +11,7 @@ import (
 
 func (s *Store) CreateSession(ctx context.Context, sess *models.Session) error {
 	normTimes(sess)
-	return wrap("create session", s.db.WithContext(ctx).Create(sess).Error)
+	return wrap("create session", s.write(ctx).Create(sess).Error)
 }
 
 func (s *Store) GetSession(ctx context.Context, id string) (*models.Session, error) {
@@ -21,7 +21,7 @@ func (s *Store) GetSession(ctx context.Context, id string) (*models.Session, err
 // UpdateSession overwrites every column except ID and CreatedAt.
 func (s *Store) UpdateSession(ctx context.Context, sess *models.Session) error {
 	normTimes(sess)
-	return wrap("update session", updateRow(s.db.WithContext(ctx), sess, sess.ID))
+	return wrap("update session", updateRow(s.write(ctx), sess, sess.ID))
 }
 
 // RevokeSession marks the session revoked at now. Revoking an already
@@ -49,7 +49,7 @@ func (s *Store) RevokeSession(ctx context.Context, id string, now time.Time) err
 // RevokeUserSessions revokes the user's unrevoked sessions and returns how
 // many it revoked.
 func (s *Store) RevokeUserSessions(ctx context.Context, userID string, now time.Time) (int64, error) {
-	res := s.db.WithContext(ctx).Model(&models.Session{}).
+	res := s.write(ctx).Model(&models.Session{}).
 		Where("user_id = ? AND revoked_at IS NULL", userID).Update("revoked_at", norm(now))
 	if res.Error != nil {
 		return 0, wrap("revoke user sessions", res.Error)

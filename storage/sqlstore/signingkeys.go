@@ -12,7 +12,7 @@ import (
 
 func (s *Store) CreateSigningKey(ctx context.Context, k *models.SigningKey) error {
 	normTimes(k)
-	return wrap("create signing key", s.db.WithContext(ctx).Create(k).Error)
+	return wrap("create signing key", s.write(ctx).Create(k).Error)
 }
 
 // ListSigningKeys returns every stored key, newest first.
@@ -53,7 +53,7 @@ func (s *Store) RotateSigningKeys(ctx context.Context, next []*models.SigningKey
 
 // ResealSigningKey replaces the key's sealed private key.
 func (s *Store) ResealSigningKey(ctx context.Context, id string, sealed []byte) error {
-	res := s.db.WithContext(ctx).Model(&models.SigningKey{}).Where("id = ?", id).
+	res := s.write(ctx).Model(&models.SigningKey{}).Where("id = ?", id).
 		Update("sealed_private_key", sealed)
 	if res.Error == nil && res.RowsAffected == 0 {
 		res.Error = gorm.ErrRecordNotFound

@@ -74,7 +74,7 @@ func (s *Store) UpdateThrottle(ctx context.Context, subject, factor string, fn f
 
 // DeleteThrottle removes one counter.
 func (s *Store) DeleteThrottle(ctx context.Context, subject, factor string) error {
-	err := s.db.WithContext(ctx).Where("subject = ? AND factor = ?", subject, factor).Delete(&models.FactorThrottle{}).Error
+	err := s.write(ctx).Where("subject = ? AND factor = ?", subject, factor).Delete(&models.FactorThrottle{}).Error
 	return wrap("delete throttle "+factor, err)
 }
 
@@ -83,7 +83,7 @@ func (s *Store) DeleteUserThrottles(ctx context.Context, userID, factor string) 
 	if userID == "" {
 		return 0, nil // "" marks counters that belong to no user
 	}
-	q := s.db.WithContext(ctx).Where("user_id = ?", userID)
+	q := s.write(ctx).Where("user_id = ?", userID)
 	if factor != "" {
 		q = q.Where("factor = ?", factor)
 	}

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"time"
 
@@ -13,7 +14,7 @@ import (
 
 func (s *Store) CreateAccessToken(ctx context.Context, t *models.AccessToken) error {
 	normTimes(t)
-	return wrap("create access token", s.db.WithContext(ctx).Create(t).Error)
+	return wrap("create access token", s.write(ctx).Create(t).Error)
 }
 
 func (s *Store) GetAccessToken(ctx context.Context, id string) (*models.AccessToken, error) {
@@ -21,7 +22,7 @@ func (s *Store) GetAccessToken(ctx context.Context, id string) (*models.AccessTo
 }
 
 func (s *Store) DeleteAccessToken(ctx context.Context, id string) error {
-	return wrap("delete access token", deleteRow(s.db.WithContext(ctx), &models.AccessToken{}, id))
+	return wrap("delete access token", deleteRow(s.write(ctx), &models.AccessToken{}, id))
 }
 
 // CreateRefreshToken stores the first token of a family and, when at is not
@@ -66,42 +67,53 @@ func (s *Store) RotateRefreshToken(ctx context.Context, oldHash string, now time
 		}
 	}
 	reused := false
-	err := s.transaction(ctx, func(tx *gorm.DB) error {
+	err := s.rawTransaction(ctx, func(tx *sql.Tx) error {
 		reused = false // the transaction may be retried
-		res := tx.Model(&models.RefreshToken{}).
-			Where("token_hash = ? AND rotated_at IS NULL AND revoked_at IS NULL", oldHash).
-			Update("rotated_at", now)
-		if res.Error != nil {
-			return res.Error
+		claim, args := claimSQL, []any{now, oldHash}
+		if next.FamilyID != "" {
+			claim, args = claimFamilySQL, append(args, next.FamilyID)
 		}
-		var old models.RefreshToken
-		if err := tx.Where("token_hash = ?", oldHash).Take(&old).Error; err != nil {
+		n, err := s.txExec(ctx, tx, claim, args...)
+		if err != nil {
+			return err
+		}
+		if n == 1 && next.FamilyID != "" {
+			// The common case: the caller named the family, the claim
+			// succeeded, nothing else to read.
+			return s.insertTokens(ctx, tx, next, at)
+		}
+		fam, err := s.familyOf(ctx, tx, oldHash)
+		if err != nil {
 			return err // not found: nothing was updated either
 		}
-		if res.RowsAffected == 0 {
+		if next.FamilyID != "" && next.FamilyID != fam {
+			return fmt.Errorf("next token is in family %s, not the old token's family %s", next.FamilyID, fam)
+		}
+		if n == 0 {
 			// Already rotated or revoked: a replay. Revoke the family and
 			// commit that, then report the reuse.
 			reused = true
-			return revokeFamily(tx, old.FamilyID, now)
+			return s.revokeFamilyTx(ctx, tx, fam, now)
 		}
-		if next.FamilyID == "" {
-			next.FamilyID = old.FamilyID
-		} else if next.FamilyID != old.FamilyID {
-			return fmt.Errorf("next token is in family %s, not the old token's family %s", next.FamilyID, old.FamilyID)
-		}
-		if err := tx.Create(next).Error; err != nil {
-			return err
-		}
-		if at != nil {
-			return tx.Create(at).Error
-		}
-		return nil
+		next.FamilyID = fam
+		return s.insertTokens(ctx, tx, next, at)
 	})
 	if err != nil {
 		return wrap("rotate refresh token", err)
 	}
 	if reused {
 		return fmt.Errorf("rotate refresh token: %w", storage.ErrRefreshTokenReused)
+	}
+	return nil
+}
+
+// createAll inserts a refresh token and, unless nil, its access token.
+func createAll(tx *gorm.DB, rt *models.RefreshToken, at *models.AccessToken) error {
+	if err := tx.Create(rt).Error; err != nil {
+		return err
+	}
+	if at != nil {
+		return tx.Create(at).Error
 	}
 	return nil
 }
@@ -119,20 +131,10 @@ func (s *Store) GetRefreshToken(ctx context.Context, id string) (*models.Refresh
 // revoked family is not an error.
 func (s *Store) RevokeRefreshFamily(ctx context.Context, familyID string, now time.Time) error {
 	now = norm(now)
-	err := s.transaction(ctx, func(tx *gorm.DB) error {
-		return revokeFamily(tx, familyID, now)
+	err := s.rawTransaction(ctx, func(tx *sql.Tx) error {
+		return s.revokeFamilyTx(ctx, tx, familyID, now)
 	})
 	return wrap("revoke refresh family "+familyID, err)
-}
-
-func revokeFamily(tx *gorm.DB, familyID string, now time.Time) error {
-	if err := tx.Model(&models.RefreshToken{}).
-		Where("family_id = ? AND revoked_at IS NULL", familyID).
-		Update("revoked_at", now).Error; err != nil {
-		return err
-	}
-	return tx.Where("refresh_token_id IN (SELECT id FROM refresh_tokens WHERE family_id = ?)", familyID).
-		Delete(&models.AccessToken{}).Error
 }
 
 // DeleteUserClientTokens deletes every access and refresh token of the user

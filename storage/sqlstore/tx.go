@@ -17,12 +17,21 @@ func (s *Store) transaction(ctx context.Context, fn func(tx *gorm.DB) error) err
 	const attempts = 3
 	var err error
 	for range attempts {
-		err = s.db.WithContext(ctx).Transaction(fn)
+		err = s.write(ctx).Transaction(fn)
 		if !retryable(err) || ctx.Err() != nil {
 			return err
 		}
 	}
 	return err
+}
+
+// write is the handle for statements that write. On SQLite it is one
+// connection of its own: SQLite has a single writer, and writers queued in
+// Go wait for the connection instead of sleeping in SQLite's busy handler
+// (which retries on a timer, not when the lock is released), and statements
+// prepared on it stay prepared. On PostgreSQL it is the shared pool.
+func (s *Store) write(ctx context.Context) *gorm.DB {
+	return s.wdb.WithContext(ctx)
 }
 
 func retryable(err error) bool {

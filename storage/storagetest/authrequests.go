@@ -16,7 +16,7 @@ func authRequest(id string) *models.AuthRequest {
 		ResponseType: "code", ResponseMode: "query",
 		CodeChallenge: "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM", CodeChallengeMethod: "S256",
 		Prompt: []string{"login", "consent"}, MaxAge: ptr(int64(300)), LoginHint: "alice",
-		UILocales: []string{"de-CH", "en"}, ACRValues: []string{"urn:faceidp:acr:face", "urn:faceidp:acr:2fa"}, Step: models.StepFirstFactor, BrowserBinding: "bb-hash",
+		UILocales: []string{"de-CH", "en"}, HintSubject: "u-alice", ACRValues: []string{"urn:faceidp:acr:face", "urn:faceidp:acr:2fa"}, Step: models.StepFirstFactor, BrowserBinding: "bb-hash",
 		CreatedAt: t0, ExpiresAt: t0.Add(10 * time.Minute),
 	}
 }

@@ -40,4 +40,7 @@ var moreTests = []struct {
 	{"FaceBypassConcurrentConsume", testFaceBypassConcurrentConsume},
 	{"Audit", testAudit},
 	{"DeleteExpired", testDeleteExpired},
+	{"TokenWithUserOneRead", testTokenWithUser},
+	{"ClientSecretHashCAS", testClientSecretHashCAS},
+	{"UnavailableAfterClose", testUnavailableAfterClose},
 }
