@@ -41,6 +41,11 @@ type frameObs struct {
 	desc      Descriptor
 	described bool
 	jpg       []byte
+	// emb is the second embedder's embedding of a described frame (nil
+	// when that embedder is off); img keeps the analysis image of a frame
+	// not described yet for it.
+	emb Embedding
+	img *image.RGBA
 	width     int
 	height    int
 	// luma statistics of the face box
@@ -90,8 +95,11 @@ func (e *Engine) describeFrames(ctx context.Context, obs []frameObs, idx []int) 
 	return e.forEach(ctx, len(idx), func(k int) error {
 		o := &obs[idx[k]]
 		var faces []face.Face
+		var emb Embedding
 		err := e.withWorker(ctx, func(w *worker) (err error) {
-			faces, err = w.rec.Recognize(o.jpg)
+			if faces, err = w.rec.Recognize(o.jpg); err == nil {
+				emb, err = w.embedFace(o.img, faces)
+			}
 			return err
 		})
 		if err != nil {
@@ -100,7 +108,7 @@ func (e *Engine) describeFrames(ctx context.Context, obs []frameObs, idx []int) 
 		if len(faces) != 1 {
 			return fmt.Errorf("frame %d: go-face found %d faces where the landmarker found one", o.index, len(faces))
 		}
-		o.desc, o.described, o.jpg = Descriptor(faces[0].Descriptor), true, nil
+		o.desc, o.described, o.jpg, o.emb, o.img = Descriptor(faces[0].Descriptor), true, nil, emb, nil
 		return nil
 	})
 }
@@ -164,11 +172,15 @@ func (e *Engine) analyseFrame(ctx context.Context, b []byte, idx int, lim Limits
 		return frameObs{}, fmt.Errorf("frame %d: encode for analysis: %w", idx, err)
 	}
 	var faces []face.Face
+	var emb Embedding
 	n := 0
 	err = e.withWorker(ctx, func(w *worker) (err error) {
 		if describe {
 			faces, err = w.rec.Recognize(jpg)
 			n = len(faces)
+			if err == nil {
+				emb, err = w.embedFace(small, faces)
+			}
 			return err
 		}
 		n, faces, err = w.lm.detect(jpg)
@@ -181,9 +193,12 @@ func (e *Engine) analyseFrame(ctx context.Context, b []byte, idx int, lim Limits
 	if err != nil {
 		return frameObs{}, err
 	}
-	o.described = describe
+	o.described, o.emb = describe, emb
 	if !describe {
 		o.jpg = jpg
+		if e.onnx != nil {
+			o.img = small
+		}
 	}
 	return o, nil
 }

@@ -1,0 +1,90 @@
+package faceauth
+
+import "math"
+
+// The second embedder's part in a decision. With it on, a verification
+// passes identity only when both embedders agree: dlib's distance is at
+// most MatchThreshold and the ONNX embedding's similarity at least
+// ONNXConfig.MinSimilarity, each on the same at-rest frames; and the
+// identity-swap check also watches the ONNX embedding between consecutive
+// described frames.
+
+// DefaultONNXMinSimilarity is the default smallest template similarity of
+// the second embedder (fr_feature.onnx); see docs/face-engine.md for the
+// cross-validated choice.
+const DefaultONNXMinSimilarity = 0.40
+
+// DefaultONNXMinSwapSimilarity is the default smallest similarity between
+// consecutive described frames of one challenge.
+const DefaultONNXMinSwapSimilarity = 0.30
+
+// templateSimilarity is the median over frames of each frame's similarity
+// to the nearest template embedding, or nil when the second embedder is off,
+// the template holds no embeddings of its model, or a frame has none.
+func (e *Engine) templateSimilarity(t *Template, obs []frameObs) *float64 {
+	if e.onnx == nil || !t.HasEmbeddings(e.onnx.id) || len(obs) == 0 {
+		return nil
+	}
+	s := make([]float64, len(obs))
+	for i, o := range obs {
+		if o.emb == nil {
+			return nil
+		}
+		s[i] = t.MaxSimilarity(o.emb)
+	}
+	m := median(s)
+	return &m
+}
+
+// embeddingJump reports whether the second embedder sees another person
+// between two consecutive described frames.
+func (e *Engine) embeddingJump(obs []frameObs) bool {
+	if e.onnx == nil {
+		return false
+	}
+	return minConsecutiveSimilarity(obs) < e.cfg.ONNX.MinSwapSimilarity
+}
+
+// minConsecutiveSimilarity is the smallest similarity between consecutive
+// frames that both have an embedding (1 when there is no such pair).
+func minConsecutiveSimilarity(obs []frameObs) float64 {
+	low := 1.0
+	for i := 1; i < len(obs); i++ {
+		if obs[i-1].emb != nil && obs[i].emb != nil {
+			low = math.Min(low, Similarity(obs[i-1].emb, obs[i].emb))
+		}
+	}
+	return low
+}
+
+// stampEmbeddingModel names the model of a new template's embeddings.
+func (e *Engine) stampEmbeddingModel(t *Template) {
+	if e.onnx != nil && len(t.Embeddings) > 0 {
+		t.EmbeddingModel = e.onnx.id
+	}
+}
+
+// upgradeTemplate returns t with the second embedder's samples taken from
+// the frames a passed verification was matched on (up to enrolMaxSamples,
+// spread over them), when t has none of this model's; nil when there is
+// nothing to add. The dlib descriptors are kept as enrolled.
+func (e *Engine) upgradeTemplate(t *Template, match []frameObs) *Template {
+	if e.onnx == nil || t.HasEmbeddings(e.onnx.id) {
+		return nil
+	}
+	var with []frameObs
+	for _, o := range match {
+		if o.emb != nil {
+			with = append(with, o)
+		}
+	}
+	if len(with) == 0 {
+		return nil
+	}
+	n := min(enrolMaxSamples, len(with))
+	up := &Template{Descriptors: append([]Descriptor(nil), t.Descriptors...), EmbeddingModel: e.onnx.id}
+	for k := range n {
+		up.Embeddings = append(up.Embeddings, with[k*len(with)/n].emb)
+	}
+	return up
+}
