@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"image"
 	"image/jpeg"
+	"fmt"
 	"math"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/faceidp/faceidp/internal/fixtures"
@@ -54,16 +57,19 @@ func TestSampleBilinear(t *testing.T) {
 
 // The alignment on real photos: the five points taken from dlib's 68
 // landmarks fit the ArcFace template (a least-squares similarity leaves
-// small residuals on a frontal face), and the warp really puts the face
-// there: dlib finds the face again in a padded warp, and its eye centres,
-// nose tip and mouth corners land within a few pixels of the template's.
+// small residuals on a near-frontal face), and the warp really moves the
+// face there: dlib finds the face again in a padded warp, with its eye
+// centres, nose tip and mouth corners within 2.5 px (at 112x112) of where
+// the transform put them.
 func TestAlignmentLandsOnTheTemplate(t *testing.T) {
 	e := testEngine(t)
 	var photos [][]byte
 	var names []string
 	for _, p := range []string{"p01", "p03", "p05", "p08"} {
-		photos = append(photos, fixtures.EnrolPhotos(t, p)[0])
-		names = append(names, p)
+		for k, ph := range fixtures.EnrolPhotos(t, p) {
+			photos = append(photos, ph)
+			names = append(names, fmt.Sprintf("%s-%d", p, k+1))
+		}
 	}
 	obs, err := e.analyseFrames(t.Context(), photos, e.cfg.EnrolImageLimits, enrolSide, nil)
 	if err != nil {
@@ -77,10 +83,17 @@ func TestAlignmentLandsOnTheTemplate(t *testing.T) {
 		scale  = 2.0
 		offset = (canvas - scale*size) / 2
 	)
+	checked := 0
+	defer func() {
+		if checked < 4 {
+			t.Errorf("only %d photos with one face checked", checked)
+		}
+	}()
 	for i, o := range obs {
 		if o.faces != 1 {
-			t.Fatalf("%s: %d faces", names[i], o.faces)
+			continue // enrolment leaves such photos out too
 		}
+		checked++
 		img := decodeRGBA(t, photos[i], enrolSide)
 		five, err := fivePoints(o.pts)
 		if err != nil {
@@ -92,8 +105,8 @@ func TestAlignmentLandsOnTheTemplate(t *testing.T) {
 			t.Fatal(err)
 		}
 		for k := range five {
-			if d := dist(fwd.apply(five[k]), tmpl[k]); d > 4 {
-				t.Errorf("%s: point %d lands %.1f px from the 112x112 template", names[i], k, d)
+			if d := dist(fwd.apply(five[k]), tmpl[k]); d > fitTolerance[k] {
+				t.Errorf("%s: point %d lands %.1f px from the 112x112 template (tolerance %.0f)", names[i], k, d, fitTolerance[k])
 			}
 		}
 		rgb, _, err := alignFace(img, o.pts, size)
@@ -103,6 +116,10 @@ func TestAlignmentLandsOnTheTemplate(t *testing.T) {
 
 		big := similarity{a: fwd.a * scale, b: fwd.b * scale, tx: fwd.tx*scale + offset, ty: fwd.ty*scale + offset}
 		warped := rgbToJPEG(t, warpSimilarity(img, big, canvas), canvas)
+		if dir := os.Getenv("FACEIDP_ALIGN_DEBUG_DIR"); dir != "" {
+			os.WriteFile(filepath.Join(dir, names[i]+".jpg"), warped, 0o644)
+			os.WriteFile(filepath.Join(dir, names[i]+"-112.jpg"), rgbToJPEG(t, rgb, size), 0o644)
+		}
 		n, faces, err := func() (n int, f []faceAt, err error) {
 			err = e.withWorker(t.Context(), func(w *worker) error {
 				var gf []faceAt
@@ -120,15 +137,21 @@ func TestAlignmentLandsOnTheTemplate(t *testing.T) {
 		}
 		got, _ := fivePoints(faces[0].pts)
 		for k := range got {
-			want := point{tmpl[k].X*scale + offset, tmpl[k].Y*scale + offset}
-			if d := dist(got[k], want) / scale; d > 4 {
-				t.Errorf("%s: warped point %d is %.1f px (112x112 scale) from the template", names[i], k, d)
+			want := big.apply(five[k])
+			if d := dist(got[k], want) / scale; d > 2.5 {
+				t.Errorf("%s: dlib finds warped point %d %.1f px (112x112 scale) from where the transform put it", names[i], k, d)
 			}
 		}
 	}
 }
 
 type faceAt struct{ pts []point }
+
+// fitTolerance is how far (112x112 pixels) each of the five points of a
+// photo of the enrolment set may land from the template after the
+// least-squares fit: the eyes fix the fit; the nose tip and mouth corners
+// move with the head's yaw, pitch and expression.
+var fitTolerance = [5]float64{5, 5, 10, 7, 7}
 
 // decodeRGBA decodes a JPEG and downscales it as the engine does.
 func decodeRGBA(t testing.TB, b []byte, side int) *image.RGBA {
