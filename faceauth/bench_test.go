@@ -85,6 +85,50 @@ func BenchmarkVerifyTwoSteps(b *testing.B) {
 	report(b, len(frames), start)
 }
 
+// BenchmarkVerifyTwoStepsBothEmbedders: the same challenge with
+// face.embedders: dlib+onnx (the ONNX model runs on every described frame).
+func BenchmarkVerifyTwoStepsBothEmbedders(b *testing.B) {
+	e := testEngineONNX(b)
+	tmpl := enrolledBoth(b, "p01")
+	frames := captureFrames(b, "p01_blink", "p01_turn_left")
+	actions := []Action{ActionBlink, ActionTurnLeft}
+	b.ResetTimer()
+	start := time.Now()
+	for i := 0; i < b.N; i++ {
+		r, err := e.Verify(b.Context(), tmpl, actions, frames, Options{})
+		if err != nil || !r.Pass || r.Similarity == nil {
+			b.Fatalf("%+v %v", r, err)
+		}
+	}
+	report(b, len(frames), start)
+}
+
+// BenchmarkONNXEmbedFace: the second embedder on one face (alignment,
+// normalisation and the model; one thread), per face.
+func BenchmarkONNXEmbedFace(b *testing.B) {
+	e := testEngineONNX(b)
+	img := decodeRGBA(b, captureFrames(b, "p01_blink")[0], challengeSide)
+	obs, err := e.analyseFrames(b.Context(), [][]byte{captureFrames(b, "p01_blink")[0]}, e.cfg.Limits, challengeSide, []bool{false})
+	if err != nil || obs[0].faces != 1 {
+		b.Fatalf("%v %+v", err, obs)
+	}
+	w, err := e.pool.acquire(b.Context())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer e.pool.release(w)
+	b.ResetTimer()
+	start := time.Now()
+	for i := 0; i < b.N; i++ {
+		if _, err := w.emb.embed(img, obs[0].pts); err != nil {
+			b.Fatal(err)
+		}
+	}
+	el := time.Since(start)
+	b.ReportMetric(float64(el.Microseconds())/1000/float64(b.N), "ms/face")
+	b.ReportMetric(peakRSSMB(), "peakRSS-MB")
+}
+
 // BenchmarkEnrol: one enrolment challenge (smile, 15 frames at 320x240).
 func BenchmarkEnrol(b *testing.B) {
 	e := testEngine(b)
