@@ -6,8 +6,6 @@ import (
 	"image/jpeg"
 	"fmt"
 	"math"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/faceidp/faceidp/internal/fixtures"
@@ -116,10 +114,6 @@ func TestAlignmentLandsOnTheTemplate(t *testing.T) {
 
 		big := similarity{a: fwd.a * scale, b: fwd.b * scale, tx: fwd.tx*scale + offset, ty: fwd.ty*scale + offset}
 		warped := rgbToJPEG(t, warpSimilarity(img, big, canvas), canvas)
-		if dir := os.Getenv("FACEIDP_ALIGN_DEBUG_DIR"); dir != "" {
-			os.WriteFile(filepath.Join(dir, names[i]+".jpg"), warped, 0o644)
-			os.WriteFile(filepath.Join(dir, names[i]+"-112.jpg"), rgbToJPEG(t, rgb, size), 0o644)
-		}
 		n, faces, err := func() (n int, f []faceAt, err error) {
 			err = e.withWorker(t.Context(), func(w *worker) error {
 				var gf []faceAt
