@@ -2,9 +2,9 @@ package faceauth
 
 import (
 	"bytes"
+	"fmt"
 	"image"
 	"image/jpeg"
-	"fmt"
 	"math"
 	"testing"
 

@@ -196,7 +196,9 @@ func measure(pairs []pairScore, accept func(pairScore) bool) rates {
 	return r
 }
 
-func (r rates) add(o rates) rates { return rates{r.fnm + o.fnm, r.gen + o.gen, r.fm + o.fm, r.imp + o.imp} }
+func (r rates) add(o rates) rates {
+	return rates{r.fnm + o.fnm, r.gen + o.gen, r.fm + o.fm, r.imp + o.imp}
+}
 
 // calibrationTable runs the cross-validation and returns the chosen
 // threshold per fold and the held-out rates per set and rule.

@@ -41,11 +41,6 @@ type frameObs struct {
 	desc      Descriptor
 	described bool
 	jpg       []byte
-	// emb is the second embedder's embedding of a described frame (nil
-	// when that embedder is off); img keeps the analysis image of a frame
-	// not described yet for it.
-	emb Embedding
-	img *image.RGBA
 	width     int
 	height    int
 	// luma statistics of the face box
@@ -53,6 +48,11 @@ type frameObs struct {
 	sharpness  float64
 	// chromaHF is the screen replay cue (see spoof.go)
 	chromaHF float64
+	// emb is the second embedder's embedding of a described frame (nil
+	// when that embedder is off); img keeps the analysis image of a frame
+	// not described yet for it.
+	emb Embedding
+	img *image.RGBA
 }
 
 func dist(a, b point) float64 { return math.Hypot(a.X-b.X, a.Y-b.Y) }
