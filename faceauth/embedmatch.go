@@ -1,13 +1,18 @@
 package faceauth
 
-import "math"
+import (
+	"context"
+	"fmt"
+	"math"
+)
 
 // The second embedder's part in a decision. With it on, a verification
 // passes identity only when both embedders agree: dlib's distance is at
 // most MatchThreshold and the ONNX embedding's similarity at least
 // ONNXConfig.MinSimilarity, each on the same at-rest frames; and the
-// identity-swap check also watches the ONNX embedding between consecutive
-// described frames.
+// identity-swap check also watches the ONNX embedding from one of those
+// frames to the next. In a challenge the model runs only on those frames
+// (embedFrames); an enrolment embeds every frame it describes.
 
 // DefaultONNXMinSimilarity is the default smallest template similarity of
 // the second embedder (fr_feature.onnx): what the calibration rule
@@ -51,16 +56,48 @@ func (e *Engine) embeddingJump(obs []frameObs) bool {
 	return minConsecutiveSimilarity(obs) < e.cfg.ONNX.MinSwapSimilarity
 }
 
-// minConsecutiveSimilarity is the smallest similarity between consecutive
-// frames that both have an embedding (1 when there is no such pair).
+// minConsecutiveSimilarity is the smallest similarity between one frame
+// with an embedding and the next frame with one (1 when there are fewer
+// than two). In a challenge those are the described frames at rest.
 func minConsecutiveSimilarity(obs []frameObs) float64 {
 	low := 1.0
-	for i := 1; i < len(obs); i++ {
-		if obs[i-1].emb != nil && obs[i].emb != nil {
-			low = math.Min(low, Similarity(obs[i-1].emb, obs[i].emb))
+	var prev Embedding
+	for _, o := range obs {
+		if o.emb == nil {
+			continue
 		}
+		if prev != nil {
+			low = math.Min(low, Similarity(prev, o.emb))
+		}
+		prev = o.emb
 	}
 	return low
+}
+
+// embedFrames runs the second embedder on the frames of obs named by
+// which (the described frames the template match uses: at rest), spread
+// over the pool. A challenge embeds only those: the match needs no others,
+// and dlib's descriptors already watch every described frame for a swap.
+func (e *Engine) embedFrames(ctx context.Context, obs []frameObs, which []frameObs) error {
+	if e.onnx == nil {
+		return nil
+	}
+	return e.forEach(ctx, len(which), func(k int) error {
+		o := &obs[which[k].index]
+		if o.emb != nil || o.img == nil {
+			return nil
+		}
+		var emb Embedding
+		err := e.withWorker(ctx, func(w *worker) (err error) {
+			emb, err = w.emb.embed(o.img, o.pts)
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("frame %d: %w", o.index, err)
+		}
+		o.emb, o.img = emb, nil
+		return nil
+	})
 }
 
 // stampEmbeddingModel names the model of a new template's embeddings.

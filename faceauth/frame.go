@@ -80,7 +80,7 @@ func precheckFrames(frames [][]byte, lim Limits) error {
 func (e *Engine) analyseFrames(ctx context.Context, frames [][]byte, lim Limits, side int, describe []bool) ([]frameObs, error) {
 	obs := make([]frameObs, len(frames))
 	err := e.forEach(ctx, len(frames), func(i int) (err error) {
-		obs[i], err = e.analyseFrame(ctx, frames[i], i, lim, side, describe == nil || describe[i])
+		obs[i], err = e.analyseFrame(ctx, frames[i], i, lim, side, describe == nil || describe[i], describe == nil)
 		return err
 	})
 	if err != nil {
@@ -95,11 +95,8 @@ func (e *Engine) describeFrames(ctx context.Context, obs []frameObs, idx []int) 
 	return e.forEach(ctx, len(idx), func(k int) error {
 		o := &obs[idx[k]]
 		var faces []face.Face
-		var emb Embedding
 		err := e.withWorker(ctx, func(w *worker) (err error) {
-			if faces, err = w.rec.Recognize(o.jpg); err == nil {
-				emb, err = w.embedFace(o.img, faces)
-			}
+			faces, err = w.rec.Recognize(o.jpg)
 			return err
 		})
 		if err != nil {
@@ -108,7 +105,7 @@ func (e *Engine) describeFrames(ctx context.Context, obs []frameObs, idx []int) 
 		if len(faces) != 1 {
 			return fmt.Errorf("frame %d: go-face found %d faces where the landmarker found one", o.index, len(faces))
 		}
-		o.desc, o.described, o.jpg, o.emb, o.img = Descriptor(faces[0].Descriptor), true, nil, emb, nil
+		o.desc, o.described, o.jpg = Descriptor(faces[0].Descriptor), true, nil
 		return nil
 	})
 }
@@ -161,7 +158,11 @@ func (e *Engine) withWorker(ctx context.Context, fn func(w *worker) error) error
 
 // analyseFrame decodes and checks one frame, then holds a worker only for
 // go-face or the landmarker.
-func (e *Engine) analyseFrame(ctx context.Context, b []byte, idx int, lim Limits, side int, describe bool) (frameObs, error) {
+//
+// With embed set (every frame described: enrolment) the second embedder
+// runs on the frame too; otherwise a challenge's frames keep their image
+// for embedFrames.
+func (e *Engine) analyseFrame(ctx context.Context, b []byte, idx int, lim Limits, side int, describe, embed bool) (frameObs, error) {
 	img, err := decodeFrame(b, idx, lim)
 	if err != nil {
 		return frameObs{}, err
@@ -178,7 +179,7 @@ func (e *Engine) analyseFrame(ctx context.Context, b []byte, idx int, lim Limits
 		if describe {
 			faces, err = w.rec.Recognize(jpg)
 			n = len(faces)
-			if err == nil {
+			if err == nil && embed {
 				emb, err = w.embedFace(small, faces)
 			}
 			return err
@@ -196,9 +197,9 @@ func (e *Engine) analyseFrame(ctx context.Context, b []byte, idx int, lim Limits
 	o.described, o.emb = describe, emb
 	if !describe {
 		o.jpg = jpg
-		if e.onnx != nil {
-			o.img = small
-		}
+	}
+	if e.onnx != nil && emb == nil {
+		o.img = small
 	}
 	return o, nil
 }

@@ -107,6 +107,11 @@ func (e *Engine) analyseChallenge(ctx context.Context, frames [][]byte, actions 
 	if err := e.describeFrames(ctx, obs, peaks); err != nil {
 		return nil, liveness{}, err
 	}
+	if !describeAll {
+		if err := e.embedFrames(ctx, obs, matchFrames(describedFrames(obs), live)); err != nil {
+			return nil, liveness{}, err
+		}
+	}
 	return obs, live, nil
 }
 
