@@ -2,6 +2,9 @@
 #
 #   docker build -t faceidp .
 #   docker run --rm -v faceidp-models:/models faceidp models fetch --dir /models  # or mount an assembled dir
+#   (face.embedders: dlib+onnx: add the ONNX model you chose to /models, e.g.
+#    faceidp models assemble --dir /models --onnx-model fr_feature.onnx; ONNX
+#    Runtime's library is in the image)
 #   docker run -p 8080:8080 -v faceidp-data:/var/lib/faceidp -v faceidp-models:/models \
 #     -e FACEIDP_ISSUER=https://id.example.com -e FACEIDP_DATABASE_URL=postgres://... \
 #     -e FACEIDP_SECRETS_... faceidp serve
@@ -21,6 +24,14 @@ RUN mkdir -p /opt/cblas \
  && ln -s "/usr/lib/$(gcc -print-multiarch)/libblas.so.3" /opt/cblas/libcblas.so
 ENV CGO_ENABLED=1 CGO_LDFLAGS=-L/opt/cblas
 WORKDIR /src
+# ONNX Runtime's shared library for face.embedders: dlib+onnx, fetched as
+# the scripts do: `npm pack` of onnxruntime-node (no package scripts run),
+# tarball and library checked against their SHA-256. The ONNX model itself
+# is not put in the image (see the README on its provenance): the operator
+# adds the model of their choice to the /models volume.
+COPY scripts/lib.sh scripts/lib.sh
+RUN bash -c 'source scripts/lib.sh && setup_onnxruntime' \
+ && install -D -m 0644 .build/onnxruntime/libonnxruntime.so.1 /out/lib/libonnxruntime.so.1
 COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
@@ -38,8 +49,10 @@ RUN useradd --system --uid 10001 --home-dir /var/lib/faceidp --shell /usr/sbin/n
  && chown faceidp:faceidp /var/lib/faceidp /models \
  && chmod 0700 /var/lib/faceidp
 COPY --from=build /out/faceidp /usr/local/bin/faceidp
+COPY --from=build /out/lib/libonnxruntime.so.1 /usr/local/lib/faceidp/libonnxruntime.so.1
 ENV FACEIDP_DATA_DIR=/var/lib/faceidp \
     FACEIDP_FACE_MODELS_DIR=/models \
+    FACEIDP_FACE_ONNX_RUNTIME_LIBRARY=/usr/local/lib/faceidp/libonnxruntime.so.1 \
     FACEIDP_LISTEN=0.0.0.0:8080
 VOLUME ["/var/lib/faceidp", "/models"]
 EXPOSE 8080

@@ -108,6 +108,39 @@ type Face struct {
 	// Queue is how many face attempts may wait for a recognizer before the
 	// server answers 503; 0 means twice the recognizers.
 	Queue int `yaml:"queue"`
+	// Embedders is dlib (dlib's descriptor alone) or dlib+onnx (dlib's and
+	// an ArcFace-style ONNX model's; identity passes only when both agree).
+	Embedders string `yaml:"embedders"`
+	// ONNX configures the second embedder (face.embedders: dlib+onnx).
+	ONNX FaceONNX `yaml:"onnx"`
+}
+
+// Face embedder sets.
+const (
+	EmbeddersDlib     = "dlib"
+	EmbeddersDlibONNX = "dlib+onnx"
+)
+
+// FaceONNX configures the second face embedder: an ArcFace-compatible ONNX
+// model run by ONNX Runtime. The defaults suit fr_feature.onnx.
+type FaceONNX struct {
+	// Model is the ONNX model file. Empty means <models_dir>/fr_feature.onnx.
+	Model string `yaml:"model"`
+	// RuntimeLibrary is ONNX Runtime 1.24.1's shared library. Empty means
+	// <models_dir>/libonnxruntime.so.1.
+	RuntimeLibrary string `yaml:"runtime_library"`
+	// InputSize is the side of the model's square input image.
+	InputSize int `yaml:"input_size"`
+	// Mean and Std normalise each channel value p as (p - Mean) / Std.
+	Mean float64 `yaml:"mean"`
+	Std  float64 `yaml:"std"`
+	// ChannelOrder is rgb or bgr.
+	ChannelOrder string `yaml:"channel_order"`
+	// OutputDim is the length of the model's embedding.
+	OutputDim int `yaml:"output_dim"`
+	// MinSimilarity is the smallest cosine similarity to the template that
+	// counts as the same person; 0 means the engine's calibrated default.
+	MinSimilarity float64 `yaml:"min_similarity"`
 }
 
 // RateLimit configures brute-force protection of the sign-in steps: flood
@@ -180,6 +213,14 @@ func Defaults() Config {
 			Mode:           FaceOptional,
 			ChallengeSteps: 2,
 			ChallengeTTL:   60 * time.Second,
+			Embedders:      EmbeddersDlib,
+			ONNX: FaceONNX{
+				InputSize:    112,
+				Mean:         127,
+				Std:          128,
+				ChannelOrder: "rgb",
+				OutputDim:    512,
+			},
 		},
 		RateLimit: RateLimit{
 			LoginsPerIP:           30,
@@ -237,4 +278,22 @@ func (r *RateLimit) PasswordDelayDurations() []time.Duration {
 		}
 	}
 	return out
+}
+
+// ResolvedONNXModel is Face.ONNX.Model, or fr_feature.onnx in the models
+// directory when it is empty.
+func (c *Config) ResolvedONNXModel() string {
+	if c.Face.ONNX.Model != "" {
+		return c.Face.ONNX.Model
+	}
+	return filepath.Join(c.ResolvedModelsDir(), "fr_feature.onnx")
+}
+
+// ResolvedONNXRuntime is Face.ONNX.RuntimeLibrary, or libonnxruntime.so.1
+// in the models directory when it is empty.
+func (c *Config) ResolvedONNXRuntime() string {
+	if c.Face.ONNX.RuntimeLibrary != "" {
+		return c.Face.ONNX.RuntimeLibrary
+	}
+	return filepath.Join(c.ResolvedModelsDir(), "libonnxruntime.so.1")
 }

@@ -127,6 +127,10 @@ face:
   challenge_ttl: 90s
   recognizers: 2
   queue: 4
+  embedders: dlib+onnx
+  onnx:
+    runtime_library: /opt/onnxruntime/libonnxruntime.so.1
+    min_similarity: 0.35
 rate_limit:
   logins_per_ip: 100
   password_delays: [2m, 10m]
@@ -153,7 +157,10 @@ log:
 	}
 	want.Tokens.AccessTokenTTL = 5 * time.Minute
 	want.Tokens.CodeTTL = 30 * time.Second
-	want.Face = Face{Mode: "required", ModelsDir: "/srv/models", MatchThreshold: 0.45, ChallengeSteps: 3, ChallengeTTL: 90 * time.Second, Recognizers: 2, Queue: 4}
+	want.Face = Face{Mode: "required", ModelsDir: "/srv/models", MatchThreshold: 0.45, ChallengeSteps: 3, ChallengeTTL: 90 * time.Second, Recognizers: 2, Queue: 4,
+		Embedders: EmbeddersDlibONNX, ONNX: want.Face.ONNX}
+	want.Face.ONNX.RuntimeLibrary = "/opt/onnxruntime/libonnxruntime.so.1"
+	want.Face.ONNX.MinSimilarity = 0.35
 	want.RateLimit.LoginsPerIP = 100
 	want.RateLimit.PasswordDelays = []string{"2m", "10m"}
 	want.RateLimit.FaceThrottleAfter = 10
@@ -164,6 +171,9 @@ log:
 	}
 	if cfg.ResolvedDatabaseURL() != want.DatabaseURL || cfg.ResolvedModelsDir() != "/srv/models" {
 		t.Errorf("resolved = %q %q", cfg.ResolvedDatabaseURL(), cfg.ResolvedModelsDir())
+	}
+	if cfg.ResolvedONNXModel() != "/srv/models/fr_feature.onnx" || cfg.ResolvedONNXRuntime() != "/opt/onnxruntime/libonnxruntime.so.1" {
+		t.Errorf("resolved ONNX files = %q %q", cfg.ResolvedONNXModel(), cfg.ResolvedONNXRuntime())
 	}
 }
 
@@ -300,6 +310,12 @@ func TestProblems(t *testing.T) {
 		{"face ttl", "face:\n  challenge_ttl: 1s", nil, []want{{"face.challenge_ttl", "must be between 10s and 10m, got 1s"}}},
 		{"face pool", "face:\n  recognizers: -1\n  queue: -2", nil,
 			[]want{{"face.queue", "must be between 0 (twice the recognizers) and 10000"}, {"face.recognizers", "must be between 0 (one per CPU) and 256"}}},
+		{"face embedders", "face:\n  embedders: onnx", nil, []want{{"face.embedders", `must be dlib or dlib+onnx, got "onnx"`}}},
+		{"face embedders dlib+onnx ok", "face:\n  embedders: dlib+onnx\n  onnx:\n    model: /srv/arcface.onnx\n    channel_order: bgr\n    mean: 127.5\n    std: 127.5", nil, nil},
+		{"face onnx settings", "face:\n  onnx:\n    input_size: 8\n    std: 0\n    channel_order: rbg\n    output_dim: 0\n    min_similarity: 1.2\n    mean: -1", nil,
+			[]want{{"face.onnx.channel_order", `must be rgb or bgr, got "rbg"`}, {"face.onnx.input_size", "must be between 32 and 1024 pixels, got 8"}, {"face.onnx.mean", "must be between 0 and 255, got -1"},
+				{"face.onnx.min_similarity", "must be at least 0 and below 1"}, {"face.onnx.output_dim", "must be between 1 and 4096, got 0"}, {"face.onnx.std", "must be above 0"}}},
+		{"face onnx env", "", []string{"FACEIDP_FACE_ONNX_INPUT_SIZE=big"}, []want{{"face.onnx.input_size", `not a whole number: "big"`}}},
 		{"rate limits", "rate_limit:\n  face_challenges_per_minute: 0\n  logins_per_ip: 0\n  logins_per_user: -1\n  password_throttle_after: 1000000\n  password_window: 0s", nil,
 			[]want{{"rate_limit.face_challenges_per_minute", "must be between 1 and 100000, got 0"},
 				{"rate_limit.logins_per_ip", "must be between 1 and 100000, got 0"}, {"rate_limit.logins_per_user", "must be between 1 and 100000, got -1"},

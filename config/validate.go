@@ -256,6 +256,37 @@ func validateFace(f *Face, add addFunc) {
 	if f.Queue < 0 || f.Queue > 10000 {
 		add("face.queue", "must be between 0 (twice the recognizers) and 10000, got %d", f.Queue)
 	}
+	switch f.Embedders {
+	case EmbeddersDlib, EmbeddersDlibONNX:
+	default:
+		add("face.embedders", "must be %s or %s, got %q", EmbeddersDlib, EmbeddersDlibONNX, f.Embedders)
+	}
+	validateFaceONNX(&f.ONNX, add)
+}
+
+// validateFaceONNX checks the second embedder's settings whether or not it
+// is switched on, so that switching it on later cannot meet a bad value.
+func validateFaceONNX(o *FaceONNX, add addFunc) {
+	if o.InputSize < 32 || o.InputSize > 1024 {
+		add("face.onnx.input_size", "must be between 32 and 1024 pixels, got %d", o.InputSize)
+	}
+	if o.Mean < 0 || o.Mean > 255 {
+		add("face.onnx.mean", "must be between 0 and 255, got %g", o.Mean)
+	}
+	if o.Std <= 0 || o.Std > 1000 {
+		add("face.onnx.std", "must be above 0 and at most 1000, got %g", o.Std)
+	}
+	switch o.ChannelOrder {
+	case "rgb", "bgr":
+	default:
+		add("face.onnx.channel_order", "must be rgb or bgr, got %q", o.ChannelOrder)
+	}
+	if o.OutputDim < 1 || o.OutputDim > 4096 {
+		add("face.onnx.output_dim", "must be between 1 and 4096, got %d", o.OutputDim)
+	}
+	if o.MinSimilarity < 0 || o.MinSimilarity >= 1 {
+		add("face.onnx.min_similarity", "must be at least 0 and below 1 (0 = the engine's calibrated default), got %g", o.MinSimilarity)
+	}
 }
 
 func validateRateLimit(r *RateLimit, add addFunc) {

@@ -77,11 +77,27 @@ type Result struct {
 	Message string `json:"message"`
 	// Distance is the match distance to the enrolled template (0 when no
 	// template was involved, as in enrolment).
-	Distance float64       `json:"distance"`
-	Steps    []StepScore   `json:"steps"`
-	Frames   int           `json:"frames"`
-	Elapsed  time.Duration `json:"elapsed_ns"`
+	Distance float64 `json:"distance"`
+	// Similarity is the second embedder's score against the template: the
+	// median, over the frames the match uses, of the cosine similarity to
+	// the nearest enrolled embedding. Nil when that embedder did not take
+	// part (switched off, enrolment, or a template without its samples).
+	Similarity *float64      `json:"similarity,omitempty"`
+	Steps      []StepScore   `json:"steps"`
+	Frames     int           `json:"frames"`
+	Elapsed    time.Duration `json:"elapsed_ns"`
+
+	// upgraded is the template with the second embedder's samples added,
+	// set when a verification passed on a template that lacked them.
+	upgraded *Template
 }
+
+// Upgraded returns, after a passed verification against a template made
+// without the second embedder (dlib only, or another ONNX model), that
+// template with the second embedder's samples from this attempt's frames
+// added; nil otherwise. The caller seals and saves it in place of the old
+// one, so the next verification is checked by both embedders.
+func (r *Result) Upgraded() *Template { return r.upgraded }
 
 // Verifier is what the face factor needs from the engine; *Engine implements it.
 type Verifier interface {

@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -57,9 +58,22 @@ func peakRSSMB() float64 {
 	return 0
 }
 
-func report(b *testing.B, frames int, start time.Time) {
+// cpuTime is the process's user+system CPU time so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// report records wall time, CPU time (which other processes' load hardly
+// changes), throughput and peak memory per attempt; callers take startCPU
+// with cpuTime() when they take start.
+func report(b *testing.B, frames int, start time.Time, startCPU time.Duration) {
 	el := time.Since(start)
 	per := float64(el.Milliseconds()) / float64(b.N)
+	b.ReportMetric(float64((cpuTime()-startCPU).Milliseconds())/float64(b.N), "cpu-ms/attempt")
 	b.ReportMetric(per, "ms/attempt")
 	b.ReportMetric(per/float64(frames), "ms/frame")
 	b.ReportMetric(1000/per, "attempts/s")
@@ -75,14 +89,59 @@ func BenchmarkVerifyTwoSteps(b *testing.B) {
 	frames := captureFrames(b, "p01_blink", "p01_turn_left")
 	actions := []Action{ActionBlink, ActionTurnLeft}
 	b.ResetTimer()
-	start := time.Now()
+	start, startCPU := time.Now(), cpuTime()
 	for i := 0; i < b.N; i++ {
 		r, err := e.Verify(b.Context(), tmpl, actions, frames, Options{})
 		if err != nil || !r.Pass {
 			b.Fatalf("%+v %v", r, err)
 		}
 	}
-	report(b, len(frames), start)
+	report(b, len(frames), start, startCPU)
+}
+
+// BenchmarkVerifyTwoStepsBothEmbedders: the same challenge with
+// face.embedders: dlib+onnx (the ONNX model runs on every described frame).
+func BenchmarkVerifyTwoStepsBothEmbedders(b *testing.B) {
+	e := testEngineONNX(b)
+	tmpl := enrolledBoth(b, "p01")
+	frames := captureFrames(b, "p01_blink", "p01_turn_left")
+	actions := []Action{ActionBlink, ActionTurnLeft}
+	b.ResetTimer()
+	start, startCPU := time.Now(), cpuTime()
+	for i := 0; i < b.N; i++ {
+		r, err := e.Verify(b.Context(), tmpl, actions, frames, Options{})
+		if err != nil || !r.Pass || r.Similarity == nil {
+			b.Fatalf("%+v %v", r, err)
+		}
+	}
+	report(b, len(frames), start, startCPU)
+}
+
+// BenchmarkONNXEmbedFace: the second embedder on one face (alignment,
+// normalisation and the model; one thread), per face.
+func BenchmarkONNXEmbedFace(b *testing.B) {
+	e := testEngineONNX(b)
+	img := decodeRGBA(b, captureFrames(b, "p01_blink")[0], challengeSide)
+	obs, err := e.analyseFrames(b.Context(), [][]byte{captureFrames(b, "p01_blink")[0]}, e.cfg.Limits, challengeSide, []bool{false})
+	if err != nil || obs[0].faces != 1 {
+		b.Fatalf("%v %+v", err, obs)
+	}
+	w, err := e.pool.acquire(b.Context())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer e.pool.release(w)
+	b.ResetTimer()
+	start, startCPU := time.Now(), cpuTime()
+	for i := 0; i < b.N; i++ {
+		if _, err := w.emb.embed(img, obs[0].pts); err != nil {
+			b.Fatal(err)
+		}
+	}
+	el := time.Since(start)
+	b.ReportMetric(float64(el.Microseconds())/1000/float64(b.N), "ms/face")
+	b.ReportMetric(float64((cpuTime()-startCPU).Microseconds())/1000/float64(b.N), "cpu-ms/face")
+	b.ReportMetric(peakRSSMB(), "peakRSS-MB")
 }
 
 // BenchmarkEnrol: one enrolment challenge (smile, 15 frames at 320x240).
@@ -90,14 +149,14 @@ func BenchmarkEnrol(b *testing.B) {
 	e := testEngine(b)
 	frames := captureFrames(b, "p06_smile")
 	b.ResetTimer()
-	start := time.Now()
+	start, startCPU := time.Now(), cpuTime()
 	for i := 0; i < b.N; i++ {
 		tm, r, err := e.Enrol(b.Context(), []Action{ActionSmile}, frames, Options{})
 		if err != nil || !r.Pass || tm == nil {
 			b.Fatalf("%+v %v", r, err)
 		}
 	}
-	report(b, len(frames), start)
+	report(b, len(frames), start, startCPU)
 }
 
 // BenchmarkNaiveBaseline: go-face Recognize on every full-size 640x480
@@ -107,7 +166,7 @@ func BenchmarkNaiveBaseline(b *testing.B) {
 	e := testEngine(b)
 	frames := append(fixtures.ClipFrames(b, fixtures.ClipByID(b, "p01_blink"), 1), fixtures.ClipFrames(b, fixtures.ClipByID(b, "p01_turn_left"), 1)...)
 	b.ResetTimer()
-	start := time.Now()
+	start, startCPU := time.Now(), cpuTime()
 	for i := 0; i < b.N; i++ {
 		err := e.forEach(b.Context(), len(frames), func(k int) error {
 			return e.withWorker(b.Context(), func(w *worker) error {
@@ -119,5 +178,5 @@ func BenchmarkNaiveBaseline(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	report(b, len(frames), start)
+	report(b, len(frames), start, startCPU)
 }

@@ -40,6 +40,9 @@ type EngineConfig struct {
 	Rand io.Reader
 	// Logger receives decisions and scores (never images or descriptors).
 	Logger *slog.Logger
+	// ONNX switches the second embedder on (face.embedders: dlib+onnx);
+	// nil runs dlib's alone.
+	ONNX *ONNXConfig
 }
 
 // Engine is the face engine. It is safe for concurrent use.
@@ -47,6 +50,8 @@ type Engine struct {
 	cfg  EngineConfig
 	pool *recognizerPool
 	log  *slog.Logger
+	// onnx is the second embedder's model, nil when it is off.
+	onnx *onnxModel
 }
 
 var _ Verifier = (*Engine)(nil)
@@ -89,17 +94,37 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 	if !limitBLASThreads() {
 		cfg.Logger.Warn("OpenBLAS not in use: face analysis runs several times slower on the reference BLAS; install libopenblas0")
 	}
-	pool, err := newRecognizerPool(cfg.ModelDir, cfg.Recognizers, cfg.QueueLength)
+	var onnx *onnxModel
+	if cfg.ONNX != nil {
+		oc := cfg.ONNX.withDefaults()
+		cfg.ONNX = &oc
+		var err error
+		if onnx, err = loadONNXModel(oc); err != nil {
+			return nil, err
+		}
+	}
+	pool, err := newRecognizerPool(cfg.ModelDir, cfg.Recognizers, cfg.QueueLength, onnx)
 	if err != nil {
+		onnx.close()
 		return nil, err
 	}
-	return &Engine{cfg: cfg, pool: pool, log: cfg.Logger}, nil
+	return &Engine{cfg: cfg, pool: pool, log: cfg.Logger, onnx: onnx}, nil
 }
 
 // Close frees the recognizers. The engine must not be used afterwards.
 func (e *Engine) Close() error {
 	e.pool.close()
+	e.onnx.close()
 	return nil
+}
+
+// Embedders names the embedders the engine runs: EmbeddersDlib or
+// EmbeddersDlibONNX.
+func (e *Engine) Embedders() string {
+	if e.onnx != nil {
+		return EmbeddersDlibONNX
+	}
+	return EmbeddersDlib
 }
 
 // Limits returns the challenge upload limits.
@@ -126,10 +151,10 @@ func resultFromInputError(err error, frames int) (*Result, error) {
 func (e *Engine) logDecision(ctx context.Context, op string, r *Result) {
 	e.log.LogAttrs(ctx, slog.LevelInfo, "face decision",
 		slog.String("op", op), slog.Bool("pass", r.Pass), slog.String("reason", r.Reason),
-		slog.Float64("distance", r.Distance), slog.Int("frames", r.Frames),
+		slog.Float64("distance", r.Distance), slog.Any("similarity", r.Similarity), slog.Int("frames", r.Frames),
 		slog.Duration("elapsed", r.Elapsed), slog.Any("steps", r.Steps))
 }
 
 func (e *Engine) String() string {
-	return fmt.Sprintf("faceauth.Engine(%d recognizers)", e.pool.size())
+	return fmt.Sprintf("faceauth.Engine(%d recognizers, embedders %s)", e.pool.size(), e.Embedders())
 }

@@ -28,6 +28,7 @@ func (e *Engine) Enrol(ctx context.Context, actions []Action, frames [][]byte, o
 		r.Pass, r.Reason, r.Message = false, ierr.Code, ierr.Message
 		return nil, r, nil
 	}
+	e.stampEmbeddingModel(t)
 	return t, r, nil
 }
 
@@ -54,6 +55,7 @@ func (e *Engine) EnrolFromImages(ctx context.Context, images [][]byte) (*Templat
 	if ierr != nil {
 		return nil, ierr
 	}
+	e.stampEmbeddingModel(t)
 	return t, nil
 }
 
@@ -100,7 +102,11 @@ func buildTemplate(obs []frameObs, opt Options, minSide int) (*Template, *InputE
 	n := min(enrolMaxSamples, len(good))
 	t := &Template{}
 	for k := 0; k < n; k++ {
-		t.Descriptors = append(t.Descriptors, good[k*len(good)/n].desc)
+		o := good[k*len(good)/n]
+		t.Descriptors = append(t.Descriptors, o.desc)
+		if o.emb != nil {
+			t.Embeddings = append(t.Embeddings, o.emb)
+		}
 	}
 	return t, nil
 }

@@ -48,6 +48,11 @@ type frameObs struct {
 	sharpness  float64
 	// chromaHF is the screen replay cue (see spoof.go)
 	chromaHF float64
+	// emb is the second embedder's embedding of a described frame (nil
+	// when that embedder is off); img keeps the analysis image of a frame
+	// not described yet for it.
+	emb Embedding
+	img *image.RGBA
 }
 
 func dist(a, b point) float64 { return math.Hypot(a.X-b.X, a.Y-b.Y) }
@@ -75,7 +80,7 @@ func precheckFrames(frames [][]byte, lim Limits) error {
 func (e *Engine) analyseFrames(ctx context.Context, frames [][]byte, lim Limits, side int, describe []bool) ([]frameObs, error) {
 	obs := make([]frameObs, len(frames))
 	err := e.forEach(ctx, len(frames), func(i int) (err error) {
-		obs[i], err = e.analyseFrame(ctx, frames[i], i, lim, side, describe == nil || describe[i])
+		obs[i], err = e.analyseFrame(ctx, frames[i], i, lim, side, describe == nil || describe[i], describe == nil)
 		return err
 	})
 	if err != nil {
@@ -153,7 +158,11 @@ func (e *Engine) withWorker(ctx context.Context, fn func(w *worker) error) error
 
 // analyseFrame decodes and checks one frame, then holds a worker only for
 // go-face or the landmarker.
-func (e *Engine) analyseFrame(ctx context.Context, b []byte, idx int, lim Limits, side int, describe bool) (frameObs, error) {
+//
+// With embed set (every frame described: enrolment) the second embedder
+// runs on the frame too; otherwise a challenge's frames keep their image
+// for embedFrames.
+func (e *Engine) analyseFrame(ctx context.Context, b []byte, idx int, lim Limits, side int, describe, embed bool) (frameObs, error) {
 	img, err := decodeFrame(b, idx, lim)
 	if err != nil {
 		return frameObs{}, err
@@ -164,11 +173,15 @@ func (e *Engine) analyseFrame(ctx context.Context, b []byte, idx int, lim Limits
 		return frameObs{}, fmt.Errorf("frame %d: encode for analysis: %w", idx, err)
 	}
 	var faces []face.Face
+	var emb Embedding
 	n := 0
 	err = e.withWorker(ctx, func(w *worker) (err error) {
 		if describe {
 			faces, err = w.rec.Recognize(jpg)
 			n = len(faces)
+			if err == nil && embed {
+				emb, err = w.embedFace(small, faces)
+			}
 			return err
 		}
 		n, faces, err = w.lm.detect(jpg)
@@ -181,9 +194,12 @@ func (e *Engine) analyseFrame(ctx context.Context, b []byte, idx int, lim Limits
 	if err != nil {
 		return frameObs{}, err
 	}
-	o.described = describe
+	o.described, o.emb = describe, emb
 	if !describe {
 		o.jpg = jpg
+	}
+	if e.onnx != nil && emb == nil {
+		o.img = small
 	}
 	return o, nil
 }

@@ -112,34 +112,58 @@ type ModelSources struct {
 	// Expected overrides KnownSHA256 per target name (for example the sum of
 	// the official recognition network).
 	Expected map[string]string
+	// ONNXModel is the second embedder's model to install as
+	// fr_feature.onnx; empty means Dir/fr_feature.onnx when that exists.
+	ONNXModel string
+	// ONNXRuntime is ONNX Runtime's libonnxruntime.so.1 to install beside
+	// the models; empty means Dir/libonnxruntime.so.1 when that exists.
+	ONNXRuntime string
 }
 
-// AssembleModelDir fills dir with the three model files from src, verifying
-// each against its expected SHA-256 before linking or copying it.
+// AssembleModelDir fills dir with the model files from src, verifying each
+// against its expected SHA-256 before linking or copying it: dlib's three
+// files when src.Dir is set, and the second embedder's model and ONNX
+// Runtime library when given (or found in src.Dir). Without src.Dir only
+// the ONNX files are placed, beside dlib's files already in dir.
 func AssembleModelDir(dir string, src ModelSources) error {
-	if src.Dir == "" {
-		return errors.New("assemble face models: no source directory given")
+	sources := map[string]string{}
+	var names []string
+	if src.Dir != "" {
+		sp := src.ShapePredictor68
+		if sp == "" {
+			sp = DebianShapePredictor68
+			if cand := filepath.Join(src.Dir, ShapePredictor68Source); fileExists(cand) {
+				sp = cand
+			}
+		}
+		sources[ShapePredictorFile] = sp
+		sources[RecognitionFile] = filepath.Join(src.Dir, RecognitionFile)
+		sources[DetectorFile] = filepath.Join(src.Dir, DetectorFile)
+		names = append(names, ModelFiles...)
 	}
-	sp := src.ShapePredictor68
-	if sp == "" {
-		sp = DebianShapePredictor68
-		if cand := filepath.Join(src.Dir, ShapePredictor68Source); fileExists(cand) {
-			sp = cand
+	for name, given := range map[string]string{ONNXModelFile: src.ONNXModel, ONNXRuntimeFile: src.ONNXRuntime} {
+		if given == "" && src.Dir != "" && fileExists(filepath.Join(src.Dir, name)) {
+			given = filepath.Join(src.Dir, name)
+		}
+		if given != "" {
+			sources[name] = given
+			names = append(names, name)
 		}
 	}
-	sources := map[string]string{
-		ShapePredictorFile: sp,
-		RecognitionFile:    filepath.Join(src.Dir, RecognitionFile),
-		DetectorFile:       filepath.Join(src.Dir, DetectorFile),
+	if len(names) == 0 {
+		return errors.New("assemble face models: no source given (a directory of dlib's models, an ONNX model or the ONNX Runtime library)")
 	}
 	want := KnownSHA256()
+	for k, v := range knownONNXSHA256() {
+		want[k] = v
+	}
 	for k, v := range src.Expected {
 		want[k] = v
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("assemble face models: create %s: %w", dir, err)
 	}
-	for _, name := range ModelFiles {
+	for _, name := range names {
 		from, err := filepath.Abs(sources[name])
 		if err != nil {
 			return fmt.Errorf("assemble face models: %s: %w", name, err)

@@ -10,11 +10,13 @@ import (
 )
 
 // worker is one slot of the pool: a go-face recognizer (detection,
-// landmarks and descriptor) and a landmarker (detection and landmarks
-// only) sharing the engine's shape predictor.
+// landmarks and descriptor), a landmarker (detection and landmarks only)
+// sharing the engine's shape predictor and, when the second embedder is
+// on, its own ONNX Runtime session (emb, nil otherwise).
 type worker struct {
 	rec *face.Recognizer
 	lm  *landmarker
+	emb *onnxEmbedder
 }
 
 // recognizerPool shares workers among attempts. go-face serialises
@@ -30,7 +32,7 @@ type recognizerPool struct {
 	once  sync.Once
 }
 
-func newRecognizerPool(modelDir string, size, queue int) (*recognizerPool, error) {
+func newRecognizerPool(modelDir string, size, queue int, onnx *onnxModel) (*recognizerPool, error) {
 	p := &recognizerPool{
 		free:  make(chan *worker, size),
 		admit: make(chan struct{}, size+queue),
@@ -54,6 +56,12 @@ func newRecognizerPool(modelDir string, size, queue int) (*recognizerPool, error
 		}
 		w := &worker{rec: rec, lm: lm}
 		p.all = append(p.all, w)
+		if onnx != nil {
+			if w.emb, err = onnx.newEmbedder(); err != nil {
+				p.close()
+				return nil, err
+			}
+		}
 		p.free <- w
 	}
 	return p, nil
@@ -91,6 +99,7 @@ func (p *recognizerPool) close() {
 		for _, w := range p.all {
 			w.rec.Close()
 			w.lm.close()
+			w.emb.close()
 		}
 		p.model.close()
 	})

@@ -107,6 +107,11 @@ func (e *Engine) analyseChallenge(ctx context.Context, frames [][]byte, actions 
 	if err := e.describeFrames(ctx, obs, peaks); err != nil {
 		return nil, liveness{}, err
 	}
+	if !describeAll {
+		if err := e.embedFrames(ctx, obs, matchFrames(describedFrames(obs), live)); err != nil {
+			return nil, liveness{}, err
+		}
+	}
 	return obs, live, nil
 }
 
@@ -147,23 +152,27 @@ func validAction(a Action) bool {
 // match, motion (static photo / rigid print), then the actions. Identity
 // and match use the described frames.
 func (e *Engine) decide(tmpl *Template, obs []frameObs, live liveness) *Result {
+	var similarity *float64 // the second embedder's, when it took part
 	fail := func(reason string, dist float64, steps []StepScore) *Result {
-		return &Result{Reason: reason, Message: reasonMessages[reason], Distance: dist, Steps: steps}
+		return &Result{Reason: reason, Message: reasonMessages[reason], Distance: dist, Similarity: similarity, Steps: steps}
 	}
 	if err := checkFaces(obs, minFaceSide); err != nil {
 		return &Result{Reason: err.Code, Message: err.Message}
 	}
 	described := describedFrames(obs)
-	if jump, spread := identityChange(described); jump > e.cfg.SwapThreshold || spread > maxIdentitySpread {
+	if jump, spread := identityChange(described); jump > e.cfg.SwapThreshold || spread > maxIdentitySpread || e.embeddingJump(described) {
 		return fail(ReasonIdentityChanged, 0, nil)
 	}
 	if looksLikeScreen(obs) {
 		return fail(ReasonScreenReplay, 0, nil)
 	}
 	var distance float64
+	var match []frameObs
 	if tmpl != nil {
-		distance = templateDistance(tmpl, matchFrames(described, live))
-		if distance > e.cfg.MatchThreshold {
+		match = matchFrames(described, live)
+		distance = templateDistance(tmpl, match)
+		similarity = e.templateSimilarity(tmpl, match)
+		if distance > e.cfg.MatchThreshold || (similarity != nil && *similarity < e.cfg.ONNX.MinSimilarity) {
 			return fail(ReasonNoMatch, distance, nil)
 		}
 	}
@@ -179,7 +188,11 @@ func (e *Engine) decide(tmpl *Template, obs []frameObs, live liveness) *Result {
 	if live.reason != ReasonOK {
 		return fail(live.reason, distance, live.steps)
 	}
-	return &Result{Pass: true, Reason: ReasonOK, Message: reasonMessages[ReasonOK], Distance: distance, Steps: live.steps}
+	r := &Result{Pass: true, Reason: ReasonOK, Message: reasonMessages[ReasonOK], Distance: distance, Similarity: similarity, Steps: live.steps}
+	if tmpl != nil {
+		r.upgraded = e.upgradeTemplate(tmpl, match)
+	}
+	return r
 }
 
 // describedFrames are the frames that have a descriptor, in order.

@@ -84,15 +84,84 @@ build_faceidp() {
 }
 
 # assemble_models fills .build/models from $SHARED/models and Debian's
-# 68-point landmark model, unless it is complete already.
+# 68-point landmark model, then adds the second embedder's files (the ONNX
+# model and ONNX Runtime's library, see setup_onnxruntime and
+# onnx_model_source), unless it is complete already.
 assemble_models() {
   local dir="$BUILD/models"
-  if "$BUILD/bin/faceidp" models check --dir "$dir" >/dev/null 2>&1; then return 0; fi
-  if [ -d "$SHARED/models" ]; then
-    log "assembling face models in $dir from $SHARED/models"
-    "$BUILD/bin/faceidp" models assemble --dir "$dir" --from "$SHARED/models"
-  else
-    log "no $SHARED/models: fetching dlib's official models (needs internet)"
-    "$BUILD/bin/faceidp" models fetch --dir "$dir"
+  if ! "$BUILD/bin/faceidp" models check --dir "$dir" >/dev/null 2>&1; then
+    if [ -d "$SHARED/models" ]; then
+      log "assembling face models in $dir from $SHARED/models"
+      "$BUILD/bin/faceidp" models assemble --dir "$dir" --from "$SHARED/models"
+    else
+      log "no $SHARED/models: fetching dlib's official models (needs internet)"
+      "$BUILD/bin/faceidp" models fetch --dir "$dir"
+    fi
   fi
+  if ! "$BUILD/bin/faceidp" models check --dir "$dir" --embedders dlib+onnx >/dev/null 2>&1; then
+    setup_onnxruntime
+    local model
+    model="$(onnx_model_source)"
+    log "adding the ONNX face model and ONNX Runtime to $dir"
+    "$BUILD/bin/faceidp" models assemble --dir "$dir" --onnx-model "$model" --onnxruntime "$ORT_LIBRARY" >/dev/null
+  fi
+}
+
+# The second face embedder (face.embedders: dlib+onnx) needs ONNX Runtime's
+# shared library and an ArcFace-style ONNX model. Debian packages neither;
+# both come from npm registry packages, fetched with `npm pack` (which only
+# downloads the tarball and runs none of the package's scripts), checked
+# against the SHA-256 sums in ../shared/models/README.md, and reduced to the
+# one file needed.
+ORT_NPM_PACKAGE="onnxruntime-node@1.24.1"
+ORT_NPM_SHA256="57181cf6e6e711b155c5b942d591fd63ded0b5de5c4922d51fd994e7f6ac2772"
+ORT_MEMBER="bin/napi-v6/linux/x64/libonnxruntime.so.1"
+ORT_SHA256="53ef1ac028dd1b05554b8da28d9159eb3876f99868193d2aaa6e67f0243c23d4"
+ORT_LIBRARY="$BUILD/onnxruntime/libonnxruntime.so.1"
+ONNX_MODEL_NPM_PACKAGE="faceplugin-face-recognition-js@0.0.1"
+ONNX_MODEL_NPM_SHA256="7ea06031d9a3f83753254fcff60506a07b81b46fc84d4ee024cd041f260ec1ba"
+ONNX_MODEL_MEMBER="model/fr_feature.onnx"
+ONNX_MODEL_SHA256="87aacdfe57510db2af90c0251df680e8eec88f122ee94712121d09bcaaaf3581"
+
+sha256_of() { sha256sum "$1" | cut -d' ' -f1; }
+
+# npm_extract PACKAGE TARBALL_SHA256 MEMBER MEMBER_SHA256 OUT: unless OUT
+# already has MEMBER_SHA256, `npm pack` PACKAGE into a temporary directory,
+# check the tarball, extract MEMBER alone, check it and move it to OUT.
+npm_extract() {
+  local pkg="$1" tgz_sum="$2" member="$3" sum="$4" out="$5" tmp tgz
+  if [ -f "$out" ] && [ "$(sha256_of "$out")" = "$sum" ]; then return 0; fi
+  command -v npm >/dev/null 2>&1 || apt_install npm
+  tmp="$(mktemp -d)"
+  log "fetching $member from the npm package $pkg (npm pack; no package scripts run)"
+  (cd "$tmp" && npm pack --ignore-scripts --silent "$pkg" >/dev/null) || { rm -rf "$tmp"; die "npm pack $pkg failed"; }
+  tgz="$(ls "$tmp"/*.tgz)"
+  if [ "$(sha256_of "$tgz")" != "$tgz_sum" ]; then
+    rm -rf "$tmp"; die "npm package $pkg has sha256 $(sha256_of "$tgz"), want $tgz_sum; refusing it"
+  fi
+  tar -xzf "$tgz" -C "$tmp" --no-same-owner "package/$member" || { rm -rf "$tmp"; die "$pkg holds no $member"; }
+  if [ "$(sha256_of "$tmp/package/$member")" != "$sum" ]; then
+    rm -rf "$tmp"; die "$member from $pkg has sha256 $(sha256_of "$tmp/package/$member"), want $sum; refusing it"
+  fi
+  mkdir -p "$(dirname "$out")"
+  chmod 0644 "$tmp/package/$member"
+  mv -f "$tmp/package/$member" "$out"
+  rm -rf "$tmp"
+}
+
+# setup_onnxruntime puts ONNX Runtime 1.24.1's libonnxruntime.so.1 (what
+# github.com/yalue/onnxruntime_go v1.27.0 is built for) in .build/onnxruntime.
+setup_onnxruntime() {
+  npm_extract "$ORT_NPM_PACKAGE" "$ORT_NPM_SHA256" "$ORT_MEMBER" "$ORT_SHA256" "$ORT_LIBRARY"
+}
+
+# onnx_model_source prints the fr_feature.onnx to install: ../shared/models'
+# copy, or else the one from its npm package (in .build/onnx).
+onnx_model_source() {
+  if [ -f "$SHARED/models/fr_feature.onnx" ]; then
+    echo "$SHARED/models/fr_feature.onnx"
+    return 0
+  fi
+  npm_extract "$ONNX_MODEL_NPM_PACKAGE" "$ONNX_MODEL_NPM_SHA256" "$ONNX_MODEL_MEMBER" "$ONNX_MODEL_SHA256" "$BUILD/onnx/fr_feature.onnx"
+  echo "$BUILD/onnx/fr_feature.onnx"
 }

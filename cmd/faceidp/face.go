@@ -26,7 +26,31 @@ func checkFaceModels(cfg *config.Config) error {
 	if err := faceauth.CheckModelDir(cfg.ResolvedModelsDir()); err != nil {
 		return fmt.Errorf("face.mode is %q but the face models are not usable: %w (or set face.mode: off)", cfg.Face.Mode, err)
 	}
+	if oc := onnxConfig(cfg); oc != nil {
+		if err := faceauth.CheckONNXFiles(*oc); err != nil {
+			return fmt.Errorf("face.embedders is %q but the second embedder cannot run: %w", cfg.Face.Embedders, err)
+		}
+	}
 	return nil
+}
+
+// onnxConfig is the engine's second-embedder configuration, nil unless
+// face.embedders is dlib+onnx.
+func onnxConfig(cfg *config.Config) *faceauth.ONNXConfig {
+	if cfg.Face.Embedders != config.EmbeddersDlibONNX {
+		return nil
+	}
+	o := cfg.Face.ONNX
+	return &faceauth.ONNXConfig{
+		Model:          cfg.ResolvedONNXModel(),
+		RuntimeLibrary: cfg.ResolvedONNXRuntime(),
+		InputSize:      o.InputSize,
+		Mean:           o.Mean,
+		Std:            o.Std,
+		BGR:            o.ChannelOrder == "bgr",
+		OutputDim:      o.OutputDim,
+		MinSimilarity:  o.MinSimilarity,
+	}
 }
 
 // newFaceService loads the face engine and builds the face factor service.
@@ -36,6 +60,7 @@ func (a *app) newFaceService(cfg *config.Config, store storage.Storage, kr *keyr
 		Recognizers:    cfg.Face.Recognizers,
 		QueueLength:    cfg.Face.Queue,
 		MatchThreshold: cfg.Face.MatchThreshold,
+		ONNX:           onnxConfig(cfg),
 		Clock:          a.now,
 		Rand:           a.rand,
 		Logger:         logger.With("component", "faceauth"),
@@ -49,7 +74,7 @@ func (a *app) newFaceService(cfg *config.Config, store storage.Storage, kr *keyr
 		engine.Close()
 		return nil, nil, err
 	}
-	logger.Info("face engine ready", "models", cfg.ResolvedModelsDir(), "engine", engine.String())
+	logger.Info("face engine ready", "models", cfg.ResolvedModelsDir(), "embedders", engine.Embedders(), "engine", engine.String())
 	return svc, func() { engine.Close() }, nil
 }
 

@@ -1,6 +1,7 @@
 package face
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -18,6 +19,8 @@ const (
 	AuditVerify = "face.verify"
 	AuditDelete = "face.delete"
 	AuditReseal = "face.reseal"
+	// AuditUpgrade: a template gained the second embedder's samples.
+	AuditUpgrade = "face.upgrade"
 )
 
 // Outcome is the decision on an answered challenge.
@@ -189,7 +192,38 @@ func (s *Service) verify(ctx context.Context, ch *models.FaceChallenge, actions 
 		return nil, engineErr(err)
 	}
 	s.auditDecision(ctx, AuditVerify, ch, res)
+	if up := res.Upgraded(); res.Pass && up != nil {
+		s.upgradeTemplate(ctx, ch.UserID, rec, up)
+	}
 	return res, nil
+}
+
+// upgradeTemplate stores a template that gained the second embedder's
+// samples at a passed verification (faceauth.Result.Upgraded) in place of
+// the one it was verified against, sealed under the newest key. It replaces
+// the record only while that still holds exactly what was verified: a
+// re-enrolment or a rotation in between wins, and the upgrade waits for the
+// next verification. A failure is logged, never shown to the user: the
+// sign-in has passed either way.
+func (s *Service) upgradeTemplate(ctx context.Context, userID string, verified *models.FaceTemplate, up *faceauth.Template) {
+	keyID, sealed, err := faceauth.SealTemplate(s.kr, userID, up)
+	if err == nil {
+		var cur *models.FaceTemplate
+		cur, err = s.store.GetFaceTemplate(ctx, userID)
+		switch {
+		case err != nil:
+		case cur.KeyID != verified.KeyID || !bytes.Equal(cur.Sealed, verified.Sealed):
+			err = storage.ErrStale
+		default:
+			err = s.store.ResealFaceTemplate(ctx, userID, verified.KeyID, keyID, sealed)
+		}
+	}
+	if err != nil {
+		slog.WarnContext(ctx, "face: template not upgraded with the second embedder's samples; the next verification tries again", "user", userID, "err", err)
+		return
+	}
+	s.audit(ctx, &models.AuditEvent{Type: AuditUpgrade, Outcome: "success", UserID: userID, Reason: "second_embedder_samples_added",
+		Details: map[string]any{"key_id": keyID, "embedding_samples": len(up.Embeddings)}})
 }
 
 func engineErr(err error) error {
@@ -218,6 +252,7 @@ func (s *Service) auditDecision(ctx context.Context, typ string, ch *models.Face
 			"challenge_actions": ch.Actions,
 			"auth_request_id":   ch.AuthRequestID,
 			"distance":          res.Distance,
+			"similarity":        res.Similarity, // the second embedder's; null when it took no part
 			"frames":            res.Frames,
 			"steps":             steps,
 			"elapsed_ms":        res.Elapsed.Milliseconds(),

@@ -30,3 +30,29 @@ func Engine(t testing.TB) *faceauth.Engine {
 	}
 	return engineVal
 }
+
+var (
+	onnxOnce sync.Once
+	onnxVal  *faceauth.Engine
+	onnxErr  error
+)
+
+// EngineONNX is one engine with both embedders (face.embedders:
+// dlib+onnx), with fr_feature.onnx and ONNX Runtime's library from the
+// model directory (scripts/test installs them there).
+func EngineONNX(t testing.TB) *faceauth.Engine {
+	t.Helper()
+	dir := fixtures.ModelsDir(t)
+	model, runtime := faceauth.DefaultONNXPaths(dir)
+	oc := faceauth.ONNXConfig{Model: model, RuntimeLibrary: runtime}
+	if err := faceauth.CheckONNXFiles(oc); err != nil {
+		t.Fatalf("the second embedder's files (scripts/test installs them): %v", err)
+	}
+	onnxOnce.Do(func() {
+		onnxVal, onnxErr = faceauth.NewEngine(faceauth.EngineConfig{ModelDir: dir, QueueLength: 16, ONNX: &oc})
+	})
+	if onnxErr != nil {
+		t.Fatalf("face engine with the ONNX embedder: %v", onnxErr)
+	}
+	return onnxVal
+}
