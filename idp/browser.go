@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"time"
 
 	"github.com/faceidp/faceidp/models"
 	"github.com/faceidp/faceidp/storage"
@@ -158,18 +157,6 @@ func (s *Server) establishSession(ctx context.Context, w http.ResponseWriter, r 
 		return nil, fmt.Errorf("set session cookie: %w", err)
 	}
 	return sess, nil
-}
-
-// sessionSatisfies reports whether an existing session may stand in for a
-// new sign-in under the request's max_age (prompt=login is max_age=0).
-func sessionSatisfies(sess *models.Session, req *models.AuthRequest, now time.Time) bool {
-	if req.MaxAge == nil {
-		return true
-	}
-	if *req.MaxAge == 0 {
-		return false
-	}
-	return now.Sub(sess.AuthTime) <= time.Duration(*req.MaxAge)*time.Second
 }
 
 func truncate(s string, n int) string {

@@ -13,6 +13,7 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	"github.com/zitadel/oidc/v3/pkg/op"
 
+	"github.com/faceidp/faceidp/factors/policy"
 	"github.com/faceidp/faceidp/models"
 )
 
@@ -72,6 +73,9 @@ func (s *Server) renderThrottled(w http.ResponseWriter, r *http.Request, te *Thr
 		data["AuthRequestID"], data["ClientName"] = f.Request.ID, clientName(f.Client)
 		if !te.Disabled && f.Request.Step == models.StepFirstFactor {
 			data["RetryURL"] = loginURL(s.issuer)(f.Request.ID)
+		}
+		if te.Factor == policy.AMRFace && f.Request.Step == models.StepSecondFactor && s.opts.Recovery != nil {
+			data["FallbackPath"] = FallbackPath(f.Request.ID)
 		}
 	}
 	status := http.StatusTooManyRequests

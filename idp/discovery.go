@@ -10,6 +10,8 @@ import (
 	"strconv"
 
 	"github.com/zitadel/oidc/v3/pkg/oidc"
+
+	"github.com/faceidp/faceidp/factors/policy"
 )
 
 // What faceidp implements. zitadel's op advertises more than that in
@@ -56,6 +58,7 @@ func restrictDiscovery(d *oidc.DiscoveryConfiguration) {
 	d.DeviceAuthorizationEndpoint = ""
 	d.CheckSessionIframe = ""
 	d.ClaimsSupported = slices.Clone(supportedClaims)
+	d.ACRValuesSupported = policy.ACRValuesSupported()
 	// No private_key_jwt client authentication anywhere, so no signing
 	// algorithms for it; no request objects, by value or by reference.
 	d.TokenEndpointAuthSigningAlgValuesSupported = nil

@@ -51,6 +51,13 @@ type AccountControl interface {
 	Reauthenticated(r *http.Request, sess *models.Session) bool
 	// ForgetReauthentication ends the re-authenticated state.
 	ForgetReauthentication(w http.ResponseWriter, r *http.Request)
+	// MarkReauthenticated marks the browser as re-authenticated for sess
+	// after a check the caller made (method names it: "hwk" for a passkey).
+	MarkReauthenticated(w http.ResponseWriter, r *http.Request, sess *models.Session, u *models.User, method string) error
+	// MayAddAuthenticator reports whether sess may add a way to sign in
+	// for u (ErrStepUpRequired when the session is weaker than the user's
+	// own sign-in).
+	MayAddAuthenticator(r *http.Request, sess *models.Session, u *models.User) error
 	// AuditUser records an account event of a factor.
 	AuditUser(ctx context.Context, userID, typ, outcome, reason string, details map[string]any)
 }
@@ -108,6 +115,12 @@ func (fc *flowControl) Reauthenticate(w http.ResponseWriter, r *http.Request, se
 		s.log.ErrorContext(ctx, "reset password throttle", "err", err)
 	}
 	s.audit(ctx, "reauth.pwd", "success", u.ID, "", "", nil)
+	return s.setReauthCookie(w, r, sess)
+}
+
+// setReauthCookie marks the browser as re-authenticated for sess during
+// ReauthTTL.
+func (s *Server) setReauthCookie(w http.ResponseWriter, r *http.Request, sess *models.Session) error {
 	c, _ := s.cookies.Get(r, reauthCookie) // a bad old cookie just gets replaced
 	opts := *s.cookies.Options
 	opts.MaxAge = int(ReauthTTL / time.Second)

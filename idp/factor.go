@@ -140,6 +140,15 @@ type Flow struct {
 	// Optional is true when the pending step is an offered enrolment the
 	// user may skip (see FlowControl.SkipEnrolment).
 	Optional bool
+	// Fallbacks lists what may stand in for the pending face verification
+	// for this user (policy.AMRRecoveryCode, policy.MethodFaceBypass);
+	// FallbackPath is the page that offers them. Show it when the camera
+	// cannot be used, after failures, or when face is disabled.
+	Fallbacks []string
+
+	// sessionAge is set while the flow's factors are seeded from an
+	// existing login session: how long ago it authenticated.
+	sessionAge *time.Duration
 
 	// enrolDeclined: the user declined the enrolment offer in this request
 	// ("Not now", now or remembered from an earlier sign-in).

@@ -80,13 +80,24 @@ func (s *Server) flowFor(ctx context.Context, req *models.AuthRequest) (*Flow, e
 	return f, nil
 }
 
-// decide runs the policy for the flow's current state.
+// decide runs the policy for the flow's current state: the global policy
+// with the client's overrides (policy.Resolve), the first factors the
+// server serves, the relying app's acr_values and max_age, the user's face
+// template, fallbacks and consent, and the methods completed so far.
 func (s *Server) decide(ctx context.Context, f *Flow) (policy.Decision, error) {
-	in := policy.Input{
-		FaceMode:           s.opts.FaceMode,
-		ClientRequiresFace: f.Client.RequireFace,
-		Completed:          f.Request.AMR,
+	pol, err := policy.Resolve(s.opts.Policy, f.Client)
+	if err != nil {
+		return policy.Decision{}, fmt.Errorf("client policy: %w", err)
 	}
+	in := pol.Input()
+	if in.FirstFactors = s.servedFirstFactors(pol); len(in.FirstFactors) == 0 {
+		// The client allows only first factors this server does not serve.
+		return policy.Decision{Next: policy.StepUnmet, Unmet: unmetNoFirstFactor}, nil
+	}
+	in.ClientRequiresFace = f.Client.RequireFace
+	in.ACRValues, in.MaxAge = f.Request.ACRValues, f.Request.MaxAge
+	in.SessionAuthAge = f.sessionAge
+	in.Completed = f.Request.AMR
 	if f.User != nil {
 		in.UserRequiresFace = f.User.RequireFace
 		if face, ok := s.factors[policy.AMRFace]; ok {
@@ -96,12 +107,21 @@ func (s *Server) decide(ctx context.Context, f *Flow) (policy.Decision, error) {
 			}
 			in.FaceEnrolled = enrolled
 			in.OfferEnrolment = offerEnrolment(f)
+			if enrolled {
+				if in.RecoveryCodes, in.FaceBypass, err = s.fallbacksOf(ctx, f.User.ID); err != nil {
+					return policy.Decision{}, err
+				}
+			}
+		} else {
+			in.FaceUnavailable = true
 		}
 		need, err := s.consentNeeded(ctx, f)
 		if err != nil {
 			return policy.Decision{}, err
 		}
 		in.ConsentNeeded = need
+	} else if _, ok := s.factors[policy.AMRFace]; !ok {
+		in.FaceUnavailable = true
 	}
 	return policy.Next(in), nil
 }
@@ -165,6 +185,8 @@ func (s *Server) advance(w http.ResponseWriter, r *http.Request, f *Flow, d poli
 		}
 		f.Pending = d.Factor
 		return factor.Path(d.Next, req.ID), nil
+	case policy.StepUnmet:
+		return s.unmet(ctx, f, d)
 	case models.StepConsent:
 		req.Step = d.Next
 		if err := s.store.UpdateAuthRequest(ctx, req); err != nil {
@@ -198,14 +220,19 @@ func (s *Server) finish(w http.ResponseWriter, r *http.Request, f *Flow, d polic
 	return s.issuer + "/authorize/callback?id=" + url.QueryEscape(req.ID), nil
 }
 
-// completeFactor records a passed factor and advances the flow.
-func (s *Server) completeFactor(w http.ResponseWriter, r *http.Request, f *Flow, amr string) (string, error) {
+// completeFactor records passed methods (amr values, in order) and
+// advances the flow.
+func (s *Server) completeFactor(w http.ResponseWriter, r *http.Request, f *Flow, methods ...string) (string, error) {
 	req := f.Request
-	if !slices.Contains(req.AMR, amr) {
-		req.AMR = append(req.AMR, amr)
+	for _, m := range methods {
+		if !slices.Contains(req.AMR, m) {
+			req.AMR = append(req.AMR, m)
+		}
 	}
 	req.AuthTime = s.clock()
-	s.metrics.logins.WithLabelValues(amr, "success").Inc()
+	if len(methods) > 0 {
+		s.metrics.logins.WithLabelValues(methods[0], "success").Inc()
+	}
 	d, err := s.decide(r.Context(), f)
 	if err != nil {
 		return "", err
@@ -233,6 +260,7 @@ func (fc *flowControl) LoadFactor(r *http.Request, id, amr string) (*Flow, error
 	}
 	f.Pending = amr
 	f.Optional = d.Optional
+	f.Fallbacks = d.Fallbacks
 	return f, nil
 }
 

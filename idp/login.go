@@ -33,6 +33,7 @@ func (s *Server) mountLogin(mux *http.ServeMux) {
 	mux.HandleFunc("GET /login/logged-out", s.loggedOut)
 	mux.HandleFunc("GET /login/logout", s.logoutPage)
 	mux.HandleFunc("POST /login/logout", s.logoutSubmit)
+	s.mountAccount(mux)
 	mux.Handle("GET /login/static/", http.StripPrefix("/login/static/", templates.Static()))
 }
 
@@ -78,31 +79,51 @@ func (s *Server) loginStart(w http.ResponseWriter, r *http.Request) {
 	if len(req.AMR) == 0 {
 		// A session stands in only for the user an id_token_hint names:
 		// another user's session gets login_required or a fresh sign-in.
-		if sess, u := s.currentSession(ctx, r); sess != nil && sessionSatisfies(sess, req, s.clock()) &&
-			(req.HintSubject == "" || req.HintSubject == u.ID) {
-			// The existing session stands in for the factors it holds.
-			req.UserID, req.AMR, req.AuthTime, f.User = u.ID, slices.Clone(sess.AMR), sess.AuthTime, u
+		if sess, u := s.currentSession(ctx, r); sess != nil && (req.HintSubject == "" || req.HintSubject == u.ID) {
+			// The existing session stands in for the factors it holds (a
+			// recovery code or bypass it used does not carry over), unless
+			// the policy says they do not count here: too old for max_age
+			// (prompt=login is max_age=0), or a first factor this client
+			// does not allow.
+			age := s.clock().Sub(sess.AuthTime)
+			req.UserID, req.AMR, req.AuthTime, f.User, f.sessionAge = u.ID, policy.SessionMethods(sess.AMR), sess.AuthTime, u, &age
 			d, err := s.decide(ctx, f)
 			if err != nil {
 				s.renderFlowError(w, r, err)
 				return
 			}
-			if slices.Contains(prompt, oidc.PromptNone) && d.Next != models.StepDone {
-				e := oidc.ErrInteractionRequired()
-				if d.Next == models.StepConsent {
-					e = &oidc.Error{ErrorType: "consent_required", Description: "the user has not consented to this application"}
+			if d.Reauthenticate || d.Next == models.StepFirstFactor {
+				req.UserID, req.AMR, req.AuthTime, f.User, f.sessionAge = "", nil, time.Time{}, nil, nil
+			} else {
+				if slices.Contains(prompt, oidc.PromptNone) && d.Next != models.StepDone && d.Next != policy.StepUnmet {
+					e := oidc.ErrInteractionRequired()
+					if d.Next == models.StepConsent {
+						e = &oidc.Error{ErrorType: "consent_required", Description: "the user has not consented to this application"}
+					}
+					op.AuthRequestError(w, r, &authRequest{req}, e, s.provider)
+					return
 				}
-				op.AuthRequestError(w, r, &authRequest{req}, e, s.provider)
+				s.audit(ctx, "login.session", "success", u.ID, req.ClientID, "existing session", map[string]any{"amr": sess.AMR})
+				s.redirectNext(w, r, f, d)
 				return
 			}
-			s.audit(ctx, "login.session", "success", u.ID, req.ClientID, "existing session", map[string]any{"amr": sess.AMR})
-			s.redirectNext(w, r, f, d)
-			return
 		}
 	}
 	if slices.Contains(prompt, oidc.PromptNone) {
 		s.audit(ctx, "login.session", "failure", "", req.ClientID, "prompt=none without a usable session", nil)
 		op.AuthRequestError(w, r, &authRequest{req}, oidc.ErrLoginRequired(), s.provider)
+		return
+	}
+	// An impossible request (acr_values this client can never reach, only
+	// first factors the server does not serve) is answered before anyone
+	// types anything.
+	d, err := s.decide(ctx, f)
+	if err != nil {
+		s.renderFlowError(w, r, err)
+		return
+	}
+	if d.Next == policy.StepUnmet {
+		s.redirectNext(w, r, f, d)
 		return
 	}
 	s.renderLogin(w, r, f, http.StatusOK, req.LoginHint, "")
@@ -118,16 +139,23 @@ func (s *Server) redirectNext(w http.ResponseWriter, r *http.Request, f *Flow, d
 }
 
 func (s *Server) renderLogin(w http.ResponseWriter, r *http.Request, f *Flow, status int, username, msg string) {
-	name := f.Client.Name
-	if name == "" {
-		name = f.Client.ID
+	offer, err := s.loginOffer(f)
+	if err != nil {
+		s.renderFlowError(w, r, err)
+		return
 	}
-	s.render(w, r, status, "login", map[string]any{
+	data := map[string]any{
 		"AuthRequestID": f.Request.ID,
-		"ClientName":    name,
+		"ClientName":    clientName(f.Client),
 		"Username":      username,
 		"Error":         msg,
-	})
+		"Password":      offer.Password,
+		"Passkey":       offer.Passkey,
+	}
+	if sess, u := s.currentSession(r.Context(), r); sess != nil {
+		data["SignedInAs"], data["AccountPath"] = u.Username, AccountPath
+	}
+	s.render(w, r, status, "login", data)
 }
 
 // loginPassword checks the first factor. A failure shows the same message
@@ -150,6 +178,11 @@ func (s *Server) loginPassword(w http.ResponseWriter, r *http.Request) {
 	}
 	username := strings.TrimSpace(r.PostForm.Get("username"))
 	pw := r.PostForm.Get("password")
+	if offer, err := s.loginOffer(f); err != nil || !offer.Password {
+		s.audit(ctx, "login.pwd", "failure", "", f.Request.ClientID, "password not allowed for this client", nil)
+		s.renderLogin(w, r, f, http.StatusForbidden, username, "This application does not accept passwords. Sign in with a passkey.")
+		return
+	}
 	if username == "" || pw == "" {
 		s.renderLogin(w, r, f, http.StatusBadRequest, username, "Enter your username or email and your password.")
 		return
@@ -313,15 +346,12 @@ func (s *Server) consentPage(w http.ResponseWriter, r *http.Request) {
 		s.renderFlowError(w, r, err)
 		return
 	}
-	name := f.Client.Name
-	if name == "" {
-		name = f.Client.ID
-	}
 	s.render(w, r, http.StatusOK, "consent", map[string]any{
 		"AuthRequestID": f.Request.ID,
-		"ClientName":    name,
+		"ClientName":    clientName(f.Client),
 		"Username":      f.User.Username,
 		"Scopes":        describeScopes(f.Request.Scopes),
+		"AccountPath":   AccountPath,
 	})
 }
 

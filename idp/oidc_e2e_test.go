@@ -573,8 +573,8 @@ func TestConsentIsAskedOnceAndRemembered(t *testing.T) {
 	f.fields.Set("username", "alice")
 	f.fields.Set("password", alicePW)
 	p = postForm(t, b, e.abs(f.action), f.fields)
-	if p.url.Path != "/login/consent" || !strings.Contains(p.body, "Third Party") {
-		t.Fatalf("consent page:\n%s", p.body)
+	if p.url.Path != "/login/consent" || !strings.Contains(p.body, "Third Party") || !strings.Contains(p.body, `href="/login/account/"`) {
+		t.Fatalf("consent page (with the account page link):\n%s", p.body)
 	}
 	f = parseForm(t, p.body)
 	f.fields.Set("decision", "allow")

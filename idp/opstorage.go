@@ -108,6 +108,7 @@ func (o *opStorage) CreateAuthRequest(ctx context.Context, req *oidc.AuthRequest
 		Prompt:              []string(req.Prompt),
 		LoginHint:           req.LoginHint,
 		HintSubject:         hintSubject,
+		ACRValues:           []string(req.ACRValues),
 		Step:                models.StepFirstFactor,
 		CreatedAt:           now,
 		ExpiresAt:           now.Add(o.s.opts.AuthRequestTTL),

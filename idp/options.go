@@ -9,11 +9,13 @@ import (
 	"net/netip"
 	"net/url"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/faceidp/faceidp/factors/password"
 	"github.com/faceidp/faceidp/factors/policy"
+	"github.com/faceidp/faceidp/factors/recovery"
 	"github.com/faceidp/faceidp/factors/throttle"
 	"github.com/faceidp/faceidp/keyring"
 	"github.com/faceidp/faceidp/storage"
@@ -71,8 +73,22 @@ type Options struct {
 
 	// FaceMode is the global face setting ("" = optional); see factors/policy.
 	FaceMode policy.FaceMode
+	// Policy holds the other global defaults of the factor policy
+	// (factors/policy): the allowed first factors (empty: every one
+	// served), face enrolment during sign-in ("" = offer), and whether a
+	// user-verified passkey alone satisfies the face mode. Its FaceMode is
+	// ignored (FaceMode is). Clients override each (models.ClientPolicy).
+	Policy policy.Policy
 	// SecondFactors are the pluggable second factors (see SecondFactor).
 	SecondFactors []SecondFactor
+	// FirstFactors are the first factors served by a web surface of their
+	// own (idp/passkeyweb), beside the password the provider checks itself
+	// (see FirstFactor).
+	FirstFactors []FirstFactor
+	// Recovery is the fallback service for users who cannot pass the face
+	// step (recovery codes, an administrator's face bypass); nil offers
+	// none.
+	Recovery *recovery.Service
 
 	// PasswordParams are the argon2id parameters (zero = OWASP).
 	PasswordParams password.Params
@@ -170,6 +186,10 @@ func (o *Options) setDefaults() {
 	if o.FaceMode == "" {
 		o.FaceMode = policy.FaceOptional
 	}
+	if o.Policy.FaceEnrolment == "" {
+		o.Policy.FaceEnrolment = policy.EnrolOffer
+	}
+	o.Policy.FaceMode = o.FaceMode
 	if o.Clock == nil {
 		o.Clock = time.Now
 	}
@@ -198,6 +218,7 @@ func (o *Options) validate() error {
 	if _, err := policy.ParseFaceMode(string(o.FaceMode)); err != nil {
 		errs = append(errs, err)
 	}
+	errs = append(errs, o.validatePolicy()...)
 	seen := map[string]bool{}
 	for _, f := range o.SecondFactors {
 		if f == nil || f.AMR() == "" {
@@ -258,4 +279,35 @@ func isLoopbackHost(h string) bool {
 	}
 	ip := net.ParseIP(h)
 	return ip != nil && ip.IsLoopback()
+}
+
+// validatePolicy checks the global factor policy and that every first
+// factor it allows is served.
+func (o *Options) validatePolicy() []error {
+	var errs []error
+	ff, err := policy.ParseFirstFactors(o.Policy.FirstFactors)
+	if err != nil {
+		errs = append(errs, fmt.Errorf("policy: %w", err))
+	}
+	if _, err := policy.ParseEnrolment(string(o.Policy.FaceEnrolment)); err != nil {
+		errs = append(errs, fmt.Errorf("policy: %w", err))
+	}
+	served := map[string]bool{policy.FirstFactorPassword: true}
+	for _, f := range o.FirstFactors {
+		switch {
+		case f == nil || f.Name() == "":
+			errs = append(errs, errors.New("a first factor has no name"))
+		case f.Name() == policy.FirstFactorPassword || served[f.Name()]:
+			errs = append(errs, fmt.Errorf("first factor %q registered twice", f.Name()))
+		default:
+			if _, err := policy.ParseFirstFactors([]string{f.Name()}); err != nil {
+				errs = append(errs, err)
+			}
+			served[f.Name()] = true
+		}
+	}
+	if len(ff) > 0 && !slices.ContainsFunc(ff, func(n string) bool { return served[n] }) {
+		errs = append(errs, fmt.Errorf("policy allows only %v as first factors, and none of them is served", ff))
+	}
+	return errs
 }

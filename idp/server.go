@@ -62,8 +62,11 @@ type Server struct {
 	deviceKey []byte
 	loginKey  []byte
 	factors   map[string]SecondFactor
-	metrics   *metrics
-	handler   http.Handler
+	// firstFactors are the first factors served by their own surface, by
+	// policy name (the password is served by the provider itself).
+	firstFactors map[string]FirstFactor
+	metrics      *metrics
+	handler      http.Handler
 
 	// Failed client authentications per address and per client, and
 	// /authorize requests per address (clientauth.go, authorize.go).
@@ -143,6 +146,8 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		log:      opts.Logger,
 		factors:  make(map[string]SecondFactor),
 		metrics:  newMetrics(),
+
+		firstFactors: make(map[string]FirstFactor),
 	}
 	var err error
 	// One gate for every argon2id verification in the process: user
@@ -234,6 +239,13 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	for _, f := range opts.SecondFactors {
 		s.factors[f.AMR()] = f
 		f.Mount(login, &flowControl{s: s})
+	}
+	for _, f := range opts.FirstFactors {
+		s.firstFactors[f.Name()] = f
+		f.Mount(login, &flowControl{s: s})
+	}
+	if opts.Recovery != nil {
+		s.mountFallbacks(login)
 	}
 	csrfKey := hmac.New(sha256.New, opts.CookieHashKey)
 	csrfKey.Write([]byte("faceidp csrf key"))

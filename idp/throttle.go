@@ -175,6 +175,9 @@ func (s *Server) beginPassword(r *http.Request, login string, u *models.User, cl
 type FactorAttempt struct {
 	a   *throttle.Attempt
 	amr string
+	// userID is whom a first factor's attempt counts for ("" until the
+	// user is known); a second factor's is the flow's user.
+	userID string
 }
 
 // Release ends the attempt without counting it (the input could not be
@@ -227,8 +230,11 @@ func (fc *flowControl) Fail(ctx context.Context, f *Flow, fa *FactorAttempt, rea
 	}
 	s.metrics.logins.WithLabelValues(amr, "failure").Inc()
 	var userID string
-	if f.User != nil {
+	switch {
+	case f.User != nil:
 		userID = f.User.ID
+	case fa != nil:
+		userID = fa.userID
 	}
 	s.audit(ctx, "login."+amr, "failure", userID, f.Request.ClientID, reason, details)
 	if fa == nil {

@@ -51,6 +51,19 @@ func (f *fakeFace) Mount(mux *http.ServeMux, flow FlowControl) {
 		}
 		fmt.Fprintf(w, `fake face page <input name="csrf_token" value="%s">`, csrf.Token(r))
 	})
+	// As faceweb's verify page does: a face disabled for the user is shown
+	// on the flow's throttled page.
+	mux.HandleFunc("GET /login/face/disabled", func(w http.ResponseWriter, r *http.Request) {
+		fl, err := flow.LoadFactor(r, r.URL.Query().Get("authRequestID"), f.AMR())
+		if err == nil {
+			err = flow.CheckAttempt(r.Context(), fl, f.AMR())
+		}
+		if err != nil {
+			flow.RenderError(w, r, err)
+			return
+		}
+		fmt.Fprint(w, "face not disabled")
+	})
 	mux.HandleFunc("POST /login/face/skip", func(w http.ResponseWriter, r *http.Request) {
 		fl, err := flow.LoadFactor(r, r.URL.Query().Get("authRequestID"), f.AMR())
 		if err == nil {

@@ -16,6 +16,7 @@ func (a *app) clientCmd() *cobra.Command {
 
 	var in accounts.NewClient
 	var secretFlag string
+	var pf policyFlags
 	add := &cobra.Command{
 		Use:   "add --id ID --redirect-uri URI [--secret generate|-|SECRET] [flags]",
 		Short: "Register a client (--secret generate: confidential; without --secret: public, PKCE required)",
@@ -26,6 +27,9 @@ func (a *app) clientCmd() *cobra.Command {
 			}
 			var err error
 			if in.GenerateSecret, in.Secret, err = a.secretArg(secretFlag); err != nil {
+				return fmt.Errorf("client add: %w", err)
+			}
+			if in.Policy, err = pf.apply(in.Policy, cmd); err != nil {
 				return fmt.Errorf("client add: %w", err)
 			}
 			return a.withAccounts(cmd.Context(), func(ac *accounts.Service) error {
@@ -51,6 +55,7 @@ func (a *app) clientCmd() *cobra.Command {
 	add.Flags().BoolVar(&in.SkipConsent, "skip-consent", false, "first-party client: never show the consent page")
 	add.Flags().BoolVar(&in.RequireFace, "require-face", false, "require the face factor for every sign-in to this client")
 	add.Flags().StringVar(&in.IDTokenAlg, "id-token-alg", "RS256", "ID token signing algorithm: RS256 or ES256")
+	pf.register(add)
 
 	list := &cobra.Command{
 		Use:   "list",
@@ -63,7 +68,7 @@ func (a *app) clientCmd() *cobra.Command {
 					return fmt.Errorf("client list: %w", err)
 				}
 				tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-				fmt.Fprintln(tw, "ID\tNAME\tTYPE\tSECRET\tCONSENT\tFACE\tALG\tREDIRECT URIS\tPOST-LOGOUT URIS")
+				fmt.Fprintln(tw, "ID\tNAME\tTYPE\tSECRET\tCONSENT\tFACE\tALG\tREDIRECT URIS\tPOST-LOGOUT URIS\tPOLICY")
 				for _, c := range clients {
 					typ, consent, face := "confidential", "ask", "policy"
 					if c.Public() {
@@ -83,8 +88,8 @@ func (a *app) clientCmd() *cobra.Command {
 					if post == "" {
 						post = "-"
 					}
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", c.ID, c.Name, typ, clientsecret.Describe(c.SecretHash),
-						consent, face, alg, strings.Join(c.RedirectURIs, ","), post)
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", c.ID, c.Name, typ, clientsecret.Describe(c.SecretHash),
+						consent, face, alg, strings.Join(c.RedirectURIs, ","), post, describePolicy(&c))
 				}
 				return tw.Flush()
 			})
@@ -128,7 +133,7 @@ func (a *app) clientCmd() *cobra.Command {
 	}
 	setSecret.Flags().StringVar(&newSecret, "secret", "generate", secretUsage)
 
-	cmd.AddCommand(add, list, setSecret, remove)
+	cmd.AddCommand(add, list, setSecret, remove, a.clientSetPolicyCmd())
 	return cmd
 }
 

@@ -73,6 +73,15 @@ func (a *app) serve(ctx context.Context) error {
 	}
 	defer closeFactors()
 
+	firstFactors, passkeysOff, err := a.firstFactors(cfg, store, logger)
+	if err != nil {
+		return err
+	}
+	fallbacks, err := a.recoveryService(cfg, store, kr)
+	if err != nil {
+		return err
+	}
+
 	faceMode, err := policy.ParseFaceMode(cfg.Face.Mode)
 	if err != nil {
 		return err
@@ -110,6 +119,10 @@ func (a *app) serve(ctx context.Context) error {
 		AuthorizePerIP:              int64(cfg.RateLimit.AuthorizePerIP),
 
 		RateLimitRedisURL: cfg.RateLimit.RedisURL,
+
+		Policy:       globalPolicy(cfg),
+		FirstFactors: firstFactors,
+		Recovery:     fallbacks,
 	})
 	if err != nil {
 		return err
@@ -135,6 +148,9 @@ func (a *app) serve(ctx context.Context) error {
 		MaxHeaderBytes:    maxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return ctx },
+	}
+	if passkeysOff != "" {
+		logger.Warn("passkeys are off", "reason", passkeysOff)
 	}
 	logger.Info("faceidp listening", "addr", ln.Addr().String(), "issuer", srv.Issuer(),
 		"discovery", srv.Issuer()+"/.well-known/openid-configuration", "face_mode", cfg.Face.Mode, "demo", cfg.Demo)
@@ -196,6 +212,9 @@ func throttleRules(cfg *config.Config) throttle.Rules {
 		Factors: map[string]throttle.Policy{
 			throttle.FactorPassword: throttle.PasswordPolicy(rl.PasswordThrottleAfter, delays, rl.PasswordWindow),
 			throttle.FactorFace:     throttle.FacePolicy(rl.FaceThrottleAfter, rl.FaceDelay, rl.FaceDelayMax, rl.FaceDisableAfter),
+			// Passkeys and recovery codes: the password's policy, counters of their own.
+			throttle.FactorPasskey:  throttle.PasswordPolicy(rl.PasswordThrottleAfter, delays, rl.PasswordWindow),
+			throttle.FactorRecovery: throttle.PasswordPolicy(rl.PasswordThrottleAfter, delays, rl.PasswordWindow),
 		},
 		Source: throttle.PasswordPolicy(rl.IPThrottleAfter, delays, throttle.DefaultSourceWindow),
 	}

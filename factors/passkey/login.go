@@ -201,3 +201,26 @@ func (s *Service) finishLogin(ctx context.Context, ceremonyID string, b Binding,
 	p.LastUsedAt = &used
 	return &Assertion{User: user, Passkey: p, UserVerified: use.UserVerified, AMR: AMRFor(p), AuthRequestID: rec.AuthRequestID}, nil
 }
+
+// CredentialOwner names the user whose registered credential signed
+// response, without verifying or consuming anything, so that the caller
+// can reserve the attempt in that user's throttle before FinishLogin
+// judges it. It returns "" for a response that cannot be read or names no
+// registered credential; an error only when the database fails.
+func (s *Service) CredentialOwner(ctx context.Context, response []byte) (string, error) {
+	if len(response) > MaxResponseBytes {
+		return "", nil
+	}
+	parsed, err := protocol.ParseCredentialRequestResponseBytes(response)
+	if err != nil {
+		return "", nil
+	}
+	p, err := s.store.GetPasskeyByCredentialID(ctx, parsed.RawID)
+	if errors.Is(err, storage.ErrNotFound) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("passkey: look up credential: %w", err)
+	}
+	return p.UserID, nil
+}

@@ -331,6 +331,8 @@ type NewClient struct {
 	RequireFace            bool
 	// IDTokenAlg is "RS256" (default) or "ES256".
 	IDTokenAlg string
+	// Policy overrides the global factor policy (zero: the defaults).
+	Policy models.ClientPolicy
 }
 
 var clientIDRe = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9._:-]{0,127}$`)
@@ -366,6 +368,10 @@ func (s *Service) CreateClient(ctx context.Context, in NewClient) (*models.Clien
 		ID: in.ID, Name: strings.TrimSpace(in.Name),
 		RedirectURIs: dedupe(in.RedirectURIs), PostLogoutRedirectURIs: dedupe(in.PostLogoutRedirectURIs),
 		SkipConsent: in.SkipConsent, RequireFace: in.RequireFace, IDTokenAlg: in.IDTokenAlg,
+		Policy: in.Policy,
+	}
+	if err := validateClientPolicy(c); err != nil {
+		return nil, "", err
 	}
 	secret, generated, err := s.clientSecret(in.GenerateSecret, in.Secret)
 	if err != nil {
@@ -387,6 +393,7 @@ func (s *Service) CreateClient(ctx context.Context, in NewClient) (*models.Clien
 	if err := s.audit(ctx, now, AuditClientCreate, "", c.ID, map[string]any{
 		"public": c.Public(), "secret_generated": generated != "", "redirect_uris": c.RedirectURIs, "post_logout_redirect_uris": c.PostLogoutRedirectURIs,
 		"skip_consent": c.SkipConsent, "require_face": c.RequireFace, "id_token_alg": c.IDTokenAlg,
+		"policy": policyDetails(c.Policy),
 	}); err != nil {
 		return c, generated, fmt.Errorf("client %q created, but %w", c.ID, err)
 	}
@@ -529,6 +536,7 @@ const (
 	AuditClientCreate    = "admin.client_create"
 	AuditClientSecret    = "admin.client_secret"
 	AuditClientRemove    = "admin.client_remove"
+	AuditClientPolicy    = "admin.client_policy"
 )
 
 // audit records an administrative act. The act has already happened when

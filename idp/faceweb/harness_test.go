@@ -30,6 +30,7 @@ import (
 	"github.com/faceidp/faceidp/factors/face"
 	"github.com/faceidp/faceidp/factors/password"
 	"github.com/faceidp/faceidp/factors/policy"
+	"github.com/faceidp/faceidp/factors/recovery"
 	"github.com/faceidp/faceidp/idp"
 	"github.com/faceidp/faceidp/idp/faceweb"
 	"github.com/faceidp/faceidp/internal/facetest"
@@ -80,6 +81,8 @@ type env struct {
 	svc    *face.Service
 	hasher *password.Hasher
 	kr     *keyring.Keyring
+	// rec is the fallback service (recovery codes, face bypass).
+	rec *recovery.Service
 	// startInstance starts another provider with the same issuer over the
 	// same database, keys and face service (an instance behind the same load
 	// balancer) and returns the base URL it listens on.
@@ -121,6 +124,10 @@ func newEnv(t *testing.T, cfg envConfig) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	rec, err := recovery.New(store, kr, clock.Now, rand.Reader, recovery.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	cookieHash, cookieBlock := randBytes(t, 32), randBytes(t, 32)
 	var tokenKey [32]byte
 	copy(tokenKey[:], randBytes(t, 32))
@@ -141,7 +148,7 @@ func newEnv(t *testing.T, cfg envConfig) *env {
 			Issuer: issuer, Store: store, Keyring: kr,
 			CookieHashKey: cookieHash, CookieBlockKey: cookieBlock, TokenKey: tokenKey,
 			Clock: clock.Now, FaceMode: cfg.faceMode, SecondFactors: []idp.SecondFactor{factor},
-			RateLimitRedisURL: cfg.redisURL,
+			RateLimitRedisURL: cfg.redisURL, Recovery: rec,
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -160,7 +167,7 @@ func newEnv(t *testing.T, cfg envConfig) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, ctx: ctx, issuer: issuer, store: store, clock: clock, picker: picker, svc: svc, hasher: hasher, kr: kr,
+	e := &env{t: t, ctx: ctx, issuer: issuer, store: store, clock: clock, picker: picker, svc: svc, hasher: hasher, kr: kr, rec: rec,
 		startInstance: func() string { return start(issuer) }}
 	if cfg.redirectURIs == nil {
 		cfg.redirectURIs = []string{rpRedirect}

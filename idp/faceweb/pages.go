@@ -4,8 +4,10 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"slices"
 	"time"
 
+	"github.com/faceidp/faceidp/factors/policy"
 	"github.com/faceidp/faceidp/idp"
 	"github.com/faceidp/faceidp/models"
 )
@@ -68,6 +70,12 @@ func (f *Factor) flowPage(w http.ResponseWriter, r *http.Request, step models.Lo
 		data = capturePage("Verify your face",
 			"Press the button to turn on your camera, keep your face inside the oval and follow the instructions on the screen.",
 			"Start camera", string(models.FacePurposeVerify), "/login/face/challenge"+q, "/login/face/answer"+q)
+		// Never a dead end: the fallbacks this user has (shown when the
+		// camera fails, after a failed check, or when face is throttled).
+		data["Fallback"] = true
+		if label := fallbackLabel(fl.Fallbacks); label != "" {
+			data["FallbackURL"], data["FallbackLabel"] = idp.FallbackPath(id), label
+		}
 	}
 	name := fl.Client.Name
 	if name == "" {
@@ -97,4 +105,19 @@ func (f *Factor) skipEnrol(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+// fallbackLabel names the fallbacks the face page links to ("" for none).
+func fallbackLabel(fallbacks []string) string {
+	code := slices.Contains(fallbacks, policy.AMRRecoveryCode)
+	bypass := slices.Contains(fallbacks, policy.MethodFaceBypass)
+	switch {
+	case code && bypass:
+		return "Use a recovery code or the face bypass your administrator granted"
+	case code:
+		return "Use a recovery code instead"
+	case bypass:
+		return "Use the face bypass your administrator granted"
+	}
+	return ""
 }

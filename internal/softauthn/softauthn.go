@@ -65,6 +65,11 @@ func New(origin string) *Authenticator {
 // Credentials returns the credentials, oldest first.
 func (a *Authenticator) Credentials() []*Credential { return a.creds }
 
+// Adopt adds a credential taken from another authenticator (a copy of its
+// private key: a cloned authenticator, or one answering for another
+// origin).
+func (a *Authenticator) Adopt(c *Credential) { a.creds = append(a.creds, c) }
+
 // Forget drops a credential (the user deleted it on the device).
 func (a *Authenticator) Forget(id []byte) {
 	for i, c := range a.creds {

@@ -40,6 +40,13 @@
   var stream = null;
   var busy = false;
 
+  // offerFallback shows the fallbacks (recovery code, bypass) of a sign-in
+  // when the camera fails, a check fails, or face is throttled or disabled.
+  function offerFallback() {
+    var fb = document.getElementById("face-fallback");
+    if (fb) { fb.hidden = false; }
+  }
+
   function say(text, kind) {
     el.message.textContent = text || "";
     el.message.className = "face-message" + (kind ? " " + kind : "");
@@ -270,6 +277,7 @@
         return;
       }
       setOval("failed");
+      offerFallback();
       showResults(ch.actions, res.steps);
       el.step.textContent = "Not accepted";
       say((res.message || "That did not work.") + " Press Try again.", "error");
@@ -277,6 +285,7 @@
     } catch (err) {
       setOval("failed");
       el.step.textContent = "";
+      offerFallback();
       if (err && err.status) {
         var msg = err.message;
         if (err.status === 503 && err.retryAfter) { msg += " Try again in " + err.retryAfter + " seconds."; }

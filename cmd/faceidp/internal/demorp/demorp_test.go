@@ -190,7 +190,7 @@ func TestDemoAppSignsInRefreshesAndLogsOut(t *testing.T) {
 				t.Fatalf("after sign-in: %d %s\n%s", page.status, page.url, page.body)
 			}
 			for _, want := range []string{"Signed in as <strong>Ada Lovelace</strong>", `data-amr="pwd"`, "auth_time", "u-ada",
-				`&#34;email&#34;: &#34;ada@example.com&#34;`} {
+				`&#34;email&#34;: &#34;ada@example.com&#34;`, `id="account" href="` + s.issuer + `/login/account/"`} {
 				if !strings.Contains(page.body, want) {
 					t.Errorf("signed-in page lacks %q:\n%s", want, page.body)
 				}

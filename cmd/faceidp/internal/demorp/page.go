@@ -5,6 +5,7 @@ import (
 	"html/template"
 	"net/http"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -12,9 +13,11 @@ import (
 type page struct {
 	Issuer   string
 	ClientID string
-	Error    string
-	Notice   string
-	Session  *sessionView
+	// AccountURL is the provider's account page (face, passkeys, recovery codes).
+	AccountURL string
+	Error      string
+	Notice     string
+	Session    *sessionView
 }
 
 type sessionView struct {
@@ -78,6 +81,7 @@ func (a *App) render(w http.ResponseWriter, status int, p page) {
 	if p.Issuer == "" {
 		p.Issuer, p.ClientID = a.opts.Issuer, a.opts.ClientID
 	}
+	p.AccountURL = strings.TrimSuffix(p.Issuer, "/") + "/login/account/"
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
 	if err := pageTemplate.Execute(w, p); err != nil {
@@ -114,6 +118,7 @@ form{display:inline}
 <form method="post" action="/refresh"><input type="hidden" name="csrf" value="{{.CSRF}}"><button class="btn secondary" type="submit"{{if not .HasRefresh}} disabled{{end}}>Refresh tokens</button></form>
 <a class="btn secondary" href="/login?prompt=login">Sign in again (prompt=login)</a>
 <form method="post" action="/logout"><input type="hidden" name="csrf" value="{{.CSRF}}"><button class="btn" type="submit">Sign out</button></form>
+<p><a id="account" href="{{$.AccountURL}}">Your faceidp account</a>: add a passkey, make recovery codes, enrol your face again.</p>
 </div>
 <h2>ID token claims (verified)</h2>
 <div class="card"><table id="claims">{{range .Claims}}<tr><td>{{.Name}}</td><td>{{.Value}}</td></tr>{{end}}</table></div>
@@ -122,7 +127,8 @@ form{display:inline}
 {{if .AccessExpiry}}<p>Access token expires: {{.AccessExpiry}}</p>{{end}}</div>
 {{else}}
 <div class="card"><p>You are not signed in.</p>
-<a class="btn" href="/login">Sign in with faceidp</a></div>
+<a class="btn" href="/login">Sign in with faceidp</a>
+<p>Once signed in, <a id="account" href="{{.AccountURL}}">your faceidp account</a> lets you add a passkey and then sign in with it.</p></div>
 {{end}}
 </body></html>
 `))

@@ -1,0 +1,474 @@
+package passkeyweb_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	"html"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	gooidc "github.com/coreos/go-oidc/v3/oidc"
+	"golang.org/x/oauth2"
+
+	"github.com/faceidp/faceidp/factors/passkey"
+	"github.com/faceidp/faceidp/factors/password"
+	"github.com/faceidp/faceidp/factors/policy"
+	"github.com/faceidp/faceidp/factors/recovery"
+	"github.com/faceidp/faceidp/idp"
+	"github.com/faceidp/faceidp/idp/passkeyweb"
+	"github.com/faceidp/faceidp/internal/logintest"
+	"github.com/faceidp/faceidp/internal/softauthn"
+	"github.com/faceidp/faceidp/internal/testclock"
+	"github.com/faceidp/faceidp/internal/teststore"
+	"github.com/faceidp/faceidp/keyring"
+	"github.com/faceidp/faceidp/models"
+	"github.com/faceidp/faceidp/storage"
+	"github.com/faceidp/faceidp/storage/sqlstore"
+)
+
+// The passkey surface over HTTP with a software authenticator
+// (internal/softauthn) against a provider on 127.0.0.1 over SQLite. The
+// relying party ID is "localhost" and the origin a fixed localhost one:
+// the passkey service judges what the authenticator signed, not the
+// address the test client dials.
+
+const (
+	rpID       = "localhost"
+	origin     = "http://localhost:8443"
+	rpRedirect = "http://127.0.0.1:9/callback"
+	userPW     = "correct horse battery"
+)
+
+// fakeFace is a face second factor whose verdict the test picks
+// (?result=pass|fail) and whose enrolment state it sets, so the flow
+// after a passkey is tested without the face engine (idp/faceweb's tests
+// use the real one).
+type fakeFace struct {
+	mu       sync.Mutex
+	enrolled map[string]bool
+}
+
+func (f *fakeFace) AMR() string { return policy.AMRFace }
+func (f *fakeFace) Enrolled(_ context.Context, uid string) (bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.enrolled[uid], nil
+}
+func (f *fakeFace) Path(step models.LoginStep, id string) string {
+	return "/login/face/?step=" + string(step) + "&authRequestID=" + url.QueryEscape(id)
+}
+func (f *fakeFace) enrol(uid string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.enrolled[uid] = true
+}
+
+func (f *fakeFace) Mount(mux *http.ServeMux, flow idp.FlowControl) {
+	mux.HandleFunc("GET /login/face/{$}", func(w http.ResponseWriter, r *http.Request) {
+		if _, err := flow.LoadFactor(r, r.URL.Query().Get("authRequestID"), f.AMR()); err != nil {
+			flow.RenderError(w, r, err)
+			return
+		}
+		fmt.Fprint(w, "fake face page")
+	})
+	mux.HandleFunc("POST /login/face/answer", func(w http.ResponseWriter, r *http.Request) {
+		fl, err := flow.LoadFactor(r, r.URL.Query().Get("authRequestID"), f.AMR())
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusConflict)
+			return
+		}
+		if r.URL.Query().Get("result") != "pass" {
+			_ = flow.Fail(r.Context(), fl, nil, "no_match", nil)
+			http.Error(w, "fail", http.StatusUnauthorized)
+			return
+		}
+		if fl.Request.Step == models.StepFaceEnrol {
+			f.enrol(fl.User.ID)
+		}
+		next, err := flow.Advance(w, r, fl, f.AMR())
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		fmt.Fprint(w, next)
+	})
+}
+
+type env struct {
+	t      *testing.T
+	ctx    context.Context
+	issuer string
+	store  storage.Storage
+	clock  *testclock.Clock
+	face   *fakeFace
+	svc    *passkey.Service
+	rec    *recovery.Service
+	hasher *password.Hasher
+}
+
+type envConfig struct {
+	policy   policy.Policy
+	faceMode policy.FaceMode
+	uv       string // passkeys.user_verification
+}
+
+func newEnv(t *testing.T, cfg envConfig) *env {
+	t.Helper()
+	ctx := context.Background()
+	clock := testclock.New(time.Now().UTC().Truncate(time.Second))
+	store := teststore.SQLite(t, sqlstore.WithClock(clock.Now))
+	kr, err := keyring.New([]keyring.Key{{ID: "k1", Secret: randBytes(t, 32)}}, rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := passkey.New(passkey.Config{RPID: rpID, Origins: []string{origin}, UserVerification: cfg.uv}, store, clock.Now, rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := recovery.New(store, kr, clock.Now, rand.Reader, recovery.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	surface, err := passkeyweb.New(svc, store, passkeyweb.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	face := &fakeFace{enrolled: map[string]bool{}}
+	var tokenKey [32]byte
+	copy(tokenKey[:], randBytes(t, 32))
+	srv := httptest.NewUnstartedServer(nil)
+	issuer := "http://" + srv.Listener.Addr().String()
+	s, err := idp.New(ctx, idp.Options{
+		Issuer: issuer, Store: store, Keyring: kr,
+		CookieHashKey: randBytes(t, 32), CookieBlockKey: randBytes(t, 32), TokenKey: tokenKey,
+		Clock: clock.Now, FaceMode: cfg.faceMode, Policy: cfg.policy,
+		SecondFactors: []idp.SecondFactor{face}, FirstFactors: []idp.FirstFactor{surface}, Recovery: rec,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	srv.Config.Handler = s.Handler()
+	srv.Start()
+	t.Cleanup(srv.Close)
+	hasher, err := password.New(password.Params{}, rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &env{t: t, ctx: ctx, issuer: issuer, store: store, clock: clock, face: face, svc: svc, rec: rec, hasher: hasher}
+}
+
+func randBytes(t testing.TB, n int) []byte {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func (e *env) addUser(id string) *models.User {
+	e.t.Helper()
+	hash, err := e.hasher.Hash(userPW)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	u := &models.User{ID: "user-" + id, Username: id, Email: id + "@example.test", EmailVerified: true, Name: id, PasswordHash: hash}
+	if err := e.store.CreateUser(e.ctx, u); err != nil {
+		e.t.Fatal(err)
+	}
+	return u
+}
+
+func (e *env) addClient(c *models.Client) *rp {
+	e.t.Helper()
+	c.RedirectURIs, c.SkipConsent = []string{rpRedirect}, true
+	if err := e.store.CreateClient(e.ctx, c); err != nil {
+		e.t.Fatal(err)
+	}
+	p, err := gooidc.NewProvider(e.ctx, e.issuer)
+	if err != nil {
+		e.t.Fatalf("discovery: %v", err)
+	}
+	return &rp{e: e, cfg: oauth2.Config{ClientID: c.ID, Endpoint: p.Endpoint(), RedirectURL: rpRedirect, Scopes: []string{gooidc.ScopeOpenID}},
+		verifier: p.Verifier(&gooidc.Config{ClientID: c.ID})}
+}
+
+// --- a browser --------------------------------------------------------------
+
+type page struct {
+	status int
+	url    *url.URL
+	body   string
+	header http.Header
+	json   map[string]any
+}
+
+func (p page) str(k string) string { s, _ := p.json[k].(string); return s }
+
+func (p page) location() *url.URL {
+	u, _ := url.Parse(p.header.Get("Location"))
+	return u
+}
+
+type browser struct {
+	e *env
+	c *http.Client
+	// csrf is the token of the last page that had one.
+	csrf string
+}
+
+func (e *env) browser() *browser { return &browser{e: e, c: logintest.NewBrowser(e.issuer)} }
+
+var (
+	csrfFieldRe = regexp.MustCompile(`name="csrf_token" value="([^"]+)"`)
+	csrfDataRe  = regexp.MustCompile(`data-csrf-token="([^"]+)"`)
+	authReqRe   = regexp.MustCompile(`name="authRequestID" value="([^"]+)"`)
+)
+
+func (b *browser) do(req *http.Request) page {
+	b.e.t.Helper()
+	resp, err := b.c.Do(req)
+	if err != nil {
+		b.e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	p := page{status: resp.StatusCode, url: resp.Request.URL, body: string(raw), header: resp.Header}
+	if strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
+		_ = json.Unmarshal(raw, &p.json)
+	}
+	if m := csrfFieldRe.FindStringSubmatch(p.body); m != nil {
+		b.csrf = html.UnescapeString(m[1])
+	} else if m := csrfDataRe.FindStringSubmatch(p.body); m != nil {
+		b.csrf = html.UnescapeString(m[1])
+	}
+	return p
+}
+
+func (b *browser) abs(u string) string {
+	if strings.HasPrefix(u, "/") {
+		return b.e.issuer + u
+	}
+	return u
+}
+
+func (b *browser) get(u string) page {
+	b.e.t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, b.abs(u), nil)
+	return b.do(req)
+}
+
+func (b *browser) post(u string, v url.Values) page {
+	b.e.t.Helper()
+	if v.Get("csrf_token") == "" && b.csrf != "" {
+		v.Set("csrf_token", b.csrf)
+	}
+	req, _ := http.NewRequest(http.MethodPost, b.abs(u), strings.NewReader(v.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	return b.do(req)
+}
+
+// postJSON posts body with the CSRF token in X-CSRF-Token (csrf "" sends none).
+func (b *browser) postJSON(u string, body any, csrf string) page {
+	b.e.t.Helper()
+	raw, _ := json.Marshal(body)
+	req, _ := http.NewRequest(http.MethodPost, b.abs(u), bytes.NewReader(raw))
+	req.Header.Set("Content-Type", "application/json")
+	if csrf != "" {
+		req.Header.Set("X-CSRF-Token", csrf)
+	}
+	return b.do(req)
+}
+
+// --- the relying party ------------------------------------------------------
+
+type rp struct {
+	e        *env
+	cfg      oauth2.Config
+	verifier *gooidc.IDTokenVerifier
+}
+
+type authStart struct{ url, state, nonce, verifier string }
+
+func (r *rp) start(opts ...oauth2.AuthCodeOption) authStart {
+	a := authStart{state: oauth2.GenerateVerifier(), nonce: oauth2.GenerateVerifier(), verifier: oauth2.GenerateVerifier()}
+	a.url = r.cfg.AuthCodeURL(a.state, append([]oauth2.AuthCodeOption{oauth2.S256ChallengeOption(a.verifier), gooidc.Nonce(a.nonce)}, opts...)...)
+	return a
+}
+
+type claims struct {
+	Sub string   `json:"sub"`
+	AMR []string `json:"amr"`
+	ACR string   `json:"acr"`
+}
+
+// redeem follows a redirect to the relying party and returns the ID token's claims.
+func (r *rp) redeem(loc *url.URL, a authStart) claims {
+	t := r.e.t
+	t.Helper()
+	if loc == nil || !strings.HasPrefix(loc.String(), rpRedirect) {
+		t.Fatalf("want a redirect to the client, got %v", loc)
+	}
+	if e := loc.Query().Get("error"); e != "" {
+		t.Fatalf("client got error %s: %s", e, loc.Query().Get("error_description"))
+	}
+	if loc.Query().Get("state") != a.state {
+		t.Fatalf("state %q, want %q", loc.Query().Get("state"), a.state)
+	}
+	tok, err := r.cfg.Exchange(r.e.ctx, loc.Query().Get("code"), oauth2.VerifierOption(a.verifier))
+	if err != nil {
+		t.Fatalf("token exchange: %v", err)
+	}
+	raw, _ := tok.Extra("id_token").(string)
+	idt, err := r.verifier.Verify(r.e.ctx, raw)
+	if err != nil || idt.Nonce != a.nonce {
+		t.Fatalf("ID token: %v", err)
+	}
+	var c claims
+	if err := idt.Claims(&c); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// --- steps ------------------------------------------------------------------
+
+// open starts a sign-in and returns the login page and its auth request id.
+func (b *browser) open(a authStart) (page, string) {
+	b.e.t.Helper()
+	p := b.get(a.url)
+	if p.status != http.StatusOK || p.url.Path != "/login/" {
+		b.e.t.Fatalf("authorize: want the login page, got %d at %s:\n%s", p.status, p.url, p.body)
+	}
+	return p, p.url.Query().Get("authRequestID")
+}
+
+// password submits the password form of the login page p.
+func (b *browser) password(p page, username string) page {
+	b.e.t.Helper()
+	m := authReqRe.FindStringSubmatch(p.body)
+	if m == nil {
+		b.e.t.Fatalf("no login form:\n%s", p.body)
+	}
+	return b.post("/login/password", url.Values{"authRequestID": {m[1]}, "username": {username}, "password": {userPW}})
+}
+
+// passFace answers the fake face page the browser landed on.
+func (b *browser) passFace(p page) *url.URL {
+	b.e.t.Helper()
+	if p.url.Path != "/login/face/" {
+		b.e.t.Fatalf("not on the face step: %d at %s\n%s", p.status, p.url, p.body)
+	}
+	next := b.post("/login/face/answer?result=pass&authRequestID="+url.QueryEscape(p.url.Query().Get("authRequestID")), url.Values{})
+	if next.status != http.StatusOK {
+		b.e.t.Fatalf("face answer: %d %s", next.status, next.body)
+	}
+	return b.follow(strings.TrimSpace(next.body))
+}
+
+// follow opens a URL within the provider and returns where it leaves it
+// (nil when it stays: the page is then in b.last).
+func (b *browser) follow(u string) *url.URL {
+	b.e.t.Helper()
+	if !strings.HasPrefix(b.abs(u), b.e.issuer) {
+		loc, _ := url.Parse(u)
+		return loc
+	}
+	p := b.get(u)
+	if p.status/100 == 3 {
+		return p.location()
+	}
+	b.e.t.Fatalf("%s: want a redirect out of the provider, got %d at %s:\n%s", u, p.status, p.url, p.body)
+	return nil
+}
+
+// passkeyBegin starts a passkey sign-in on the sign-in of authRequestID.
+func (b *browser) passkeyBegin(id string, body map[string]any) page {
+	b.e.t.Helper()
+	return b.postJSON("/login/passkey/begin?authRequestID="+url.QueryEscape(id), body, b.csrf)
+}
+
+func (b *browser) passkeyFinish(id, ceremonyID string, cred []byte) page {
+	b.e.t.Helper()
+	return b.postJSON("/login/passkey/finish?authRequestID="+url.QueryEscape(id),
+		map[string]any{"ceremony_id": ceremonyID, "credential": json.RawMessage(cred)}, b.csrf)
+}
+
+// options returns a begin answer's options as JSON.
+func options(t *testing.T, p page) []byte {
+	t.Helper()
+	if p.status != http.StatusOK || p.str("ceremony_id") == "" {
+		t.Fatalf("begin: %d %s", p.status, p.body)
+	}
+	raw, _ := json.Marshal(p.json["options"])
+	return raw
+}
+
+// signInWithPasskey runs a usernameless sign-in with a at the sign-in
+// started by start; it returns the finish answer.
+func (b *browser) signInWithPasskey(a *softauthn.Authenticator, start authStart) page {
+	b.e.t.Helper()
+	_, id := b.open(start)
+	begun := b.passkeyBegin(id, map[string]any{})
+	resp, err := a.Assert(options(b.e.t, begun))
+	if err != nil {
+		b.e.t.Fatal(err)
+	}
+	return b.passkeyFinish(id, begun.str("ceremony_id"), resp)
+}
+
+// signInPasswordFace signs u in with the password (and the fake face when
+// asked) and returns the redirect to the client.
+func (b *browser) signInPasswordFace(r *rp, u *models.User) (*url.URL, authStart) {
+	b.e.t.Helper()
+	a := r.start()
+	p, _ := b.open(a)
+	next := b.password(p, u.Username)
+	if next.status/100 == 3 {
+		return next.location(), a
+	}
+	return b.passFace(next), a
+}
+
+// reauth confirms the password on the account page.
+func (b *browser) reauth() {
+	b.e.t.Helper()
+	b.get("/login/account/")
+	p := b.post("/login/account/reauth", url.Values{"password": {userPW}})
+	if p.status != http.StatusOK || p.url.Query().Get("done") != "reauth" {
+		b.e.t.Fatalf("re-authentication: %d at %s\n%s", p.status, p.url, p.body)
+	}
+}
+
+// register adds a passkey on the account page (after reauth).
+func (b *browser) register(a *softauthn.Authenticator, name string) (page, *softauthn.Credential) {
+	b.e.t.Helper()
+	begun := b.postJSON("/login/passkey/register/begin", map[string]any{}, b.csrf)
+	if begun.status != http.StatusOK {
+		return begun, nil
+	}
+	resp, cred, err := a.Register(options(b.e.t, begun))
+	if err != nil {
+		b.e.t.Fatal(err)
+	}
+	return b.postJSON("/login/passkey/register/finish", map[string]any{"ceremony_id": begun.str("ceremony_id"), "name": name, "credential": json.RawMessage(resp)}, b.csrf), cred
+}
+
+func (e *env) audit(userID, typ string) []models.AuditEvent {
+	e.t.Helper()
+	evs, err := e.store.ListAudit(e.ctx, storage.AuditFilter{UserID: userID, Type: typ})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return evs
+}
