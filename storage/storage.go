@@ -225,9 +225,11 @@ type FaceTemplates interface {
 	// ListFaceTemplateKeys returns userID -> KeyID for every template, for
 	// key rotation without loading every blob at once.
 	ListFaceTemplateKeys(ctx context.Context) (map[string]string, error)
-	// ResealFaceTemplate replaces the sealed blob only if the record is still
-	// sealed under oldKeyID; otherwise ErrStale (a re-enrolment raced it).
-	ResealFaceTemplate(ctx context.Context, userID, oldKeyID, newKeyID string, sealed []byte) error
+	// ResealFaceTemplate replaces the sealed blob only if the record still
+	// holds exactly oldSealed under oldKeyID; otherwise ErrStale (a
+	// re-enrolment, a reset or a rotation raced it, even one sealed under
+	// the same key).
+	ResealFaceTemplate(ctx context.Context, userID, oldKeyID string, oldSealed []byte, newKeyID string, sealed []byte) error
 }
 
 type FaceChallenges interface {

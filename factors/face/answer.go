@@ -1,7 +1,6 @@
 package face
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -208,15 +207,7 @@ func (s *Service) verify(ctx context.Context, ch *models.FaceChallenge, actions 
 func (s *Service) upgradeTemplate(ctx context.Context, userID string, verified *models.FaceTemplate, up *faceauth.Template) {
 	keyID, sealed, err := faceauth.SealTemplate(s.kr, userID, up)
 	if err == nil {
-		var cur *models.FaceTemplate
-		cur, err = s.store.GetFaceTemplate(ctx, userID)
-		switch {
-		case err != nil:
-		case cur.KeyID != verified.KeyID || !bytes.Equal(cur.Sealed, verified.Sealed):
-			err = storage.ErrStale
-		default:
-			err = s.store.ResealFaceTemplate(ctx, userID, verified.KeyID, keyID, sealed)
-		}
+		err = s.store.ResealFaceTemplate(ctx, userID, verified.KeyID, verified.Sealed, keyID, sealed)
 	}
 	if err != nil {
 		slog.WarnContext(ctx, "face: template not upgraded with the second embedder's samples; the next verification tries again", "user", userID, "err", err)

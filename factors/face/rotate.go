@@ -101,7 +101,7 @@ func (s *Service) resealOne(ctx context.Context, userID string) (resealResult, e
 		if !changed {
 			return resealCurrent, nil
 		}
-		err = s.store.ResealFaceTemplate(ctx, userID, rec.KeyID, newKeyID, sealed)
+		err = s.store.ResealFaceTemplate(ctx, userID, rec.KeyID, rec.Sealed, newKeyID, sealed)
 		switch {
 		case err == nil:
 			return resealDone, nil

@@ -285,14 +285,14 @@ type racingStore struct {
 	fresh    *models.FaceTemplate
 }
 
-func (s *racingStore) ResealFaceTemplate(ctx context.Context, userID, oldKeyID, newKeyID string, sealed []byte) error {
+func (s *racingStore) ResealFaceTemplate(ctx context.Context, userID, oldKeyID string, oldSealed []byte, newKeyID string, sealed []byte) error {
 	if userID == s.raceUser && !s.raced {
 		s.raced = true
 		if err := s.Store.SaveFaceTemplate(ctx, s.fresh); err != nil {
 			return err
 		}
 	}
-	return s.Store.ResealFaceTemplate(ctx, userID, oldKeyID, newKeyID, sealed)
+	return s.Store.ResealFaceTemplate(ctx, userID, oldKeyID, oldSealed, newKeyID, sealed)
 }
 
 func TestRotateTemplates(t *testing.T) {

@@ -56,12 +56,14 @@ func (s *Store) ListFaceTemplateKeys(ctx context.Context) (map[string]string, er
 }
 
 // ResealFaceTemplate swaps in a blob sealed under newKeyID only if the
-// stored template is still sealed under oldKeyID (compare-and-swap);
-// otherwise storage.ErrStale, or ErrNotFound if there is no template.
-func (s *Store) ResealFaceTemplate(ctx context.Context, userID, oldKeyID, newKeyID string, sealed []byte) error {
+// stored template still holds exactly oldSealed under oldKeyID
+// (compare-and-swap; sealing uses a random nonce, so a re-enrolment under
+// the same key never compares equal); otherwise storage.ErrStale, or
+// ErrNotFound if there is no template.
+func (s *Store) ResealFaceTemplate(ctx context.Context, userID, oldKeyID string, oldSealed []byte, newKeyID string, sealed []byte) error {
 	err := s.transaction(ctx, func(tx *gorm.DB) error {
 		res := tx.Model(&models.FaceTemplate{}).
-			Where("user_id = ? AND key_id = ?", userID, oldKeyID).
+			Where("user_id = ? AND key_id = ? AND sealed = ?", userID, oldKeyID, oldSealed).
 			Updates(map[string]any{"key_id": newKeyID, "sealed": sealed, "updated_at": norm(s.now())})
 		if res.Error != nil || res.RowsAffected > 0 {
 			return res.Error
@@ -73,7 +75,7 @@ func (s *Store) ResealFaceTemplate(ctx context.Context, userID, oldKeyID, newKey
 		if n == 0 {
 			return gorm.ErrRecordNotFound
 		}
-		return fmt.Errorf("template of user %s is no longer sealed under key %s: %w", userID, oldKeyID, storage.ErrStale)
+		return fmt.Errorf("template of user %s changed since it was read (key %s): %w", userID, oldKeyID, storage.ErrStale)
 	})
 	return wrap("reseal face template", err)
 }

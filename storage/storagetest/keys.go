@@ -157,7 +157,7 @@ func testFaceTemplates(t *testing.T, s storage.Storage) {
 func testFaceTemplateResealCAS(t *testing.T, s storage.Storage) {
 	ctx := t.Context()
 	must(t, "save", s.SaveFaceTemplate(ctx, faceTemplate("u1", "key-a", "under-a")))
-	must(t, "reseal a->b", s.ResealFaceTemplate(ctx, "u1", "key-a", "key-b", []byte("under-b")))
+	must(t, "reseal a->b", s.ResealFaceTemplate(ctx, "u1", "key-a", []byte("under-a"), "key-b", []byte("under-b")))
 	got, err := s.GetFaceTemplate(ctx, "u1")
 	must(t, "get", err)
 	if got.KeyID != "key-b" || string(got.Sealed) != "under-b" || got.Samples != 5 {
@@ -165,17 +165,28 @@ func testFaceTemplateResealCAS(t *testing.T, s storage.Storage) {
 	}
 
 	// A rotation job working from a stale read loses to whatever happened since.
-	wantErr(t, "stale reseal", s.ResealFaceTemplate(ctx, "u1", "key-a", "key-c", []byte("under-c")), storage.ErrStale)
+	wantErr(t, "stale reseal", s.ResealFaceTemplate(ctx, "u1", "key-a", []byte("under-a"), "key-c", []byte("under-c")), storage.ErrStale)
 	got, err = s.GetFaceTemplate(ctx, "u1")
 	must(t, "get after stale", err)
 	if got.KeyID != "key-b" || string(got.Sealed) != "under-b" {
 		t.Fatalf("stale reseal changed the template: %s %q", got.KeyID, got.Sealed)
 	}
-	wantErr(t, "reseal unknown user", s.ResealFaceTemplate(ctx, "nobody", "key-a", "key-b", []byte("x")), storage.ErrNotFound)
+	// A re-enrolment sealed under the same key is not the template that was
+	// read: an upgrade or rotation working from the old read must not
+	// overwrite it.
+	must(t, "re-enrol under b", s.SaveFaceTemplate(ctx, faceTemplate("u1", "key-b", "re-enrolled-under-b")))
+	wantErr(t, "reseal over a same-key re-enrolment", s.ResealFaceTemplate(ctx, "u1", "key-b", []byte("under-b"), "key-c", []byte("upgraded")), storage.ErrStale)
+	got, err = s.GetFaceTemplate(ctx, "u1")
+	must(t, "get after same-key re-enrolment", err)
+	if string(got.Sealed) != "re-enrolled-under-b" {
+		t.Fatalf("reseal overwrote a re-enrolment under the same key: %q", got.Sealed)
+	}
+	must(t, "restore", s.SaveFaceTemplate(ctx, faceTemplate("u1", "key-b", "under-b")))
+	wantErr(t, "reseal unknown user", s.ResealFaceTemplate(ctx, "nobody", "key-a", []byte("under-a"), "key-b", []byte("x")), storage.ErrNotFound)
 
 	// Concurrent resealers from the same read: exactly one wins.
 	errs := concurrently(6, func(i int) error {
-		return s.ResealFaceTemplate(ctx, "u1", "key-b", "key-c", []byte{byte('0' + i)})
+		return s.ResealFaceTemplate(ctx, "u1", "key-b", []byte("under-b"), "key-c", []byte{byte('0' + i)})
 	})
 	wins := 0
 	for i, err := range errs {
