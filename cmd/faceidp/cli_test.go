@@ -359,7 +359,7 @@ func TestDemoFlagGeneratesSecrets(t *testing.T) {
 	dir := t.TempDir()
 	e := &testEnv{t: t, dataDir: dir, vars: []string{"FACEIDP_DATA_DIR=" + dir, "FACEIDP_FACE_MODE=off"}}
 	r := e.run("", "--demo", "user", "list")
-	if r.code != 0 || !strings.Contains(r.stderr, "DEMO MODE") {
+	if r.code != 0 || !strings.Contains(r.stderr, "demo mode: generated new secrets") {
 		t.Fatalf("--demo: exit %d, stderr %s", r.code, r.stderr)
 	}
 	if fi, err := os.Stat(filepath.Join(dir, config.DemoSecretsFile)); err != nil || fi.Mode().Perm() != 0o600 {
