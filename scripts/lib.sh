@@ -74,7 +74,12 @@ setup_cblas() {
   [ -e "$blas" ] || die "$blas not found (is libblas-dev / libopenblas0 installed?)"
   mkdir -p "$BUILD/cblas"
   ln -sfn "$blas" "$BUILD/cblas/libcblas.so"
-  export CGO_LDFLAGS="-L$BUILD/cblas${CGO_LDFLAGS:+ $CGO_LDFLAGS}"
+  # Once only: CGO_LDFLAGS is part of go-face's cache key, so a second
+  # -L (a shell that already has it) would recompile dlib's bindings.
+  case " ${CGO_LDFLAGS:-} " in
+    *" -L$BUILD/cblas "*) ;;
+    *) export CGO_LDFLAGS="-L$BUILD/cblas${CGO_LDFLAGS:+ $CGO_LDFLAGS}" ;;
+  esac
 }
 
 # GO_FACE is the package whose cgo build (dlib's C++ headers, compiled with
