@@ -98,16 +98,16 @@ fmt_elapsed() { printf '%dm%02ds' $(($1 / 60)) $(($1 % 60)); }
 
 # build_faceidp builds .build/bin/faceidp. A first build compiles go-face's
 # cgo bindings against dlib, which takes 5 to 15 minutes on a 2-core
-# machine (about 10 on a busy one): that is said up front, and while it
-# runs every package go build starts is printed with the elapsed time, plus
-# a "still building" line every 30 seconds. A cached build says nothing more
+# machine, longer when it is busy (30 on one shared by several builds): that
+# is said up front, and while it runs every package go build starts is
+# printed with the elapsed time, plus a "still building" line every 30 s. A cached build says nothing more
 # than that it is building.
 build_faceidp() {
   local out="$BUILD/bin/faceidp" start=$SECONDS ticker rc=0
   mkdir -p "$BUILD/bin"
   if [ "$(go_stale "$GO_FACE")" = true ]; then
     log "first build: compiling dlib's face recognition bindings ($GO_FACE, C++)."
-    log "this takes 5-15 minutes on a 2-core machine (about 10 on a busy one); later builds reuse Go's cache and take seconds"
+    log "this takes 5-15 minutes on a 2-core machine, longer when it is busy; later builds reuse Go's cache and take seconds"
     ( while sleep 30; do printf '    ... still building, %s elapsed\n' "$(fmt_elapsed $((SECONDS - start)))" >&2; done ) &
     ticker=$!
     # go build -v names each package as it starts building it.
