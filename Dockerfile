@@ -1,7 +1,12 @@
 # faceidp: OpenID Connect provider with a face second factor.
 #
 #   docker build -t faceidp .
-#   docker run --rm -v faceidp-models:/models faceidp models fetch --dir /models  # or mount an assembled dir
+#   Fill the models volume once (serve refuses an incomplete one), from local files
+#   (--copy: links would point into /src, which only that container sees):
+#   docker run --rm -v faceidp-models:/models -v /path/to/shared/models:/src:ro faceidp \
+#     models assemble --copy --dir /models --from /src
+#   or from dlib's downloads (needs internet):
+#   docker run --rm -v faceidp-models:/models faceidp models fetch --dir /models
 #   (face.embedders: dlib+onnx: add the ONNX model you chose to /models, e.g.
 #    faceidp models assemble --dir /models --onnx-model fr_feature.onnx; ONNX
 #    Runtime's library is in the image)

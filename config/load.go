@@ -22,8 +22,9 @@ type LoadOptions struct {
 	Demo bool
 	// Rand generates demo secrets (crypto/rand.Reader in production).
 	Rand io.Reader
-	// Logger receives the demo-mode warning and notes about unknown
-	// FACEIDP_* variables. Nil discards them.
+	// Logger receives a note when demo secrets are generated and notes
+	// about unknown FACEIDP_* variables. Nil discards them. (The standing
+	// demo-mode warning is Config.WarnDemoMode's, called by serve.)
 	Logger *slog.Logger
 }
 

@@ -104,7 +104,7 @@ func ensureDemoSecrets(c *Config, random io.Reader, logger *slog.Logger) error {
 	if random == nil {
 		random = rand.Reader
 	}
-	path := filepath.Join(c.DataDir, DemoSecretsFile)
+	path := c.DemoSecretsPath()
 	var stored Secrets
 	data, err := os.ReadFile(path)
 	switch {
@@ -150,8 +150,9 @@ func ensureDemoSecrets(c *Config, random io.Reader, logger *slog.Logger) error {
 		return &Error{Problems: ps}
 	}
 
-	logger.Warn("DEMO MODE: secrets missing from the configuration are taken from the data directory; never run demo mode in production",
-		"file", path)
+	// The standing "DEMO MODE" warning is serve's, once per start (see
+	// WarnDemoMode): every CLI command loads the configuration, and a
+	// script that runs seven of them should not print it seven times.
 	if len(generated) == 0 {
 		return nil
 	}
@@ -165,9 +166,23 @@ func ensureDemoSecrets(c *Config, random io.Reader, logger *slog.Logger) error {
 	if err := writeFileAtomic(path, out, 0o600); err != nil {
 		return fmt.Errorf("write demo secrets: %w", err)
 	}
-	logger.Warn("DEMO MODE: generated new secrets and stored them in plain text in the data directory",
+	logger.Warn("demo mode: generated new secrets and stored them in plain text in the data directory",
 		"file", path, "keys", generated)
 	return nil
+}
+
+// DemoSecretsPath is the demo secrets file of this configuration's data
+// directory.
+func (c *Config) DemoSecretsPath() string { return filepath.Join(c.DataDir, DemoSecretsFile) }
+
+// WarnDemoMode logs the demo-mode warning when c is in demo mode. The server
+// calls it once per start; other commands stay quiet about it.
+func (c *Config) WarnDemoMode(logger *slog.Logger) {
+	if !c.Demo {
+		return
+	}
+	logger.Warn("DEMO MODE: secrets missing from the configuration are kept in plain text in the data directory; never run demo mode in production",
+		"file", c.DemoSecretsPath())
 }
 
 func writeFileAtomic(path string, data []byte, perm os.FileMode) error {

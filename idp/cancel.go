@@ -71,8 +71,15 @@ func (s *Server) renderThrottled(w http.ResponseWriter, r *http.Request, te *Thr
 	}
 	if f, err := s.loadFlow(r, id); err == nil {
 		data["AuthRequestID"], data["ClientName"] = f.Request.ID, clientName(f.Client)
-		if !te.Disabled && f.Request.Step == models.StepFirstFactor {
-			data["RetryURL"] = loginURL(s.issuer)(f.Request.ID)
+		// After the wait, the same step again: the sign-in form, or the
+		// throttled second factor's page.
+		switch {
+		case te.Disabled:
+		case f.Request.Step == models.StepFirstFactor:
+			data["RetryURL"], data["RetryLabel"] = loginURL(s.issuer)(f.Request.ID), "Back to the sign-in form"
+		case f.Request.Step == models.StepSecondFactor && s.factors[te.Factor] != nil:
+			data["RetryURL"] = s.factors[te.Factor].Path(models.StepSecondFactor, f.Request.ID)
+			data["RetryLabel"] = "Try again after the wait"
 		}
 		if te.Factor == policy.AMRFace && f.Request.Step == models.StepSecondFactor && s.opts.Recovery != nil {
 			data["FallbackPath"] = FallbackPath(f.Request.ID)

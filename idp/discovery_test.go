@@ -119,3 +119,23 @@ func TestNoDeviceAuthorizationEndpoint(t *testing.T) {
 		t.Fatalf("POST /device_authorization: %d %s, want 404", p.status, p.body)
 	}
 }
+
+// Browsers ask every site for /favicon.ico and the pages link an SVG icon:
+// both are served (a 404 for each page view filled the logs).
+func TestFaviconIsServed(t *testing.T) {
+	e := newEnv(t)
+	e.addClient(&models.Client{ID: "app", Name: "App", RedirectURIs: []string{rpRedirect}, SkipConsent: true}, "app-secret")
+	b := e.newBrowser()
+	ico := get(t, b, e.issuer+"/favicon.ico")
+	if ico.status != http.StatusOK || !strings.HasPrefix(ico.body, "\x00\x00\x01\x00") || !strings.Contains(ico.header.Get("Content-Type"), "icon") {
+		t.Fatalf("/favicon.ico: %d %q, want 200 and an icon", ico.status, ico.header.Get("Content-Type"))
+	}
+	svg := get(t, b, e.issuer+"/login/static/favicon.svg")
+	if svg.status != http.StatusOK || svg.header.Get("Content-Type") != "image/svg+xml" || !strings.Contains(svg.body, "<svg") {
+		t.Fatalf("favicon.svg: %d %q", svg.status, svg.header.Get("Content-Type"))
+	}
+	login := get(t, b, e.rp(t, "app", "app-secret").start().url)
+	if !strings.Contains(login.body, `<link rel="icon" href="/login/static/favicon.svg" type="image/svg+xml">`) {
+		t.Fatalf("the login page does not link the icon:\n%s", login.body)
+	}
+}

@@ -268,6 +268,9 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		protect.ServeHTTP(w, r)
 	}))
 	root.HandleFunc("GET /healthz", s.healthz)
+	// Browsers ask for /favicon.ico whatever a page links (the discovery
+	// document, JSON errors): answer rather than log a 404 for each.
+	root.Handle("GET /favicon.ico", templates.Static())
 	root.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{}))
 	// The hot endpoints are served here, from memory or with one indexed
 	// read, with op's CORS policy; see docs/performance.md.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"html"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -434,6 +435,46 @@ func TestThrottledPageShowsTheWaitAndTheWayBack(t *testing.T) {
 	// Another browser cannot cancel someone's sign-in.
 	if resp := postForm(t, e.newBrowser(), e.issuer+"/login/cancel", url.Values{"authRequestID": {id}}); resp.status/100 == 3 {
 		t.Fatalf("cancel from another browser: %d", resp.status)
+	}
+}
+
+// A face check that must wait is shown on the throttled page with the wait
+// (and Retry-After), a link to try face again and the way back to the
+// application (error=access_denied at its redirect_uri).
+func TestThrottledFacePageShowsTheWaitTheRetryAndTheWayBack(t *testing.T) {
+	e := newEnv(t, withFakeFace)
+	alice := e.addUser("user-alice", "alice", "alice@example.com", "Alice", alicePW)
+	faceClient(e)
+	r := e.rp(t, "app", "app-secret")
+	failedAt := e.clock.Now()
+	// Five free failures, then 30 s: the sixth failure happened just now.
+	if _, err := e.store.UpdateThrottle(e.ctx, "user:"+alice.ID, "face", func(t *models.FactorThrottle) error {
+		t.UserID, t.Failures, t.LastFailureAt = alice.ID, throttle.DefaultFaceAfter+1, &failedAt
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	b := e.newBrowser()
+	p, a := e.signInPw(t, b, r, "alice", alicePW)
+	id := p.url.Query().Get("authRequestID")
+	e.clock.Advance(10 * time.Second)
+	th := httpGetThrottled(t, e, b, id)
+	if th.status != http.StatusTooManyRequests || th.header.Get("Retry-After") == "" ||
+		!regexp.MustCompile(`Too many failed face checks\. Try again in \d+ seconds\.`).MatchString(th.body) {
+		t.Fatalf("face wait page: %d Retry-After=%q\n%s", th.status, th.header.Get("Retry-After"), th.body)
+	}
+	retry := regexp.MustCompile(`<a href="([^"]+)" id="retry-link">`).FindStringSubmatch(th.body)
+	if retry == nil || html.UnescapeString(retry[1]) != "/login/face/?authRequestID="+url.QueryEscape(id) {
+		t.Fatalf("no link to try face again:\n%s", th.body)
+	}
+	m := regexp.MustCompile(`(?s)<form method="post" action="/login/cancel" class="cancel">(.*?)</form>`).FindStringSubmatch(th.body)
+	if m == nil || !strings.Contains(m[1], "Return to App") {
+		t.Fatalf("no way back to the application:\n%s", th.body)
+	}
+	resp := postForm(t, b, e.issuer+"/login/cancel", parseForm(t, `<form action="/login/cancel">`+m[1]+`</form>`).fields)
+	loc, _ := url.Parse(resp.header.Get("Location"))
+	if resp.status/100 != 3 || !strings.HasPrefix(loc.String(), rpRedirect) || loc.Query().Get("error") != "access_denied" || loc.Query().Get("state") != a.state {
+		t.Fatalf("return to the app: %d Location=%s", resp.status, loc)
 	}
 }
 

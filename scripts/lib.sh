@@ -74,13 +74,61 @@ setup_cblas() {
   [ -e "$blas" ] || die "$blas not found (is libblas-dev / libopenblas0 installed?)"
   mkdir -p "$BUILD/cblas"
   ln -sfn "$blas" "$BUILD/cblas/libcblas.so"
-  export CGO_LDFLAGS="-L$BUILD/cblas${CGO_LDFLAGS:+ $CGO_LDFLAGS}"
+  # Once only: CGO_LDFLAGS is part of go-face's cache key, so a second
+  # -L (a shell that already has it) would recompile dlib's bindings.
+  case " ${CGO_LDFLAGS:-} " in
+    *" -L$BUILD/cblas "*) ;;
+    *) export CGO_LDFLAGS="-L$BUILD/cblas${CGO_LDFLAGS:+ $CGO_LDFLAGS}" ;;
+  esac
 }
 
-# build_faceidp builds .build/bin/faceidp.
+# GO_FACE is the package whose cgo build (dlib's C++ headers, compiled with
+# g++) dominates a first build.
+GO_FACE="github.com/Kagami/go-face"
+
+# go_stale PKG prints true when PKG (built with the current environment,
+# CGO_LDFLAGS included) is not in Go's build cache. `go list` only hashes
+# the inputs; it compiles nothing, so this costs a second or two.
+go_stale() {
+  (cd "$ROOT" && go list -f '{{.Stale}}' "$1" 2>/dev/null) || echo true
+}
+
+# fmt_elapsed SECONDS prints e.g. 4m05s.
+fmt_elapsed() { printf '%dm%02ds' $(($1 / 60)) $(($1 % 60)); }
+
+# build_faceidp builds .build/bin/faceidp. A first build compiles go-face's
+# cgo bindings against dlib, which takes 5 to 15 minutes on a 2-core
+# machine, longer when it is busy (30 on one shared by several builds): that
+# is said up front, and while it runs every package go build starts is
+# printed with the elapsed time, plus a "still building" line every 30 s. A cached build says nothing more
+# than that it is building.
 build_faceidp() {
-  log "building faceidp (the first build compiles dlib bindings: about a minute)"
-  (cd "$ROOT" && go build -o "$BUILD/bin/faceidp" ./cmd/faceidp)
+  local out="$BUILD/bin/faceidp" start=$SECONDS ticker rc=0
+  mkdir -p "$BUILD/bin"
+  if [ "$(go_stale "$GO_FACE")" = true ]; then
+    log "first build: compiling dlib's face recognition bindings ($GO_FACE, C++)."
+    log "this takes 5-15 minutes on a 2-core machine, longer when it is busy; later builds reuse Go's cache and take seconds"
+    ( while sleep 30; do printf '    ... still building, %s elapsed\n' "$(fmt_elapsed $((SECONDS - start)))" >&2; done ) &
+    ticker=$!
+    # go build -v names each package as it starts building it.
+    (
+      set -o pipefail # the build's status, not the loop's
+      (cd "$ROOT" && go build -v -o "$out" ./cmd/faceidp 2>&1) |
+        while IFS= read -r line; do
+          case "$line" in
+            *" "* | "") printf '%s\n' "$line" >&2 ;; # compiler output: as is
+            *) printf '    %s  %s\n' "$(fmt_elapsed $((SECONDS - start)))" "$line" >&2 ;;
+          esac
+        done
+    ) || rc=$?
+    kill "$ticker" 2>/dev/null || true
+    wait "$ticker" 2>/dev/null || true
+    [ "$rc" -eq 0 ] || die "go build failed (exit $rc); see the messages above"
+    log "built faceidp in $(fmt_elapsed $((SECONDS - start)))"
+  else
+    log "building faceidp (dlib bindings cached)"
+    (cd "$ROOT" && go build -o "$out" ./cmd/faceidp)
+  fi
 }
 
 # assemble_models fills .build/models from $SHARED/models and Debian's

@@ -359,7 +359,7 @@ func TestDemoFlagGeneratesSecrets(t *testing.T) {
 	dir := t.TempDir()
 	e := &testEnv{t: t, dataDir: dir, vars: []string{"FACEIDP_DATA_DIR=" + dir, "FACEIDP_FACE_MODE=off"}}
 	r := e.run("", "--demo", "user", "list")
-	if r.code != 0 || !strings.Contains(r.stderr, "DEMO MODE") {
+	if r.code != 0 || !strings.Contains(r.stderr, "demo mode: generated new secrets") {
 		t.Fatalf("--demo: exit %d, stderr %s", r.code, r.stderr)
 	}
 	if fi, err := os.Stat(filepath.Join(dir, config.DemoSecretsFile)); err != nil || fi.Mode().Perm() != 0o600 {
@@ -776,5 +776,41 @@ func TestUserEnableFace(t *testing.T) {
 	}
 	if list := e.ok("", "user", "list"); strings.Contains(list, "pwd wait") {
 		t.Fatalf("after enable:\n%s", list)
+	}
+}
+
+// In demo mode the standing warning is serve's, once per start: the other
+// commands a script runs before it (migrate, user list, ...) stay quiet.
+func TestDemoModeIsWarnedOncePerStart(t *testing.T) {
+	dir := t.TempDir()
+	e := &testEnv{t: t, dataDir: dir, vars: []string{"FACEIDP_DATA_DIR=" + dir, "FACEIDP_FACE_MODE=off", "FACEIDP_DEMO=true"}}
+	first := e.run("", "migrate")
+	if first.code != 0 || !strings.Contains(first.stderr, "demo mode: generated new secrets") || strings.Contains(first.stderr, "DEMO MODE") {
+		t.Fatalf("first command in demo mode: exit %d, want one note about generated secrets and no DEMO MODE banner:\n%s", first.code, first.stderr)
+	}
+	for _, args := range [][]string{{"migrate"}, {"user", "list"}, {"client", "list"}} {
+		if r := e.run("", args...); r.code != 0 || strings.Contains(r.stderr, "DEMO MODE") || strings.Contains(r.stderr, "demo mode") {
+			t.Errorf("faceidp %s: exit %d, want no demo-mode warning:\n%s", strings.Join(args, " "), r.code, r.stderr)
+		}
+	}
+	_, stop := serveUntilReady(t, e)
+	r := stop()
+	if n := strings.Count(r.stderr, "DEMO MODE"); r.code != 0 || n != 1 {
+		t.Errorf("serve: exit %d, DEMO MODE warned %d times, want once:\n%s", r.code, n, r.stderr)
+	}
+}
+
+// serve binds its port before the slow part of starting, and a taken port
+// is the error it exits with.
+func TestServeReportsATakenPort(t *testing.T) {
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	addr := taken.Addr().String()
+	msg := newTestEnv(t).with("FACEIDP_LISTEN="+addr, "FACEIDP_ISSUER=http://"+addr).fails("", "serve")
+	if !strings.Contains(msg, "listen on "+addr) || !strings.Contains(msg, "address already in use") {
+		t.Errorf("serve with %s taken: %s", addr, msg)
 	}
 }

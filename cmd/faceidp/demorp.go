@@ -18,10 +18,11 @@ func (a *app) demoRPCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "demo-rp",
 		Short: "Run the demo relying app that signs in through the provider",
-		Long: `A small web app (default http://127.0.0.1:9090) that signs in through the
-configured issuer with the authorization code flow and PKCE, and shows the
-verified ID token claims (amr, acr, auth_time, ...), userinfo, a refresh
-button and RP-initiated logout. Register it first, e.g.:
+		Long: `A small web app (default http://127.0.0.1:9090, or --listen /
+FACEIDP_DEMO_RP_LISTEN) that signs in through the configured issuer with
+the authorization code flow and PKCE, and shows the verified ID token claims
+(amr, acr, auth_time, ...), userinfo, a refresh button and RP-initiated
+logout. Register it first, e.g.:
 
   faceidp client add --id demo --name "Demo app" \
     --redirect-uri http://127.0.0.1:9090/callback \
@@ -73,8 +74,8 @@ For a confidential client, put its secret in FACEIDP_DEMO_RP_CLIENT_SECRET.`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:9090", "address the demo app listens on")
+	cmd.Flags().StringVar(&listen, "listen", a.getenvOr("FACEIDP_DEMO_RP_LISTEN", "127.0.0.1:9090"), "address the demo app listens on (env FACEIDP_DEMO_RP_LISTEN)")
 	cmd.Flags().StringVar(&clientID, "client-id", "demo", "client id registered at the provider")
-	cmd.Flags().StringVar(&baseURL, "base-url", "", "URL the browser reaches the demo app at (default http://LISTEN)")
+	cmd.Flags().StringVar(&baseURL, "base-url", a.getenv("FACEIDP_DEMO_RP_BASE_URL"), "URL the browser reaches the demo app at, default http://LISTEN (env FACEIDP_DEMO_RP_BASE_URL)")
 	return cmd
 }

@@ -93,6 +93,14 @@ func (a *app) getenv(name string) string {
 	return ""
 }
 
+// getenvOr is getenv with a default for an unset or empty variable.
+func (a *app) getenvOr(name, def string) string {
+	if v := a.getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
 // loadConfig reads and validates the configuration; it is the first thing
 // every command that touches state does.
 func (a *app) loadConfig() (*config.Config, *slog.Logger, error) {

@@ -53,6 +53,15 @@ func (a *app) serve(ctx context.Context) error {
 	if err := checkFaceModels(cfg); err != nil {
 		return err
 	}
+	// Bind before the slow part (face models, database): a port already
+	// in use is reported at once, not after the models have loaded.
+	// Connections made meanwhile wait in the listen backlog.
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+	}
+	defer ln.Close()
+	cfg.WarnDemoMode(logger)
 	kr, err := cfg.Keyring(a.rand)
 	if err != nil {
 		return err
@@ -135,10 +144,6 @@ func (a *app) serve(ctx context.Context) error {
 		}
 	}()
 
-	ln, err := net.Listen("tcp", cfg.Listen)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
-	}
 	hs := &http.Server{
 		Handler:           srv.Handler(),
 		ReadHeaderTimeout: readHeaderTimeout,
