@@ -46,6 +46,13 @@ const (
 // test log. The browser is closed when the test ends.
 func NewChromium(t testing.TB, y4m string, camera Camera) context.Context {
 	t.Helper()
+	// Not t.TempDir: Chromium's helper processes (crashpad) may still be
+	// writing into the profile for a moment after the browser exits, and
+	// t.TempDir's cleanup fails the test on "directory not empty".
+	profile, err := os.MkdirTemp("", "faceidp-chromium-")
+	if err != nil {
+		t.Fatalf("chromium profile dir: %v", err)
+	}
 	permission := chromedp.Flag("use-fake-ui-for-media-stream", true) // allow
 	if camera == DenyCamera {
 		permission = chromedp.Flag("deny-permission-prompts", true)
@@ -53,7 +60,7 @@ func NewChromium(t testing.TB, y4m string, camera Camera) context.Context {
 	opts := []chromedp.ExecAllocatorOption{
 		permission,
 		chromedp.ExecPath(ChromiumPath(t)),
-		chromedp.UserDataDir(t.TempDir()),
+		chromedp.UserDataDir(profile),
 		chromedp.Headless,
 		chromedp.NoSandbox,
 		chromedp.DisableGPU,
@@ -71,7 +78,12 @@ func NewChromium(t testing.TB, y4m string, camera Camera) context.Context {
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(actx, chromedp.WithLogf(t.Logf))
 	ctx, cancelTimeout := context.WithTimeout(ctx, 5*time.Minute)
-	t.Cleanup(func() { cancelTimeout(); cancel(); cancelAlloc() })
+	t.Cleanup(func() {
+		cancelTimeout()
+		cancel()
+		cancelAlloc()
+		removeProfile(t, profile)
+	})
 	chromedp.ListenTarget(ctx, func(ev any) {
 		switch ev := ev.(type) {
 		case *runtime.EventConsoleAPICalled:
@@ -150,4 +162,17 @@ func WaitFaceOutcome(t testing.TB, ctx context.Context, done string) FaceOutcome
 	}
 	t.Fatal("the face step did not finish within 3 minutes")
 	return FaceOutcome{}
+}
+
+// removeProfile deletes a Chromium profile directory once the browser's
+// last helper process has let go of it, retrying for a few seconds.
+func removeProfile(t testing.TB, dir string) {
+	var err error
+	for range 20 {
+		if err = os.RemoveAll(dir); err == nil {
+			return
+		}
+		time.Sleep(150 * time.Millisecond)
+	}
+	t.Logf("chromium profile %s left behind: %v", dir, err)
 }
