@@ -22,6 +22,7 @@ func TestHotColumnsCoverModels(t *testing.T) {
 		{&models.User{}, userColumns(&models.User{})},
 		{&models.AccessToken{}, accessTokenColumns(&models.AccessToken{})},
 		{&models.RefreshToken{}, refreshTokenColumns(&models.RefreshToken{})},
+		{&models.AuthRequest{}, authRequestColumns(&models.AuthRequest{})},
 	} {
 		sch, err := schema.Parse(tc.model, &sync.Map{}, schema.NamingStrategy{})
 		if err != nil {
