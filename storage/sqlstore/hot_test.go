@@ -23,6 +23,7 @@ func TestHotColumnsCoverModels(t *testing.T) {
 		{&models.AccessToken{}, accessTokenColumns(&models.AccessToken{})},
 		{&models.RefreshToken{}, refreshTokenColumns(&models.RefreshToken{})},
 		{&models.AuthRequest{}, authRequestColumns(&models.AuthRequest{})},
+		{&models.FactorThrottle{}, throttleColumns(&models.FactorThrottle{})},
 	} {
 		sch, err := schema.Parse(tc.model, &sync.Map{}, schema.NamingStrategy{})
 		if err != nil {
