@@ -37,8 +37,6 @@ type Store struct {
 	// wdb writes (tx.go): db itself on PostgreSQL, one dedicated
 	// connection on SQLite.
 	wdb *gorm.DB
-	// batch groups refresh rotations into one SQLite commit (groupcommit.go).
-	batch batcher
 }
 
 type options struct {

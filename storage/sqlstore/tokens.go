@@ -67,7 +67,7 @@ func (s *Store) RotateRefreshToken(ctx context.Context, oldHash string, now time
 		}
 	}
 	reused := false
-	err := s.batchedTransaction(ctx, writeStatements, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.rawTransaction(ctx, func(tx *sql.Tx) error {
 		reused = false // the transaction may be retried
 		claim, args := claimSQL, []any{now, oldHash}
 		if next.FamilyID != "" {
