@@ -17,7 +17,7 @@ func (s *Store) CreateAuthRequest(ctx context.Context, r *models.AuthRequest) er
 }
 
 func (s *Store) GetAuthRequest(ctx context.Context, id string) (*models.AuthRequest, error) {
-	return takeOne[models.AuthRequest](ctx, s.db, "get auth request", "id", id)
+	return s.getAuthRequest(ctx, "get auth request", getAuthRequestSQL, id)
 }
 
 // GetAuthRequestByCodeHash finds the request an authorization code was
@@ -26,13 +26,22 @@ func (s *Store) GetAuthRequestByCodeHash(ctx context.Context, codeHash string) (
 	if codeHash == "" {
 		return nil, notFound("get auth request by code")
 	}
-	return takeOne[models.AuthRequest](ctx, s.db, "get auth request by code", "code_hash", codeHash)
+	return s.getAuthRequest(ctx, "get auth request by code", getAuthRequestByCodeHashSQL, codeHash)
 }
 
 // UpdateAuthRequest overwrites every column except ID and CreatedAt.
 func (s *Store) UpdateAuthRequest(ctx context.Context, r *models.AuthRequest) error {
 	normTimes(r)
-	return wrap("update auth request "+r.ID, updateRow(s.write(ctx), r, r.ID))
+	op := "update auth request " + r.ID
+	args := setValues(authRequestColumns(r), "id", "created_at")
+	n, err := s.hotExec(ctx, op, updateAuthRequestSQL, append(args, r.ID)...)
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return notFound(op)
+	}
+	return nil
 }
 
 func (s *Store) DeleteAuthRequest(ctx context.Context, id string) error {

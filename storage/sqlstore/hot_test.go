@@ -22,6 +22,8 @@ func TestHotColumnsCoverModels(t *testing.T) {
 		{&models.User{}, userColumns(&models.User{})},
 		{&models.AccessToken{}, accessTokenColumns(&models.AccessToken{})},
 		{&models.RefreshToken{}, refreshTokenColumns(&models.RefreshToken{})},
+		{&models.AuthRequest{}, authRequestColumns(&models.AuthRequest{})},
+		{&models.FactorThrottle{}, throttleColumns(&models.FactorThrottle{})},
 	} {
 		sch, err := schema.Parse(tc.model, &sync.Map{}, schema.NamingStrategy{})
 		if err != nil {

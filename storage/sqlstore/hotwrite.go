@@ -32,20 +32,28 @@ const (
 	deleteFamilyTokensSQL = "DELETE FROM access_tokens WHERE refresh_token_id IN (SELECT id FROM refresh_tokens WHERE family_id = ?)"
 )
 
-func writeStatements() []string {
+// writeStatements are the statements of the refresh grant's transaction,
+// built once.
+var writeStatements = func() []string {
 	rt, _ := insertSQL("refresh_tokens", refreshTokenColumns(&models.RefreshToken{}))
 	at, _ := insertSQL("access_tokens", accessTokenColumns(&models.AccessToken{}))
 	return []string{claimSQL, claimFamilySQL, familyOfSQL, revokeFamilySQL, deleteFamilyTokensSQL, rt, at}
-}
+}()
 
 // rawTransaction runs fn in a transaction on the writer, retried like
-// transaction.
+// transaction; fn may use writeStatements.
 func (s *Store) rawTransaction(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	return s.rawTransactionOf(ctx, writeStatements, fn)
+}
+
+// rawTransactionOf runs fn in a transaction on the writer, retried like
+// transaction; fn may use the statements of queries (txStmt).
+func (s *Store) rawTransactionOf(ctx context.Context, queries []string, fn func(tx *sql.Tx) error) error {
 	sqlDB, err := s.wdb.DB()
 	if err != nil {
 		return err
 	}
-	for _, q := range writeStatements() {
+	for _, q := range queries {
 		if _, err := s.hotW.prepared(ctx, s.wdb, s.dialect, q); err != nil {
 			return err
 		}
@@ -70,7 +78,7 @@ func (s *Store) rawTransaction(ctx context.Context, fn func(tx *sql.Tx) error) e
 	return err
 }
 
-// txStmt is query (one of writeStatements) for tx.
+// txStmt is query (prepared by rawTransactionOf) for tx.
 func (s *Store) txStmt(ctx context.Context, tx *sql.Tx, query string) (*sql.Stmt, error) {
 	st, ok := s.hotW.get(query)
 	if !ok {

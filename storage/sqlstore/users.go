@@ -43,7 +43,12 @@ func loginTaken(tx *gorm.DB, u *models.User) error {
 }
 
 func (s *Store) GetUser(ctx context.Context, id string) (*models.User, error) {
-	return takeOne[models.User](ctx, s.db, "get user", "id", id)
+	var u models.User
+	if err := s.hotRow(ctx, "get user", getUserSQL, id, dests(userColumns(&u))); err != nil {
+		return nil, err
+	}
+	normTimes(&u)
+	return &u, nil
 }
 
 // GetUserByLogin matches login against usernames and emails,
