@@ -62,23 +62,27 @@ require_go() {
   [ "$minor" -ge "$GO_MIN_MINOR" ] || die "Go 1.$GO_MIN_MINOR or newer is required, found $v"
 }
 
-# setup_cblas makes .build/cblas/libcblas.so point at the system BLAS
+# setup_cblas makes $CBLAS_DIR/libcblas.so point at the system BLAS
 # (libblas.so.3, which the alternatives system points at OpenBLAS once
 # libopenblas0 is installed). go-face links -lcblas and Debian ships no
 # libcblas.so; the cblas symbols are in libblas. The directory is private to
-# the build (CGO_LDFLAGS), never an ldconfig path.
+# the build (CGO_LDFLAGS), never an ldconfig path. It lives outside the
+# checkout, at one path per user, because CGO_LDFLAGS is part of go-face's
+# build-cache key: a per-checkout path would recompile dlib's bindings (5-15
+# minutes) in every clone and worktree.
+CBLAS_DIR="${FACEIDP_CBLAS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/faceidp/cblas}"
 setup_cblas() {
   local multiarch blas
   multiarch="$(gcc -print-multiarch 2>/dev/null || true)"
   blas="/usr/lib/${multiarch:-x86_64-linux-gnu}/libblas.so.3"
   [ -e "$blas" ] || die "$blas not found (is libblas-dev / libopenblas0 installed?)"
-  mkdir -p "$BUILD/cblas"
-  ln -sfn "$blas" "$BUILD/cblas/libcblas.so"
-  # Once only: CGO_LDFLAGS is part of go-face's cache key, so a second
-  # -L (a shell that already has it) would recompile dlib's bindings.
+  mkdir -p "$CBLAS_DIR"
+  ln -sfn "$blas" "$CBLAS_DIR/libcblas.so"
+  # Once only: a second -L (a shell that already has it) would change the
+  # cache key too.
   case " ${CGO_LDFLAGS:-} " in
-    *" -L$BUILD/cblas "*) ;;
-    *) export CGO_LDFLAGS="-L$BUILD/cblas${CGO_LDFLAGS:+ $CGO_LDFLAGS}" ;;
+    *" -L$CBLAS_DIR "*) ;;
+    *) export CGO_LDFLAGS="-L$CBLAS_DIR${CGO_LDFLAGS:+ $CGO_LDFLAGS}" ;;
   esac
 }
 
