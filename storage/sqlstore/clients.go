@@ -84,3 +84,22 @@ func (s *Store) UpdateClientSecretHash(ctx context.Context, id, current, next st
 	})
 	return wrap("update client secret hash", err)
 }
+
+// UpdateClient writes the administrator-editable columns of c.
+func (s *Store) UpdateClient(ctx context.Context, c *models.Client) error {
+	c.UpdatedAt = s.now()
+	normTimes(c)
+	err := s.transaction(ctx, func(tx *gorm.DB) error {
+		res := tx.Model(c).Where("id = ?", c.ID).
+			Select("name", "redirect_uris", "post_logout_redirect_uris", "skip_consent", "require_face", "scopes", "disabled", "updated_at").
+			Updates(c)
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return gorm.ErrRecordNotFound
+		}
+		return nil
+	})
+	return wrap("update client "+c.ID, err)
+}
