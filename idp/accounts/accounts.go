@@ -102,7 +102,7 @@ func (s *Service) CreateUser(ctx context.Context, in NewUser) (*models.User, err
 	}
 	if err := s.store.CreateUser(ctx, u); err != nil {
 		if errors.Is(err, storage.ErrAlreadyExists) {
-			return nil, fmt.Errorf("a user with username %q or email %q already exists", in.Username, in.Email)
+			return nil, conflictError(fmt.Sprintf("a user with username %q or email %q already exists", in.Username, in.Email))
 		}
 		return nil, fmt.Errorf("create user %q: %w", in.Username, err)
 	}
@@ -148,7 +148,7 @@ func (s *Service) findUser(ctx context.Context, ref string) (*models.User, error
 		u, err = s.store.GetUser(ctx, ref)
 	}
 	if errors.Is(err, storage.ErrNotFound) {
-		return nil, fmt.Errorf("no user with id, username or email %q", ref)
+		return nil, notFoundError(fmt.Sprintf("no user with id, username or email %q", ref))
 	}
 	if err != nil {
 		return nil, fmt.Errorf("look up user %q: %w", ref, err)
@@ -413,7 +413,7 @@ func (s *Service) CreateClient(ctx context.Context, in NewClient) (*models.Clien
 	c.CreatedAt, c.UpdatedAt = now, now
 	if err := s.store.CreateClient(ctx, c); err != nil {
 		if errors.Is(err, storage.ErrAlreadyExists) {
-			return nil, "", fmt.Errorf("a client with id %q already exists", in.ID)
+			return nil, "", conflictError(fmt.Sprintf("a client with id %q already exists", in.ID))
 		}
 		return nil, "", fmt.Errorf("create client %q: %w", in.ID, err)
 	}
@@ -458,7 +458,7 @@ func (s *Service) SetClientSecret(ctx context.Context, id string, generate bool,
 	}
 	c, err := s.store.GetClient(ctx, id)
 	if errors.Is(err, storage.ErrNotFound) {
-		return "", fmt.Errorf("no client with id %q", id)
+		return "", notFoundError(fmt.Sprintf("no client with id %q", id))
 	}
 	if err != nil {
 		return "", fmt.Errorf("look up client %q: %w", id, err)
@@ -539,7 +539,7 @@ func (s *Service) ListClients(ctx context.Context) ([]models.Client, error) {
 func (s *Service) RemoveClient(ctx context.Context, id string) error {
 	err := s.store.DeleteClient(ctx, id)
 	if errors.Is(err, storage.ErrNotFound) {
-		return fmt.Errorf("no client with id %q", id)
+		return notFoundError(fmt.Sprintf("no client with id %q", id))
 	}
 	if err != nil {
 		return fmt.Errorf("remove client %q: %w", id, err)

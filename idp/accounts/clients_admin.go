@@ -85,7 +85,7 @@ func (s *Service) SetClientDisabled(ctx context.Context, id string, disabled boo
 	c.Disabled = disabled
 	err = s.store.UpdateClient(ctx, c)
 	if errors.Is(err, storage.ErrNotFound) {
-		return false, fmt.Errorf("no client with id %q", id)
+		return false, notFoundError(fmt.Sprintf("no client with id %q", id))
 	}
 	if err != nil {
 		return false, fmt.Errorf("disable client %q: %w", id, err)
