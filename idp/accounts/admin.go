@@ -98,12 +98,10 @@ func (s *Service) SetAdmin(ctx context.Context, ref string, admin bool) (bool, e
 // once for the administrator to hand over (nothing is sent), with the
 // effects of SetPassword (sessions revoked, tokens deleted).
 func (s *Service) ResetPassword(ctx context.Context, ref string) (string, error) {
-	b := make([]byte, 15)
-	if _, err := io.ReadFull(s.rand, b); err != nil {
-		return "", fmt.Errorf("generate password: %w", err)
+	pw, err := s.generatePassword()
+	if err != nil {
+		return "", err
 	}
-	pw := strings.ToLower(base32.StdEncoding.EncodeToString(b)) // 24 characters, 120 bits
-	pw = pw[0:6] + "-" + pw[6:12] + "-" + pw[12:18] + "-" + pw[18:24]
 	if err := s.SetPassword(ctx, ref, pw); err != nil {
 		return "", err
 	}
@@ -115,6 +113,34 @@ func (s *Service) ResetPassword(ctx context.Context, ref string) (string, error)
 		return pw, fmt.Errorf("password of %q reset, but %w", u.Username, err)
 	}
 	return pw, nil
+}
+
+// CreateUserWithPassword is CreateUser that, when in.Password is empty,
+// generates the password and returns it once (it is shown to the
+// administrator, never sent).
+func (s *Service) CreateUserWithPassword(ctx context.Context, in NewUser) (*models.User, string, error) {
+	generated := ""
+	if in.Password == "" {
+		pw, err := s.generatePassword()
+		if err != nil {
+			return nil, "", err
+		}
+		in.Password, generated = pw, pw
+	}
+	u, err := s.CreateUser(ctx, in)
+	if err != nil {
+		return u, "", err
+	}
+	return u, generated, nil
+}
+
+func (s *Service) generatePassword() (string, error) {
+	b := make([]byte, 15)
+	if _, err := io.ReadFull(s.rand, b); err != nil {
+		return "", fmt.Errorf("generate password: %w", err)
+	}
+	pw := strings.ToLower(base32.StdEncoding.EncodeToString(b)) // 24 characters, 120 bits
+	return pw[0:6] + "-" + pw[6:12] + "-" + pw[12:18] + "-" + pw[18:24], nil
 }
 
 // Unlock clears every throttle counter of the user (password and every

@@ -26,9 +26,16 @@ type AuditQuery struct {
 	Page     Page
 }
 
+// MaxExport caps the events one QueryAudit returns (a CSV export).
+const MaxExport = 10000
+
 // QueryAudit returns a page of matching events, newest first.
 func (s *Service) QueryAudit(ctx context.Context, q AuditQuery) ([]models.AuditEvent, error) {
-	p := q.Page.norm()
+	p := q.Page
+	if p.Limit <= 0 || p.Limit > MaxExport {
+		p = p.norm()
+	}
+	p.Offset = max(p.Offset, 0)
 	f := storage.AuditFilter{ClientID: q.ClientID, Type: q.Type, Outcome: q.Outcome, Since: q.Since, Until: q.Until, Limit: p.Limit, Offset: p.Offset}
 	if q.User != "" {
 		u, err := s.findUser(ctx, q.User)
