@@ -1,8 +1,8 @@
 package admin
 
 import (
-	"strconv"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/faceidp/faceidp/idp/accounts"
