@@ -50,9 +50,8 @@ func (o *opStorage) ClientCredentials(ctx context.Context, clientID, secret stri
 		}
 		st.client, st.clientSecret, st.clientAuthenticated = c, secret, true
 	}
-	if !c.Service {
-		return nil, errors.New("only a service client may use the client_credentials grant")
-	}
+	// A client that is no service client lacks the grant type: op answers
+	// unauthorized_client.
 	return o.s.opClient(c), nil
 }
 

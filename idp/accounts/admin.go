@@ -36,7 +36,7 @@ var ErrNotConfigured = errors.New("not available on this server")
 // recovery codes; WithThrottle lets it report throttle state;
 // WithKeyRotation lets it rotate signing keys. Each returns s.
 func (s *Service) WithRecovery(r *recovery.Service) *Service { s.recovery = r; return s }
-func (s *Service) WithThrottle(l *throttle.Limiter) *Service  { s.throttle = l; return s }
+func (s *Service) WithThrottle(l *throttle.Limiter) *Service { s.throttle = l; return s }
 func (s *Service) WithKeyRotation(fn func(context.Context) error) *Service {
 	s.rotateKeys = fn
 	return s

@@ -1,8 +1,8 @@
 package admin_test
 
 import (
-	"cmp"
 	"bytes"
+	"cmp"
 	"encoding/csv"
 	"encoding/json"
 	"io"
