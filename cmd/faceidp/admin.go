@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"strings"
 
 	"github.com/faceidp/faceidp/config"
 	"github.com/faceidp/faceidp/factors/password"
@@ -42,7 +43,7 @@ func (a *app) adminSurface(ctx context.Context, cfg *config.Config, logger *slog
 	if fallbacks != nil {
 		acc.WithRecovery(fallbacks)
 	}
-	adm, err := admin.New(ctx, cfg.Issuer, admin.Options{
+	adm, err := admin.New(ctx, strings.TrimSuffix(cfg.Issuer, "/"), admin.Options{
 		Accounts: acc, Store: store, CookieHashKey: cookieHash, CookieBlockKey: cookieBlock,
 		Clock: a.now, Rand: a.rand, Logger: logger,
 	})
