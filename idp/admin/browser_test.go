@@ -113,6 +113,7 @@ func TestConsoleBrowser(t *testing.T) {
 	carol := e.addUser("carol", false)
 	bob := e.addUser("bob", false)
 	ctx := logintest.NewChromium(t, liveY4M, logintest.AllowCamera)
+	defer closeBrowser(ctx)
 
 	t.Run("admin signs in with password and face", func(t *testing.T) {
 		logintest.Run(t, ctx, "open the console",
@@ -188,6 +189,7 @@ func TestConsoleBrowser(t *testing.T) {
 			chromedp.WaitVisible("#bypass-state", chromedp.ByID),
 		)
 		ctxCarol := logintest.NewChromium(t, liveY4M, logintest.DenyCamera)
+		defer closeBrowser(ctxCarol)
 		logintest.Run(t, ctxCarol, "carol signs in to the console's login and uses the bypass",
 			chromedp.Navigate(e.issuer+"/admin"),
 			chromedp.WaitVisible("#username", chromedp.ByID),
@@ -248,7 +250,9 @@ func TestConsoleBrowser(t *testing.T) {
 			chromedp.SendKeys(`#audit-filter input[name="user"]`, "carol", chromedp.ByQuery),
 			chromedp.SendKeys(`#audit-filter input[name="type"]`, "admin.", chromedp.ByQuery),
 			chromedp.Click(`#audit-filter button[type="submit"]:not([name])`, chromedp.ByQuery),
-			chromedp.WaitVisible(".audit-row", chromedp.ByQuery),
+		)
+		waitFor(t, ctx, `location.search.includes("user=carol") && document.readyState === "complete" && !!document.querySelector(".audit-row")`)
+		logintest.Run(t, ctx, "read the rows",
 			chromedp.Evaluate(`[...document.querySelectorAll(".audit-row")].map(r => r.textContent)`, &rows),
 		)
 		var sawUnlock bool
@@ -262,4 +266,24 @@ func TestConsoleBrowser(t *testing.T) {
 			t.Fatalf("filtered rows %q lack the unlock", rows)
 		}
 	})
+}
+
+// closeBrowser closes Chromium gracefully and gives its helper processes
+// a moment to finish writing the profile, so the test's temporary
+// directory can be removed.
+func closeBrowser(ctx context.Context) {
+	_ = chromedp.Cancel(ctx)
+	time.Sleep(time.Second)
+}
+
+// waitFor evaluates js until it is true, across navigations.
+func waitFor(t *testing.T, ctx context.Context, js string) {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		var ok bool
+		if err := chromedp.Run(ctx, chromedp.Evaluate(js, &ok)); err == nil && ok {
+			return
+		}
+	}
+	t.Fatalf("the browser never got to: %s", js)
 }

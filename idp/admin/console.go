@@ -172,10 +172,33 @@ func (c *console) serverError(w http.ResponseWriter, r *http.Request, err error)
 	c.page(w, r, http.StatusServiceUnavailable, view{Page: "error", Error: "The server could not do this right now (the database may be unavailable). Try again."})
 }
 
-// redirect answers an action with the page it came from and a notice.
-func redirect(w http.ResponseWriter, r *http.Request, to, notice string) error {
-	http.Redirect(w, r, to+"?notice="+url.QueryEscape(notice), http.StatusSeeOther)
+// redirect answers an action with the page to show next; notice is
+// shown there once (kept in the session cookie, not the URL, so no link
+// can put words in the console's mouth).
+func (c *console) redirect(w http.ResponseWriter, r *http.Request, to, notice string) error {
+	if s, err := c.cookies.Get(r, sessionCookie); err == nil {
+		s.AddFlash(notice)
+		if err := s.Save(r, w); err != nil {
+			return err
+		}
+	}
+	http.Redirect(w, r, to, http.StatusSeeOther)
 	return nil
+}
+
+// takeNotice returns and forgets the notice of the last action.
+func (c *console) takeNotice(w http.ResponseWriter, r *http.Request) string {
+	s, err := c.cookies.Get(r, sessionCookie)
+	if err != nil {
+		return ""
+	}
+	fl := s.Flashes()
+	if len(fl) == 0 {
+		return ""
+	}
+	_ = s.Save(r, w)
+	n, _ := fl[len(fl)-1].(string)
+	return n
 }
 
 func pageFrom(r *http.Request) accounts.Page {

@@ -13,7 +13,7 @@ import (
 )
 
 func (c *console) render(w http.ResponseWriter, r *http.Request, v *view) error {
-	if n := r.URL.Query().Get("notice"); n != "" && v.Notice == "" {
+	if n := c.takeNotice(w, r); n != "" && v.Notice == "" {
 		v.Notice = n
 	}
 	c.page(w, r, http.StatusOK, *v)
@@ -35,7 +35,6 @@ func (c *console) users(w http.ResponseWriter, r *http.Request, v *view) error {
 // pager links the previous and next pages of a list.
 func pager(r *http.Request, p accounts.Page, n int) (prev, next string) {
 	q := r.URL.Query()
-	q.Del("notice")
 	if p.Offset > 0 {
 		q.Set("offset", strconv.Itoa(max(0, p.Offset-p.Limit)))
 		prev = r.URL.Path + "?" + q.Encode()
@@ -88,18 +87,18 @@ func (c *console) userAction(w http.ResponseWriter, r *http.Request, v *view) er
 		if err != nil {
 			return err
 		}
-		return redirect(w, r, back, fmt.Sprintf("Disabled; %d session(s) revoked.", n))
+		return c.redirect(w, r, back, fmt.Sprintf("Disabled; %d session(s) revoked.", n))
 	case "enable":
 		if _, err := c.a.acc.EnableUser(ctx, u.ID); err != nil {
 			return err
 		}
-		return redirect(w, r, back, "Enabled; throttles cleared.")
+		return c.redirect(w, r, back, "Enabled; throttles cleared.")
 	case "unlock":
 		n, err := c.a.acc.Unlock(ctx, u.ID)
 		if err != nil {
 			return err
 		}
-		return redirect(w, r, back, fmt.Sprintf("Unlocked: %d throttle counter(s) cleared.", n))
+		return c.redirect(w, r, back, fmt.Sprintf("Unlocked: %d throttle counter(s) cleared.", n))
 	case "reset-password":
 		pw, err := c.a.acc.ResetPassword(ctx, u.ID)
 		if err != nil {
@@ -113,7 +112,7 @@ func (c *console) userAction(w http.ResponseWriter, r *http.Request, v *view) er
 		if _, err := c.a.acc.SetRequireFace(ctx, u.ID, on); err != nil {
 			return err
 		}
-		return redirect(w, r, back, fmt.Sprintf("Face required: %v.", on))
+		return c.redirect(w, r, back, fmt.Sprintf("Face required: %v.", on))
 	case "admin":
 		on := r.PostFormValue("admin") == "true"
 		if !on && u.ID == v.Admin.ID {
@@ -122,26 +121,26 @@ func (c *console) userAction(w http.ResponseWriter, r *http.Request, v *view) er
 		if _, err := c.a.acc.SetAdmin(ctx, u.ID, on); err != nil {
 			return err
 		}
-		return redirect(w, r, back, fmt.Sprintf("Admin role: %v.", on))
+		return c.redirect(w, r, back, fmt.Sprintf("Admin role: %v.", on))
 	case "face-revoke":
 		ok, err := c.a.acc.ResetFace(ctx, u.ID)
 		if err != nil {
 			return err
 		}
 		if !ok {
-			return redirect(w, r, back, "No face was enrolled.")
+			return c.redirect(w, r, back, "No face was enrolled.")
 		}
-		return redirect(w, r, back, "Face enrolment revoked.")
+		return c.redirect(w, r, back, "Face enrolment revoked.")
 	case "face-reenrol":
 		if err := c.a.acc.ForceFaceReenrol(ctx, u.ID); err != nil {
 			return err
 		}
-		return redirect(w, r, back, "Face enrolment revoked; the next sign-in enrols a new face.")
+		return c.redirect(w, r, back, "Face enrolment revoked; the next sign-in enrols a new face.")
 	case "face-enable":
 		if _, err := c.a.acc.EnableFace(ctx, u.ID); err != nil {
 			return err
 		}
-		return redirect(w, r, back, "Face sign-in enabled again.")
+		return c.redirect(w, r, back, "Face sign-in enabled again.")
 	case "bypass":
 		hours, err := strconv.Atoi(r.PostFormValue("hours"))
 		if err != nil || hours < 1 || hours > 168 {
@@ -151,12 +150,12 @@ func (c *console) userAction(w http.ResponseWriter, r *http.Request, v *view) er
 		if err != nil {
 			return err
 		}
-		return redirect(w, r, back, "Face bypass granted until "+b.ExpiresAt.UTC().Format("2006-01-02 15:04 UTC")+".")
+		return c.redirect(w, r, back, "Face bypass granted until "+b.ExpiresAt.UTC().Format("2006-01-02 15:04 UTC")+".")
 	case "bypass-revoke":
 		if _, err := c.a.acc.RevokeFaceBypass(ctx, u.ID); err != nil {
 			return err
 		}
-		return redirect(w, r, back, "Face bypass revoked.")
+		return c.redirect(w, r, back, "Face bypass revoked.")
 	case "recovery-codes":
 		codes, err := c.a.acc.RegenerateRecoveryCodes(ctx, u.ID)
 		if err != nil {
@@ -222,7 +221,7 @@ func (c *console) createClient(w http.ResponseWriter, r *http.Request, v *view) 
 		return err
 	}
 	if secret == "" {
-		return redirect(w, r, "/admin/clients/"+url.PathEscape(cl.ID), "Client created (public: PKCE, no secret).")
+		return c.redirect(w, r, "/admin/clients/"+url.PathEscape(cl.ID), "Client created (public: PKCE, no secret).")
 	}
 	v.Page, v.Notice = "secret", "Client "+cl.ID+" created."
 	v.SecretLabel, v.Secret = "Client secret of "+cl.ID+" (shown once)", secret
@@ -253,7 +252,7 @@ func (c *console) clientAction(w http.ResponseWriter, r *http.Request, v *view) 
 		}); err != nil {
 			return err
 		}
-		return redirect(w, r, back, "Client saved.")
+		return c.redirect(w, r, back, "Client saved.")
 	case "rotate-secret":
 		secret, err := c.a.acc.RotateClientSecret(ctx, id)
 		if err != nil {
@@ -275,12 +274,12 @@ func (c *console) clientAction(w http.ResponseWriter, r *http.Request, v *view) 
 		if _, err := c.a.acc.SetClientPolicy(ctx, id, p); err != nil {
 			return err
 		}
-		return redirect(w, r, back, "Policy saved.")
+		return c.redirect(w, r, back, "Policy saved.")
 	case "disable", "enable":
 		if _, err := c.a.acc.SetClientDisabled(ctx, id, r.PathValue("action") == "disable"); err != nil {
 			return err
 		}
-		return redirect(w, r, back, "Client "+r.PathValue("action")+"d.")
+		return c.redirect(w, r, back, "Client "+r.PathValue("action")+"d.")
 	}
 	return accountsNotFound("no such action")
 }
@@ -299,7 +298,7 @@ func (c *console) rotateKeys(w http.ResponseWriter, r *http.Request, v *view) er
 	if err := c.a.acc.RotateSigningKeys(r.Context()); err != nil {
 		return err
 	}
-	return redirect(w, r, "/admin/keys", "Signing keys rotated; the retired ones stay published until their tokens expire.")
+	return c.redirect(w, r, "/admin/keys", "Signing keys rotated; the retired ones stay published until their tokens expire.")
 }
 
 func (c *console) audit(w http.ResponseWriter, r *http.Request, v *view) error {
