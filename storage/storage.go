@@ -142,6 +142,9 @@ type Clients interface {
 	// scopes and the disabled flag (not the secret, the policy, the kind
 	// or the ID token algorithm); ErrNotFound for an unknown client.
 	UpdateClient(ctx context.Context, c *models.Client) error
+	// DeleteClientTokens removes every access and refresh token issued to
+	// the client, in one transaction (a client disabled).
+	DeleteClientTokens(ctx context.Context, clientID string) error
 }
 
 type AuthRequests interface {

@@ -72,7 +72,8 @@ func (s *Service) UpdateClient(ctx context.Context, id string, e ClientEdit) (*m
 }
 
 // SetClientDisabled disables a client (every grant and sign-in to it is
-// refused from then on) or enables it again. It reports whether anything
+// refused from then on, and its access and refresh tokens are deleted) or
+// enables it again. It reports whether anything
 // changed.
 func (s *Service) SetClientDisabled(ctx context.Context, id string, disabled bool) (bool, error) {
 	c, err := s.GetClient(ctx, id)
@@ -90,7 +91,13 @@ func (s *Service) SetClientDisabled(ctx context.Context, id string, disabled boo
 	if err != nil {
 		return false, fmt.Errorf("disable client %q: %w", id, err)
 	}
-	if err := s.audit(ctx, s.clock(), AuditClientDisable, "", id, map[string]any{"disabled": disabled}); err != nil {
+	if disabled {
+		// Tokens already issued stop working too (userinfo, introspection).
+		if err := s.store.DeleteClientTokens(ctx, id); err != nil {
+			return true, fmt.Errorf("client %q disabled, but deleting its tokens failed: %w", id, err)
+		}
+	}
+	if err := s.audit(ctx, s.clock(), AuditClientDisable, "", id, map[string]any{"disabled": disabled, "tokens_deleted": disabled}); err != nil {
 		return true, fmt.Errorf("client %q changed, but %w", id, err)
 	}
 	return true, nil

@@ -103,3 +103,16 @@ func (s *Store) UpdateClient(ctx context.Context, c *models.Client) error {
 	})
 	return wrap("update client "+c.ID, err)
 }
+
+// DeleteClientTokens removes the client's access and refresh tokens.
+func (s *Store) DeleteClientTokens(ctx context.Context, clientID string) error {
+	err := s.transaction(ctx, func(tx *gorm.DB) error {
+		for _, m := range []any{&models.AccessToken{}, &models.RefreshToken{}} {
+			if err := tx.Where("client_id = ?", clientID).Delete(m).Error; err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return wrap("delete tokens of client "+clientID, err)
+}

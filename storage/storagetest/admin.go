@@ -67,6 +67,24 @@ func testUpdateClient(t *testing.T, s storage.Storage) {
 		t.Errorf("UpdateClient changed the secret hash to %q", got.SecretHash)
 	}
 	wantErr(t, "unknown client", s.UpdateClient(ctx, &models.Client{ID: "nope"}), storage.ErrNotFound)
+
+	t0 := baseTime()
+	for _, id := range []string{"web", "other"} {
+		rt := &models.RefreshToken{ID: "rt-" + id, TokenHash: "h-" + id, FamilyID: "f-" + id, ClientID: id, UserID: "u1", ExpiresAt: t0.Add(time.Hour)}
+		at := &models.AccessToken{ID: "at-" + id, ClientID: id, UserID: "u1", ExpiresAt: t0.Add(time.Hour)}
+		must(t, "tokens "+id, s.CreateRefreshToken(ctx, rt, at))
+	}
+	must(t, "delete client tokens", s.DeleteClientTokens(ctx, "web"))
+	_, err = s.GetAccessToken(ctx, "at-web")
+	wantErr(t, "access token of the client", err, storage.ErrNotFound)
+	_, err = s.GetRefreshToken(ctx, "rt-web")
+	wantErr(t, "refresh token of the client", err, storage.ErrNotFound)
+	_, err = s.GetAccessToken(ctx, "at-other")
+	must(t, "another client's access token kept", err)
+	_, err = s.GetRefreshToken(ctx, "rt-other")
+	must(t, "another client's refresh token kept", err)
+	_, err = s.GetClient(ctx, "web")
+	must(t, "the client itself kept", err)
 }
 
 func testAuditFilters(t *testing.T, s storage.Storage) {
