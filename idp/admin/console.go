@@ -73,6 +73,7 @@ func (c *console) handler() http.Handler {
 		mux.Handle("POST "+pattern, c.authed(true, fn))
 	}
 	mux.Handle("GET /admin/{$}", http.RedirectHandler("/admin/users", http.StatusSeeOther))
+	get("/admin/once", c.once)
 	get("/admin/users", c.users)
 	post("/admin/users", c.createUser)
 	get("/admin/users/{user}", c.user)

@@ -58,7 +58,7 @@ func (c *console) createUser(w http.ResponseWriter, r *http.Request, v *view) er
 	}
 	v.Page, v.Notice = "secret", fmt.Sprintf("User %s created.", u.Username)
 	v.SecretLabel, v.Secret = "Initial password for "+u.Username+" (shown once; hand it over yourself)", pw
-	return c.render(w, r, v)
+	return c.showOnce(w, r, v)
 }
 
 func (c *console) user(w http.ResponseWriter, r *http.Request, v *view) error {
@@ -106,7 +106,7 @@ func (c *console) userAction(w http.ResponseWriter, r *http.Request, v *view) er
 		}
 		v.Page, v.Notice = "secret", "Password of "+u.Username+" reset; their sessions were signed out."
 		v.SecretLabel, v.Secret = "New password for "+u.Username+" (shown once; hand it over yourself)", pw
-		return c.render(w, r, v)
+		return c.showOnce(w, r, v)
 	case "require-face":
 		on := r.PostFormValue("require") == "true"
 		if _, err := c.a.acc.SetRequireFace(ctx, u.ID, on); err != nil {
@@ -162,7 +162,7 @@ func (c *console) userAction(w http.ResponseWriter, r *http.Request, v *view) er
 			return err
 		}
 		v.Page, v.Notice, v.Codes = "secret", "New recovery codes for "+u.Username+"; the old ones no longer work.", codes
-		return c.render(w, r, v)
+		return c.showOnce(w, r, v)
 	}
 	return accountsNotFound("no such action")
 }
@@ -225,7 +225,7 @@ func (c *console) createClient(w http.ResponseWriter, r *http.Request, v *view) 
 	}
 	v.Page, v.Notice = "secret", "Client "+cl.ID+" created."
 	v.SecretLabel, v.Secret = "Client secret of "+cl.ID+" (shown once)", secret
-	return c.render(w, r, v)
+	return c.showOnce(w, r, v)
 }
 
 func (c *console) client(w http.ResponseWriter, r *http.Request, v *view) error {
@@ -260,7 +260,7 @@ func (c *console) clientAction(w http.ResponseWriter, r *http.Request, v *view) 
 		}
 		v.Page, v.Notice = "secret", "The old secret of "+id+" no longer works."
 		v.SecretLabel, v.Secret = "New client secret of "+id+" (shown once)", secret
-		return c.render(w, r, v)
+		return c.showOnce(w, r, v)
 	case "policy":
 		p := models.ClientPolicy{FaceMode: r.PostFormValue("face_mode"), FaceEnrolment: r.PostFormValue("face_enrolment"), FirstFactors: r.PostForm["first_factors"]}
 		switch r.PostFormValue("passkey_skips_face") {

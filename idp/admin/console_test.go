@@ -100,6 +100,12 @@ func TestConsoleActions(t *testing.T) {
 		if u.PasswordHash == "" || strings.Contains(u.PasswordHash, m[1]) {
 			t.Fatal("password not stored hashed")
 		}
+		if p.url.Path != "/admin/once" {
+			t.Errorf("the one-time password was shown at %s, want after a redirect to /admin/once", p.url)
+		}
+		if again := b.get("/admin/once"); strings.Contains(again.body, m[1]) {
+			t.Error("reloading the page shows the one-time password again")
+		}
 	})
 
 	t.Run("grant a face bypass", func(t *testing.T) {
