@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/faceidp/faceidp/models"
+	"github.com/faceidp/faceidp/storage"
 )
 
 // clientCacheTTL is how long a running instance reuses a client record it
@@ -54,6 +55,9 @@ func (cc *clientCache) put(c *models.Client, now time.Time) {
 func (s *Server) client(ctx context.Context, id string) (*models.Client, error) {
 	now := s.clock()
 	if c, ok := s.clients.get(id, now); ok {
+		if c.Disabled {
+			return nil, storage.ErrNotFound
+		}
 		return c, nil
 	}
 	c, err := s.store.GetClient(ctx, id)
@@ -61,5 +65,9 @@ func (s *Server) client(ctx context.Context, id string) (*models.Client, error) 
 		return nil, err
 	}
 	s.clients.put(c, now)
+	if c.Disabled {
+		// A disabled client is refused everywhere as if unregistered.
+		return nil, storage.ErrNotFound
+	}
 	return c, nil
 }

@@ -21,7 +21,7 @@ import (
 var (
 	supportedResponseTypes = []string{string(oidc.ResponseTypeCode)}
 	supportedResponseModes = []string{string(oidc.ResponseModeQuery), string(oidc.ResponseModeFragment), string(oidc.ResponseModeFormPost)}
-	supportedGrantTypes    = []oidc.GrantType{oidc.GrantTypeCode, oidc.GrantTypeRefreshToken}
+	supportedGrantTypes    = []oidc.GrantType{oidc.GrantTypeCode, oidc.GrantTypeRefreshToken, oidc.GrantTypeClientCredentials}
 	// supportedClaims are the claims faceidp's ID tokens and userinfo carry
 	// (setUserinfo, op's ID token builder).
 	supportedClaims = []string{
@@ -106,7 +106,7 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 	}
 	if gt := r.Form.Get("grant_type"); gt != "" && !slices.Contains(supportedGrantTypes, oidc.GrantType(gt)) {
 		s.metrics.refused.WithLabelValues("token", "unsupported_grant_type").Inc()
-		writeJSON(w, http.StatusBadRequest, oidc.ErrUnsupportedGrantType().WithDescription("only authorization_code and refresh_token are supported"))
+		writeJSON(w, http.StatusBadRequest, oidc.ErrUnsupportedGrantType().WithDescription("only authorization_code, refresh_token and client_credentials are supported"))
 		return
 	}
 	if !s.clientFromRequest(w, r, false) {

@@ -38,8 +38,8 @@ func TestDiscoveryAdvertisesOnlyTheCodeFlow(t *testing.T) {
 	if got := strs("response_types_supported"); !slices.Equal(got, []string{"code"}) {
 		t.Errorf("response_types_supported = %v, want [code]", got)
 	}
-	if got := strs("grant_types_supported"); !slices.Equal(got, []string{"authorization_code", "refresh_token"}) {
-		t.Errorf("grant_types_supported = %v, want [authorization_code refresh_token]", got)
+	if got := strs("grant_types_supported"); !slices.Equal(got, []string{"authorization_code", "refresh_token", "client_credentials"}) {
+		t.Errorf("grant_types_supported = %v, want [authorization_code refresh_token client_credentials]", got)
 	}
 	for _, absent := range []string{"implicit", "id_token token", "device_code", "device_authorization", "token-exchange", "jwt-bearer", "phone_number", "given_name"} {
 		if strings.Contains(p.body, absent) {
@@ -85,13 +85,19 @@ func TestAuthorizeRefusesResponseTypesOtherThanCode(t *testing.T) {
 	}
 }
 
-// The token endpoint refuses every grant but authorization_code and
-// refresh_token with unsupported_grant_type.
+// The token endpoint refuses every grant but authorization_code,
+// refresh_token and client_credentials with unsupported_grant_type; a
+// client that is no service client gets unauthorized_client for
+// client_credentials.
 func TestTokenEndpointRefusesOtherGrants(t *testing.T) {
 	e := newEnv(t)
 	e.addClient(&models.Client{ID: "app", RedirectURIs: []string{rpRedirect}, SkipConsent: true}, "app-secret")
 	for _, gt := range []string{"urn:ietf:params:oauth:grant-type:jwt-bearer", "urn:ietf:params:oauth:grant-type:token-exchange",
 		"urn:ietf:params:oauth:grant-type:device_code", "client_credentials", "implicit", "password"} {
+		want := "unsupported_grant_type"
+		if gt == "client_credentials" {
+			want = "unauthorized_client"
+		}
 		v := url.Values{"grant_type": {gt}, "assertion": {"x.y.z"}, "subject_token": {"t"}, "device_code": {"d"}}
 		req, _ := http.NewRequest(http.MethodPost, e.issuer+"/oauth/token", strings.NewReader(v.Encode()))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
@@ -101,8 +107,8 @@ func TestTokenEndpointRefusesOtherGrants(t *testing.T) {
 			Error string `json:"error"`
 		}
 		_ = json.Unmarshal([]byte(p.body), &body)
-		if p.status != http.StatusBadRequest || body.Error != "unsupported_grant_type" {
-			t.Errorf("grant_type=%s: %d %s, want 400 unsupported_grant_type", gt, p.status, p.body)
+		if p.status != http.StatusBadRequest || body.Error != want {
+			t.Errorf("grant_type=%s: %d %s, want 400 %s", gt, p.status, p.body, want)
 		}
 	}
 }

@@ -42,11 +42,19 @@ func (c *opClient) AuthMethod() oidc.AuthMethod {
 	return oidc.AuthMethodBasic
 }
 
+// ResponseTypes and GrantTypes: a service client only uses the
+// client-credentials grant; every other client the code flow.
 func (c *opClient) ResponseTypes() []oidc.ResponseType {
+	if c.c.Service {
+		return nil
+	}
 	return []oidc.ResponseType{oidc.ResponseTypeCode}
 }
 
 func (c *opClient) GrantTypes() []oidc.GrantType {
+	if c.c.Service {
+		return []oidc.GrantType{oidc.GrantTypeClientCredentials}
+	}
 	return []oidc.GrantType{oidc.GrantTypeCode, oidc.GrantTypeRefreshToken}
 }
 

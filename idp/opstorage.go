@@ -278,6 +278,8 @@ func (o *opStorage) accessTokenFor(req op.TokenRequest) (*models.AccessToken, er
 		at.ClientID, at.AuthTime, at.AMR = r.r.ClientID, r.r.AuthTime, r.r.AMR
 	case *refreshTokenRequest:
 		at.ClientID, at.AuthTime, at.AMR = r.t.ClientID, r.t.AuthTime, r.t.AMR
+	case *clientCredentialsRequest:
+		at.ClientID, at.AuthTime = r.clientID, now
 	default:
 		return nil, oidc.ErrUnsupportedGrantType()
 	}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"net/netip"
 	"net/url"
 	"runtime"
@@ -89,6 +90,9 @@ type Options struct {
 	// step (recovery codes, an administrator's face bypass); nil offers
 	// none.
 	Recovery *recovery.Service
+	// Admin builds the admin console and API (idp/admin), served under
+	// /admin/; nil serves none.
+	Admin func(AdminHost) http.Handler
 
 	// PasswordParams are the argon2id parameters (zero = OWASP).
 	PasswordParams password.Params

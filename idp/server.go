@@ -287,6 +287,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	// code flow, so its endpoint does not exist here.
 	root.Handle(s.provider.DeviceAuthorizationEndpoint().Relative(), http.NotFoundHandler())
 	root.HandleFunc("/end_session", s.endSession)
+	s.mountAdmin(root)
 	root.Handle("/", s.provider)
 	s.handler = s.withRequestState(s.limitBody(root))
 	return s, nil

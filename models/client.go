@@ -17,8 +17,17 @@ type Client struct {
 	RequireFace bool
 	// IDTokenAlg is the ID token signing algorithm: "RS256" (default) or "ES256".
 	IDTokenAlg string `gorm:"size:16"`
-	CreatedAt  time.Time
-	UpdatedAt  time.Time
+	// Service marks a machine client: it signs nobody in and only obtains
+	// access tokens for itself with the client-credentials grant.
+	Service bool
+	// Scopes are the extra scopes a service client may be granted (for
+	// example "admin", for the admin API).
+	Scopes []string `gorm:"serializer:json"`
+	// Disabled stops every grant and sign-in of the client; its tokens
+	// were deleted when it was disabled.
+	Disabled  bool
+	CreatedAt time.Time
+	UpdatedAt time.Time
 
 	// Policy overrides the global factor policy for this client.
 	Policy ClientPolicy `gorm:"embedded"`

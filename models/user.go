@@ -14,6 +14,9 @@ type User struct {
 	Disabled     bool
 	// RequireFace forces the face factor for this user regardless of client policy.
 	RequireFace bool
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
+	// Admin grants the admin role: the console at /admin and its
+	// operations (faceidp user set-admin).
+	Admin     bool
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }

@@ -87,6 +87,10 @@ type Users interface {
 	// GetUserByLogin finds a user by username or email (case-insensitive).
 	GetUserByLogin(ctx context.Context, login string) (*models.User, error)
 	ListUsers(ctx context.Context) ([]models.User, error)
+	// SearchUsers returns the users whose username, email or name contains
+	// q (case-insensitively; "" matches everyone), ordered by username,
+	// skipping offset and returning at most limit (limit > 0).
+	SearchUsers(ctx context.Context, q string, limit, offset int) ([]models.User, error)
 	UpdateUser(ctx context.Context, u *models.User) error
 }
 
@@ -114,6 +118,9 @@ type Throttles interface {
 	// ListUserThrottles returns every counter of userID, by factor and
 	// subject.
 	ListUserThrottles(ctx context.Context, userID string) ([]models.FactorThrottle, error)
+	// ListFailingThrottles returns the counters with failures counted,
+	// most recent failure first, at most limit (limit > 0).
+	ListFailingThrottles(ctx context.Context, limit int) ([]models.FactorThrottle, error)
 }
 
 type Clients interface {
@@ -130,6 +137,14 @@ type Clients interface {
 	// UpdateClientPolicy replaces the client's factor policy overrides;
 	// ErrNotFound for an unknown client.
 	UpdateClientPolicy(ctx context.Context, id string, p models.ClientPolicy) error
+	// UpdateClient replaces what an administrator edits on a client: name,
+	// redirect URIs, post-logout redirect URIs, consent, require-face,
+	// scopes and the disabled flag (not the secret, the policy, the kind
+	// or the ID token algorithm); ErrNotFound for an unknown client.
+	UpdateClient(ctx context.Context, c *models.Client) error
+	// DeleteClientTokens removes every access and refresh token issued to
+	// the client, in one transaction (a client disabled).
+	DeleteClientTokens(ctx context.Context, clientID string) error
 }
 
 type AuthRequests interface {
@@ -306,10 +321,19 @@ type FaceBypasses interface {
 
 // AuditFilter selects audit events; zero fields match everything.
 type AuditFilter struct {
-	UserID string
-	Type   string
-	Since  time.Time
+	UserID   string
+	ClientID string
+	// Type matches the event type exactly, or every type starting with
+	// the prefix when it ends in '.' or '_' ("login." for every login).
+	Type    string
+	Outcome string
+	// Since is inclusive, Until exclusive.
+	Since time.Time
+	Until time.Time
+	// Limit <= 0 means no limit; Offset skips that many matches (newest
+	// first), for pagination.
 	Limit  int
+	Offset int
 }
 
 type Audit interface {

@@ -38,7 +38,9 @@ func (a *app) clientCmd() *cobra.Command {
 					return fmt.Errorf("client add: %w", err)
 				}
 				kind := "confidential (client_secret_basic or client_secret_post)"
-				if c.Public() {
+				if c.Service {
+					kind = "service (client_credentials grant only), scopes " + strings.Join(c.Scopes, " ")
+				} else if c.Public() {
 					kind = "public (PKCE S256 required)"
 				}
 				fmt.Fprintf(a.stdout, "client %s added: %s\n", c.ID, kind)
@@ -48,6 +50,8 @@ func (a *app) clientCmd() *cobra.Command {
 		},
 	}
 	add.Flags().StringVar(&in.ID, "id", "", "client_id (required)")
+	add.Flags().BoolVar(&in.Service, "service", false, "a machine client: client_credentials grant only, a generated secret, no redirect URIs")
+	add.Flags().StringArrayVar(&in.Scopes, "scope", nil, "a scope the service client may be granted (repeatable): admin (the admin API)")
 	add.Flags().StringVar(&in.Name, "name", "", "name shown on the login and consent pages")
 	add.Flags().StringVar(&secretFlag, "secret", "", secretUsage+"; omit for a public client")
 	add.Flags().StringArrayVar(&in.RedirectURIs, "redirect-uri", nil, "allowed redirect_uri (repeatable, at least one): https, http only on a loopback host, or a reverse-domain custom scheme")

@@ -99,6 +99,10 @@ func (a *app) serve(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("trusted_proxies: %w", err)
 	}
+	adminSurface, err := a.adminSurface(ctx, cfg, logger, store, kr, fallbacks, keys.CookieHash, keys.CookieBlock)
+	if err != nil {
+		return err
+	}
 	srv, err := idp.New(ctx, idp.Options{
 		Issuer:          cfg.Issuer,
 		Store:           store,
@@ -132,6 +136,7 @@ func (a *app) serve(ctx context.Context) error {
 		Policy:       globalPolicy(cfg),
 		FirstFactors: firstFactors,
 		Recovery:     fallbacks,
+		Admin:        adminSurface,
 	})
 	if err != nil {
 		return err

@@ -31,7 +31,7 @@ func (a *app) userCmd() *cobra.Command {
 			}
 			in.Password = pw
 			return a.withAccounts(cmd.Context(), func(ac *accounts.Service) error {
-				u, err := ac.CreateUser(cmd.Context(), in)
+				u, err := ac.CreateUser(accounts.WithActor(cmd.Context(), accounts.Actor{Name: a.adminName()}), in)
 				if err != nil {
 					return fmt.Errorf("user add: %w", err)
 				}
@@ -45,6 +45,7 @@ func (a *app) userCmd() *cobra.Command {
 	add.Flags().StringVar(&in.Name, "name", "", "full name")
 	add.Flags().BoolVar(&in.EmailVerified, "email-verified", false, "mark the email address as verified (email_verified claim)")
 	add.Flags().BoolVar(&in.RequireFace, "require-face", false, "require the face factor for every sign-in of this user (enrolment at the next sign-in)")
+	add.Flags().BoolVar(&in.Admin, "admin", false, "grant the admin role (the console at /admin)")
 
 	list := &cobra.Command{
 		Use:   "list",
@@ -216,7 +217,35 @@ If the user can no longer pass the face step at all, use reset-face instead.`,
 			})
 		},
 	}
-	cmd.AddCommand(add, list, disable, enable, enableFace, setPassword, setRequireFace, resetFace)
+	setAdmin := &cobra.Command{
+		Use:   "set-admin USERNAME|EMAIL|SUB true|false",
+		Short: "Grant (true) or remove (false) the admin role: the console at /admin",
+		Args:  cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			admin, err := strconv.ParseBool(args[1])
+			if err != nil {
+				return fmt.Errorf("user set-admin: second argument must be true or false, got %q", args[1])
+			}
+			return a.withAccounts(cmd.Context(), func(ac *accounts.Service) error {
+				ctx := accounts.WithActor(cmd.Context(), accounts.Actor{Name: a.adminName()})
+				changed, err := ac.SetAdmin(ctx, args[0], admin)
+				if err != nil {
+					return fmt.Errorf("user set-admin: %w", err)
+				}
+				state := "an admin"
+				if !admin {
+					state = "not an admin"
+				}
+				if !changed {
+					fmt.Fprintf(a.stdout, "%s was already %s\n", args[0], state)
+					return nil
+				}
+				fmt.Fprintf(a.stdout, "%s is now %s\n", args[0], state)
+				return nil
+			})
+		},
+	}
+	cmd.AddCommand(add, list, disable, enable, enableFace, setPassword, setRequireFace, resetFace, setAdmin)
 	cmd.AddCommand(a.bypassCmds()...)
 	return cmd
 }

@@ -19,6 +19,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/faceidp/faceidp/factors/password"
+	"github.com/faceidp/faceidp/factors/recovery"
 	"github.com/faceidp/faceidp/factors/throttle"
 	"github.com/faceidp/faceidp/idp/clientsecret"
 	"github.com/faceidp/faceidp/models"
@@ -38,6 +39,11 @@ type Service struct {
 	secrets *clientsecret.Hasher
 	clock   func() time.Time
 	rand    io.Reader
+	// Optional collaborators (With...): fallbacks, throttle state and
+	// signing key rotation. An operation that needs a missing one says so.
+	recovery   *recovery.Service
+	throttle   *throttle.Limiter
+	rotateKeys func(context.Context) error
 }
 
 // New returns a Service. hasher hashes passwords, secrets generates and
@@ -60,6 +66,8 @@ type NewUser struct {
 	// RequireFace makes the face factor mandatory for this user's sign-ins
 	// (they enrol at the next sign-in if they have no template yet).
 	RequireFace bool
+	// Admin grants the admin role.
+	Admin bool
 }
 
 // CreateUser validates and stores a new user with a hashed password.
@@ -90,16 +98,16 @@ func (s *Service) CreateUser(ctx context.Context, in NewUser) (*models.User, err
 	now := s.clock()
 	u := &models.User{
 		ID: id, Username: in.Username, Email: in.Email, EmailVerified: in.EmailVerified,
-		Name: in.Name, PasswordHash: hash, RequireFace: in.RequireFace, CreatedAt: now, UpdatedAt: now,
+		Name: in.Name, PasswordHash: hash, RequireFace: in.RequireFace, Admin: in.Admin, CreatedAt: now, UpdatedAt: now,
 	}
 	if err := s.store.CreateUser(ctx, u); err != nil {
 		if errors.Is(err, storage.ErrAlreadyExists) {
-			return nil, fmt.Errorf("a user with username %q or email %q already exists", in.Username, in.Email)
+			return nil, conflictError(fmt.Sprintf("a user with username %q or email %q already exists", in.Username, in.Email))
 		}
 		return nil, fmt.Errorf("create user %q: %w", in.Username, err)
 	}
 	if err := s.audit(ctx, now, AuditUserCreate, u.ID, "", map[string]any{
-		"username": u.Username, "email_verified": u.EmailVerified, "require_face": u.RequireFace,
+		"username": u.Username, "email_verified": u.EmailVerified, "require_face": u.RequireFace, "admin": u.Admin,
 	}); err != nil {
 		return u, fmt.Errorf("user %q created, but %w", u.Username, err)
 	}
@@ -140,7 +148,7 @@ func (s *Service) findUser(ctx context.Context, ref string) (*models.User, error
 		u, err = s.store.GetUser(ctx, ref)
 	}
 	if errors.Is(err, storage.ErrNotFound) {
-		return nil, fmt.Errorf("no user with id, username or email %q", ref)
+		return nil, notFoundError(fmt.Sprintf("no user with id, username or email %q", ref))
 	}
 	if err != nil {
 		return nil, fmt.Errorf("look up user %q: %w", ref, err)
@@ -333,6 +341,10 @@ type NewClient struct {
 	IDTokenAlg string
 	// Policy overrides the global factor policy (zero: the defaults).
 	Policy models.ClientPolicy
+	// Service makes a machine client that uses only the client-credentials
+	// grant (a generated secret, no redirect URIs), allowed Scopes.
+	Service bool
+	Scopes  []string
 }
 
 var clientIDRe = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9._:-]{0,127}$`)
@@ -344,7 +356,22 @@ func (s *Service) CreateClient(ctx context.Context, in NewClient) (*models.Clien
 	if !clientIDRe.MatchString(in.ID) {
 		return nil, "", fmt.Errorf("client id %q is invalid: use 1-128 letters, digits, '.', '_', ':' or '-'", in.ID)
 	}
-	if len(in.RedirectURIs) == 0 {
+	if in.Service {
+		if len(in.RedirectURIs) > 0 || len(in.PostLogoutRedirectURIs) > 0 {
+			return nil, "", errors.New("a service client signs nobody in: it takes no redirect URIs")
+		}
+		if in.Secret == "" {
+			in.GenerateSecret = true
+		}
+		for _, sc := range in.Scopes {
+			if !slices.Contains(serviceScopes, sc) {
+				return nil, "", fmt.Errorf("scope %q is not one a service client may be allowed (%s)", sc, strings.Join(serviceScopes, ", "))
+			}
+		}
+	} else if len(in.Scopes) > 0 {
+		return nil, "", errors.New("only a service client (--service) is allowed extra scopes")
+	}
+	if len(in.RedirectURIs) == 0 && !in.Service {
 		return nil, "", errors.New("at least one redirect URI is required")
 	}
 	for _, u := range in.RedirectURIs {
@@ -368,7 +395,7 @@ func (s *Service) CreateClient(ctx context.Context, in NewClient) (*models.Clien
 		ID: in.ID, Name: strings.TrimSpace(in.Name),
 		RedirectURIs: dedupe(in.RedirectURIs), PostLogoutRedirectURIs: dedupe(in.PostLogoutRedirectURIs),
 		SkipConsent: in.SkipConsent, RequireFace: in.RequireFace, IDTokenAlg: in.IDTokenAlg,
-		Policy: in.Policy,
+		Policy: in.Policy, Service: in.Service, Scopes: dedupe(in.Scopes),
 	}
 	if err := validateClientPolicy(c); err != nil {
 		return nil, "", err
@@ -386,14 +413,14 @@ func (s *Service) CreateClient(ctx context.Context, in NewClient) (*models.Clien
 	c.CreatedAt, c.UpdatedAt = now, now
 	if err := s.store.CreateClient(ctx, c); err != nil {
 		if errors.Is(err, storage.ErrAlreadyExists) {
-			return nil, "", fmt.Errorf("a client with id %q already exists", in.ID)
+			return nil, "", conflictError(fmt.Sprintf("a client with id %q already exists", in.ID))
 		}
 		return nil, "", fmt.Errorf("create client %q: %w", in.ID, err)
 	}
 	if err := s.audit(ctx, now, AuditClientCreate, "", c.ID, map[string]any{
 		"public": c.Public(), "secret_generated": generated != "", "redirect_uris": c.RedirectURIs, "post_logout_redirect_uris": c.PostLogoutRedirectURIs,
 		"skip_consent": c.SkipConsent, "require_face": c.RequireFace, "id_token_alg": c.IDTokenAlg,
-		"policy": policyDetails(c.Policy),
+		"policy": policyDetails(c.Policy), "service": c.Service, "scopes": c.Scopes,
 	}); err != nil {
 		return c, generated, fmt.Errorf("client %q created, but %w", c.ID, err)
 	}
@@ -431,7 +458,7 @@ func (s *Service) SetClientSecret(ctx context.Context, id string, generate bool,
 	}
 	c, err := s.store.GetClient(ctx, id)
 	if errors.Is(err, storage.ErrNotFound) {
-		return "", fmt.Errorf("no client with id %q", id)
+		return "", notFoundError(fmt.Sprintf("no client with id %q", id))
 	}
 	if err != nil {
 		return "", fmt.Errorf("look up client %q: %w", id, err)
@@ -512,7 +539,7 @@ func (s *Service) ListClients(ctx context.Context) ([]models.Client, error) {
 func (s *Service) RemoveClient(ctx context.Context, id string) error {
 	err := s.store.DeleteClient(ctx, id)
 	if errors.Is(err, storage.ErrNotFound) {
-		return fmt.Errorf("no client with id %q", id)
+		return notFoundError(fmt.Sprintf("no client with id %q", id))
 	}
 	if err != nil {
 		return fmt.Errorf("remove client %q: %w", id, err)
@@ -543,7 +570,14 @@ const (
 // it is called, so a failure is reported to the operator as such rather
 // than undone.
 func (s *Service) audit(ctx context.Context, now time.Time, typ, userID, clientID string, details map[string]any) error {
-	e := &models.AuditEvent{Time: now, Type: typ, Outcome: "success", UserID: userID, ClientID: clientID, Details: details}
+	a := ActorFrom(ctx)
+	if a.Name != "" {
+		if details == nil {
+			details = map[string]any{}
+		}
+		details["actor"] = a.Name
+	}
+	e := &models.AuditEvent{Time: now, Type: typ, Outcome: "success", UserID: userID, ClientID: clientID, RemoteIP: a.RemoteIP, Details: details}
 	if err := s.store.AppendAudit(ctx, e); err != nil {
 		return fmt.Errorf("recording the audit event failed: %w", err)
 	}

@@ -32,7 +32,7 @@ func policyDetails(p models.ClientPolicy) map[string]any {
 func (s *Service) GetClient(ctx context.Context, id string) (*models.Client, error) {
 	c, err := s.store.GetClient(ctx, id)
 	if errors.Is(err, storage.ErrNotFound) {
-		return nil, fmt.Errorf("no client with id %q", id)
+		return nil, notFoundError(fmt.Sprintf("no client with id %q", id))
 	}
 	if err != nil {
 		return nil, fmt.Errorf("load client %q: %w", id, err)
@@ -53,7 +53,7 @@ func (s *Service) SetClientPolicy(ctx context.Context, id string, p models.Clien
 	}
 	err = s.store.UpdateClientPolicy(ctx, id, p)
 	if errors.Is(err, storage.ErrNotFound) {
-		return nil, fmt.Errorf("no client with id %q", id)
+		return nil, notFoundError(fmt.Sprintf("no client with id %q", id))
 	}
 	if err != nil {
 		return nil, fmt.Errorf("set policy of client %q: %w", id, err)

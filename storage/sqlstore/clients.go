@@ -84,3 +84,35 @@ func (s *Store) UpdateClientSecretHash(ctx context.Context, id, current, next st
 	})
 	return wrap("update client secret hash", err)
 }
+
+// UpdateClient writes the administrator-editable columns of c.
+func (s *Store) UpdateClient(ctx context.Context, c *models.Client) error {
+	c.UpdatedAt = s.now()
+	normTimes(c)
+	err := s.transaction(ctx, func(tx *gorm.DB) error {
+		res := tx.Model(c).Where("id = ?", c.ID).
+			Select("name", "redirect_uris", "post_logout_redirect_uris", "skip_consent", "require_face", "scopes", "disabled", "updated_at").
+			Updates(c)
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return gorm.ErrRecordNotFound
+		}
+		return nil
+	})
+	return wrap("update client "+c.ID, err)
+}
+
+// DeleteClientTokens removes the client's access and refresh tokens.
+func (s *Store) DeleteClientTokens(ctx context.Context, clientID string) error {
+	err := s.transaction(ctx, func(tx *gorm.DB) error {
+		for _, m := range []any{&models.AccessToken{}, &models.RefreshToken{}} {
+			if err := tx.Where("client_id = ?", clientID).Delete(m).Error; err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return wrap("delete tokens of client "+clientID, err)
+}

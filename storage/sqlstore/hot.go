@@ -38,6 +38,7 @@ func clientColumns(c *models.Client) []hotColumn {
 		{"id_token_alg", str{&c.IDTokenAlg}}, {"created_at", stamp{&c.CreatedAt}}, {"updated_at", stamp{&c.UpdatedAt}},
 		{"first_factors", list{&c.Policy.FirstFactors}}, {"face_mode", str{&c.Policy.FaceMode}},
 		{"face_enrolment", str{&c.Policy.FaceEnrolment}}, {"passkey_skips_face", boolPtr{&c.Policy.PasskeySkipsFace}},
+		{"service", boolean{&c.Service}}, {"scopes", list{&c.Scopes}}, {"disabled", boolean{&c.Disabled}},
 	}
 }
 
@@ -45,7 +46,7 @@ func userColumns(u *models.User) []hotColumn {
 	return []hotColumn{
 		{"id", str{&u.ID}}, {"username", str{&u.Username}}, {"email", str{&u.Email}},
 		{"email_verified", boolean{&u.EmailVerified}}, {"name", str{&u.Name}}, {"password_hash", str{&u.PasswordHash}},
-		{"disabled", boolean{&u.Disabled}}, {"require_face", boolean{&u.RequireFace}}, {"created_at", stamp{&u.CreatedAt}}, {"updated_at", stamp{&u.UpdatedAt}},
+		{"disabled", boolean{&u.Disabled}}, {"require_face", boolean{&u.RequireFace}}, {"admin", boolean{&u.Admin}}, {"created_at", stamp{&u.CreatedAt}}, {"updated_at", stamp{&u.UpdatedAt}},
 	}
 }
 

@@ -21,6 +21,7 @@ func migrations() []*gormigrate.Migration {
 		{ID: "0003_passkeys_recovery", Migrate: migrate0003},
 		{ID: "0004_factor_throttles", Migrate: migrate0004},
 		{ID: "0005_auth_request_hint_subject", Migrate: migrate0005},
+		{ID: "0006_admin_roles_service_clients", Migrate: migrate0006},
 	}
 }
 

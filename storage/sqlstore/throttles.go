@@ -47,3 +47,13 @@ func (s *Store) ListUserThrottles(ctx context.Context, userID string) ([]models.
 	}
 	return normAll(ts), nil
 }
+
+// ListFailingThrottles returns the counters with failures, latest first.
+func (s *Store) ListFailingThrottles(ctx context.Context, limit int) ([]models.FactorThrottle, error) {
+	var ts []models.FactorThrottle
+	err := s.db.WithContext(ctx).Where("failures > 0").Order("last_failure_at DESC, subject, factor").Limit(limit).Find(&ts).Error
+	if err != nil {
+		return nil, wrap("list failing throttles", err)
+	}
+	return normAll(ts), nil
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"gorm.io/gorm"
 
@@ -125,3 +126,20 @@ func (s *Store) UpdateUser(ctx context.Context, u *models.User) error {
 	}
 	return wrap("update user", err)
 }
+
+// SearchUsers matches q as a substring of username, email or name,
+// case-insensitively (LIKE wildcards in q are taken literally).
+func (s *Store) SearchUsers(ctx context.Context, q string, limit, offset int) ([]models.User, error) {
+	tx := s.db.WithContext(ctx).Model(&models.User{})
+	if q != "" {
+		pat := "%" + likeEscaper.Replace(strings.ToLower(q)) + "%"
+		tx = tx.Where(`lower(username) LIKE ? ESCAPE '\' OR lower(email) LIKE ? ESCAPE '\' OR lower(name) LIKE ? ESCAPE '\'`, pat, pat, pat)
+	}
+	var users []models.User
+	if err := tx.Order("username, id").Limit(limit).Offset(offset).Find(&users).Error; err != nil {
+		return nil, wrap("search users", err)
+	}
+	return normAll(users), nil
+}
+
+var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)

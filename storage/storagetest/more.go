@@ -11,6 +11,10 @@ var moreTests = []struct {
 	fn   func(t *testing.T, s storage.Storage)
 }{
 	{"ThrottleCRUD", testThrottleCRUD},
+	{"AdminSearchUsers", testSearchUsers},
+	{"AdminUpdateClient", testUpdateClient},
+	{"AdminAuditFilters", testAuditFilters},
+	{"AdminFailingThrottles", testFailingThrottles},
 	{"ThrottleConcurrentUpdatesNeverLoseACount", testThrottleConcurrent},
 	{"AccessTokenCRUD", testAccessTokenCRUD},
 	{"RefreshTokenCreateAtomic", testRefreshTokenCreate},

@@ -1,0 +1,274 @@
+package admin_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	"html"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/faceidp/faceidp/factors/password"
+	"github.com/faceidp/faceidp/factors/policy"
+	"github.com/faceidp/faceidp/factors/recovery"
+	"github.com/faceidp/faceidp/factors/throttle"
+	"github.com/faceidp/faceidp/idp"
+	"github.com/faceidp/faceidp/idp/accounts"
+	"github.com/faceidp/faceidp/idp/admin"
+	"github.com/faceidp/faceidp/idp/clientsecret"
+	"github.com/faceidp/faceidp/internal/logintest"
+	"github.com/faceidp/faceidp/internal/testclock"
+	"github.com/faceidp/faceidp/internal/teststore"
+	"github.com/faceidp/faceidp/keyring"
+	"github.com/faceidp/faceidp/models"
+	"github.com/faceidp/faceidp/storage"
+	"github.com/faceidp/faceidp/storage/sqlstore"
+)
+
+const userPW = "correct horse battery"
+
+// fakeFace is a second factor whose answer the test chooses (the real
+// face factor is exercised by the Chromium tests of idp/faceweb).
+type fakeFace struct {
+	mu       sync.Mutex
+	enrolled map[string]bool
+}
+
+func (f *fakeFace) AMR() string { return policy.AMRFace }
+func (f *fakeFace) Enrolled(_ context.Context, uid string) (bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.enrolled[uid], nil
+}
+func (f *fakeFace) Path(step models.LoginStep, id string) string {
+	return "/login/face/?step=" + string(step) + "&authRequestID=" + url.QueryEscape(id)
+}
+
+func (f *fakeFace) Mount(mux *http.ServeMux, flow idp.FlowControl) {
+	mux.HandleFunc("GET /login/face/{$}", func(w http.ResponseWriter, r *http.Request) {
+		if _, err := flow.LoadFactor(r, r.URL.Query().Get("authRequestID"), f.AMR()); err != nil {
+			flow.RenderError(w, r, err)
+			return
+		}
+		fmt.Fprint(w, "fake face page")
+	})
+	mux.HandleFunc("POST /login/face/answer", func(w http.ResponseWriter, r *http.Request) {
+		fl, err := flow.LoadFactor(r, r.URL.Query().Get("authRequestID"), f.AMR())
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusConflict)
+			return
+		}
+		if fl.Request.Step == models.StepFaceEnrol {
+			f.mu.Lock()
+			f.enrolled[fl.User.ID] = true
+			f.mu.Unlock()
+		}
+		next, err := flow.Advance(w, r, fl, f.AMR())
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		fmt.Fprint(w, next)
+	})
+}
+
+type env struct {
+	t      *testing.T
+	ctx    context.Context
+	issuer string
+	store  storage.Storage
+	clock  *testclock.Clock
+	acc    *accounts.Service
+	face   *fakeFace
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	ctx := context.Background()
+	clock := testclock.New(time.Now().UTC().Truncate(time.Second))
+	store := teststore.SQLite(t, sqlstore.WithClock(clock.Now))
+	kr, err := keyring.New([]keyring.Key{{ID: "k1", Secret: randBytes(t, 32)}}, rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := recovery.New(store, kr, clock.Now, rand.Reader, recovery.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hasher, err := password.New(password.Params{}, rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	secrets, err := clientsecret.New(kr, hasher, rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	limiter, err := throttle.New(store, throttle.DefaultRules(), clock.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	acc := accounts.New(store, hasher, secrets, clock.Now, rand.Reader).WithRecovery(rec).WithThrottle(limiter).
+		WithKeyRotation(func(ctx context.Context) error {
+			return idp.RotateSigningKeys(ctx, idp.RotateSigningKeysOptions{Store: store, Keyring: kr, Clock: clock.Now, Rand: rand.Reader})
+		})
+	srv := httptest.NewUnstartedServer(nil)
+	issuer := "http://" + srv.Listener.Addr().String()
+	cookieHash, cookieBlock := randBytes(t, 32), randBytes(t, 32)
+	adm, err := admin.New(ctx, issuer, admin.Options{Accounts: acc, Store: store, CookieHashKey: cookieHash, CookieBlockKey: cookieBlock, Clock: clock.Now, Rand: rand.Reader})
+	if err != nil {
+		t.Fatal(err)
+	}
+	face := &fakeFace{enrolled: map[string]bool{}}
+	var tokenKey [32]byte
+	copy(tokenKey[:], randBytes(t, 32))
+	s, err := idp.New(ctx, idp.Options{
+		Issuer: issuer, Store: store, Keyring: kr, CookieHashKey: cookieHash, CookieBlockKey: cookieBlock, TokenKey: tokenKey,
+		Clock: clock.Now, SecondFactors: []idp.SecondFactor{face}, Recovery: rec, Admin: adm.Handler,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	srv.Config.Handler = s.Handler()
+	srv.Start()
+	t.Cleanup(srv.Close)
+	return &env{t: t, ctx: ctx, issuer: issuer, store: store, clock: clock, acc: acc, face: face}
+}
+
+func randBytes(t testing.TB, n int) []byte {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func (e *env) addUser(name string, isAdmin bool) *models.User {
+	e.t.Helper()
+	u, err := e.acc.CreateUser(e.ctx, accounts.NewUser{Username: name, Email: name + "@example.test", Password: userPW, Admin: isAdmin})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return u
+}
+
+// serviceToken registers a service client with scopes and obtains a token
+// with the client-credentials grant asking for ask.
+func (e *env) serviceToken(id string, scopes []string, ask string) (string, int) {
+	e.t.Helper()
+	_, secret, err := e.acc.CreateClient(e.ctx, accounts.NewClient{ID: id, Service: true, Scopes: scopes})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	form := url.Values{"grant_type": {"client_credentials"}}
+	if ask != "" {
+		form.Set("scope", ask)
+	}
+	req, _ := http.NewRequest(http.MethodPost, e.issuer+"/oauth/token", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(id, secret)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	_ = json.NewDecoder(resp.Body).Decode(&tok)
+	return tok.AccessToken, resp.StatusCode
+}
+
+// --- a browser for the console ------------------------------------------------
+
+type page struct {
+	status int
+	url    *url.URL
+	body   string
+}
+
+type browser struct {
+	e    *env
+	c    *http.Client
+	csrf string
+}
+
+var (
+	csrfFieldRe = regexp.MustCompile(`name="csrf_token" value="([^"]+)"`)
+	authReqRe   = regexp.MustCompile(`name="authRequestID" value="([^"]+)"`)
+)
+
+func (e *env) browser() *browser { return &browser{e: e, c: logintest.NewBrowser(e.issuer)} }
+
+func (b *browser) do(req *http.Request) page {
+	b.e.t.Helper()
+	resp, err := b.c.Do(req)
+	if err != nil {
+		b.e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	p := page{status: resp.StatusCode, url: resp.Request.URL, body: string(raw)}
+	if m := csrfFieldRe.FindStringSubmatch(p.body); m != nil {
+		b.csrf = html.UnescapeString(m[1])
+	}
+	return p
+}
+
+func (b *browser) get(u string) page {
+	b.e.t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, b.e.issuer+u, nil)
+	return b.do(req)
+}
+
+func (b *browser) post(u string, v url.Values) page {
+	b.e.t.Helper()
+	if v.Get("csrf_token") == "" && b.csrf != "" {
+		v.Set("csrf_token", b.csrf)
+	}
+	req, _ := http.NewRequest(http.MethodPost, b.e.issuer+u, strings.NewReader(v.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Referer", b.e.issuer+"/admin/users")
+	return b.do(req)
+}
+
+// signIn opens the console and signs u in with the password and the fake
+// face; it returns the page the console lands on.
+func (b *browser) signIn(next string, u *models.User) page {
+	b.e.t.Helper()
+	p := b.get(next)
+	if p.url.Path != "/login/" {
+		b.e.t.Fatalf("the console did not send an unsigned browser to the login page: %d at %s", p.status, p.url)
+	}
+	m := authReqRe.FindStringSubmatch(p.body)
+	if m == nil {
+		b.e.t.Fatalf("no login form:\n%s", p.body)
+	}
+	p = b.post("/login/password", url.Values{"authRequestID": {m[1]}, "username": {u.Username}, "password": {userPW}})
+	if p.url.Path != "/login/face/" {
+		b.e.t.Fatalf("the console's client did not ask for the face: %d at %s\n%s", p.status, p.url, p.body)
+	}
+	next2 := b.post("/login/face/answer?authRequestID="+url.QueryEscape(p.url.Query().Get("authRequestID")), url.Values{})
+	if next2.status != http.StatusOK {
+		b.e.t.Fatalf("face answer: %d %s", next2.status, next2.body)
+	}
+	return b.get(strings.TrimPrefix(strings.TrimSpace(next2.body), b.e.issuer))
+}
+
+// audit returns the audit events of type typ.
+func (e *env) audit(typ string) []models.AuditEvent {
+	e.t.Helper()
+	evs, err := e.store.ListAudit(e.ctx, storage.AuditFilter{Type: typ})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return evs
+}
