@@ -46,8 +46,9 @@ type frameObs struct {
 	// luma statistics of the face box
 	brightness float64
 	sharpness  float64
-	// chromaHF is the screen replay cue (see spoof.go)
-	chromaHF float64
+	// pad are the presentation-attack cues, measured on the native-
+	// resolution face region (see pad_cues.go)
+	pad padFrame
 	// emb is the second embedder's embedding of a described frame (nil
 	// when that embedder is off); img keeps the analysis image of a frame
 	// not described yet for it.
@@ -167,7 +168,8 @@ func (e *Engine) analyseFrame(ctx context.Context, b []byte, idx int, lim Limits
 	if err != nil {
 		return frameObs{}, err
 	}
-	small := downscale(toRGBA(img), side)
+	full := toRGBA(img)
+	small := downscale(full, side)
 	jpg, err := analysisJPEG(b, img, small)
 	if err != nil {
 		return frameObs{}, fmt.Errorf("frame %d: encode for analysis: %w", idx, err)
@@ -193,6 +195,9 @@ func (e *Engine) analyseFrame(ctx context.Context, b []byte, idx int, lim Limits
 	o, err := observe(idx, small, n, faces)
 	if err != nil {
 		return frameObs{}, err
+	}
+	if o.faces == 1 {
+		o.pad = measurePAD(full, o.box, small.Rect.Dx())
 	}
 	o.described, o.emb = describe, emb
 	if !describe {
@@ -238,7 +243,6 @@ func observe(idx int, img *image.RGBA, n int, faces []face.Face) (frameObs, erro
 		o.pts[i] = point{float64(p.X), float64(p.Y)}
 	}
 	o.brightness, o.sharpness = lumaStats(img, f.Rectangle.Intersect(img.Rect))
-	o.chromaHF = chromaHF(img, f.Rectangle)
 	return o, nil
 }
 
