@@ -169,7 +169,7 @@ func decisionDetails(out *face.Outcome) map[string]any {
 	for i, s := range out.Result.Steps {
 		steps[i] = map[string]any{"action": string(s.Action), "passed": s.Passed, "score": s.Score}
 	}
-	return map[string]any{"purpose": string(out.Purpose), "distance": out.Result.Distance, "steps": steps, "frames": out.Result.Frames}
+	return map[string]any{"purpose": string(out.Purpose), "distance": out.Result.Distance, "steps": steps, "cues": out.Result.Cues, "frames": out.Result.Frames}
 }
 
 // --- login flow ---------------------------------------------------------------
