@@ -4,7 +4,6 @@ import (
 	"image"
 	"math"
 	"math/cmplx"
-	"slices"
 )
 
 // Presentation-attack (screen replay) cues, measured per frame on the face
@@ -76,16 +75,17 @@ func periodicity(img *image.RGBA, r image.Rectangle) float64 {
 
 // spectrum holds the scratch space of one periodicity measurement.
 type spectrum struct {
-	rings [padTile/2 + 1][]float64
-	power []float64
+	power [padTile * padTile]float64
 }
 
 // peak is log10 of the largest ratio, over the band of periods from 2 to
-// 8 pixels, of a frequency's power to the median power of its ring (all
-// frequencies of the same period). A face's spectrum is smooth around a
-// ring; a screen's pixel grid or its moire puts a few frequencies far above
-// it. Frequencies on the 8-pixel lattice (where JPEG's block edges put
-// their energy in every frame, live or not) are left out.
+// 8 pixels, of a local maximum of the power spectrum (with its 3x3
+// neighbourhood, where the window spreads it) to the mean power of the
+// ring of frequencies around it (Chebyshev distance 3). A face's spectrum
+// is smooth at that scale, however directional; a screen's pixel grid or
+// its moire puts isolated peaks far above their neighbours. Frequencies on
+// the 8-pixel lattice (where JPEG's block edges put their energy in every
+// frame, live or not) are left out.
 func (s *spectrum) peak(img *image.RGBA, at image.Point, buf []complex128, value func([]uint8) float64) float64 {
 	const n = padTile
 	var mean float64
@@ -104,43 +104,43 @@ func (s *spectrum) peak(img *image.RGBA, at image.Point, buf []complex128, value
 		}
 	}
 	fft2(buf, n)
-	for i := range s.rings {
-		s.rings[i] = s.rings[i][:0]
+	for i, v := range buf {
+		s.power[i] = real(v)*real(v) + imag(v)*imag(v)
 	}
-	s.power = s.power[:0]
-	type bin struct{ ring, idx int }
-	var bins []bin
+	pw := func(kx, ky int) float64 { return s.power[((ky+n)%n)*n+(kx+n)%n] }
+	best := 1.0
 	// half plane (the spectrum of a real image is symmetric)
 	for ky := 0; ky <= n/2; ky++ {
 		for kx := -n/2 + 1; kx <= n/2; kx++ {
 			if ky == 0 && kx <= 0 {
 				continue
 			}
-			rad := int(math.Round(math.Hypot(float64(kx), float64(ky))))
-			if rad < n/8 || rad > n/2 {
+			rad := math.Hypot(float64(kx), float64(ky))
+			if rad < n/8 || rad > n/2 || (kx%8 == 0 && ky%8 == 0) {
 				continue
 			}
-			if kx%8 == 0 && ky%8 == 0 {
+			p := pw(kx, ky)
+			var core, ring float64
+			local := true
+			for dy := -3; dy <= 3 && local; dy++ {
+				for dx := -3; dx <= 3; dx++ {
+					q := pw(kx+dx, ky+dy)
+					switch cheb := max(absInt(dx), absInt(dy)); {
+					case cheb == 0:
+					case cheb == 1:
+						if q > p {
+							local = false
+						}
+						core += q
+					case cheb == 3:
+						ring += q
+					}
+				}
+			}
+			if !local || ring <= 0 {
 				continue
 			}
-			v := buf[ky*n+(kx+n)%n]
-			pw := real(v)*real(v) + imag(v)*imag(v)
-			s.rings[rad] = append(s.rings[rad], pw)
-			s.power = append(s.power, pw)
-			bins = append(bins, bin{rad, len(s.power) - 1})
-		}
-	}
-	var med [padTile/2 + 1]float64
-	for i, ring := range s.rings {
-		if len(ring) > 0 {
-			slices.Sort(ring)
-			med[i] = ring[len(ring)/2]
-		}
-	}
-	best := 1.0
-	for _, b := range bins {
-		if m := med[b.ring]; m > 0 {
-			best = math.Max(best, s.power[b.idx]/m)
+			best = math.Max(best, (p+core)/9/(ring/24))
 		}
 	}
 	return math.Log10(best)

@@ -15,9 +15,9 @@ const (
 const (
 	// maxChromaFringes bounds cueChromaFringes (mean absolute colour
 	// difference between neighbouring native pixels of the face region).
-	maxChromaFringes = 12.0
+	maxChromaFringes = 4.5
 	// maxPeriodic bounds CuePeriodicSpectrum (log10 power ratio).
-	maxPeriodic = 2.0
+	maxPeriodic = 1.25
 	// minNativeFace is the shorter side, in native pixels, the face box
 	// must have for the cues to see the screen's structure; smaller faces
 	// (a 320x240 capture, a face far from the camera) are refused with
