@@ -120,24 +120,29 @@ func (s *spectrum) peak(img *image.RGBA, at image.Point, buf []complex128, value
 				continue
 			}
 			p := pw(kx, ky)
-			var core, ring float64
+			var core float64
 			local := true
-			for dy := -3; dy <= 3 && local; dy++ {
-				for dx := -3; dx <= 3; dx++ {
-					q := pw(kx+dx, ky+dy)
-					switch cheb := max(absInt(dx), absInt(dy)); {
-					case cheb == 0:
-					case cheb == 1:
-						if q > p {
-							local = false
-						}
+			for dy := -1; dy <= 1 && local; dy++ {
+				for dx := -1; dx <= 1; dx++ {
+					if q := pw(kx+dx, ky+dy); q > p {
+						local = false
+						break
+					} else if dx != 0 || dy != 0 {
 						core += q
-					case cheb == 3:
-						ring += q
 					}
 				}
 			}
-			if !local || ring <= 0 {
+			if !local {
+				continue
+			}
+			var ring float64
+			for d := -3; d <= 3; d++ {
+				ring += pw(kx+d, ky-3) + pw(kx+d, ky+3)
+				if d > -3 && d < 3 {
+					ring += pw(kx-3, ky+d) + pw(kx+3, ky+d)
+				}
+			}
+			if ring <= 0 {
 				continue
 			}
 			best = math.Max(best, (p+core)/9/(ring/24))
