@@ -2,6 +2,7 @@ package faceauth
 
 import (
 	"image"
+	"image/draw"
 	"math"
 	"math/cmplx"
 )
@@ -37,16 +38,20 @@ func padRegion(box image.Rectangle, scale float64, bounds image.Rectangle) image
 }
 
 // measurePAD measures the cues on full (the decoded frame) for a face
-// found at box in an analysis copy analysisWidth pixels wide.
-func measurePAD(full *image.RGBA, box image.Rectangle, analysisWidth int) padFrame {
-	scale := float64(full.Rect.Dx()) / float64(analysisWidth)
+// found at box in an analysis copy analysisWidth pixels wide. Only the
+// face region is converted to RGBA.
+func measurePAD(full image.Image, box image.Rectangle, analysisWidth int) padFrame {
+	b := full.Bounds()
+	scale := float64(b.Dx()) / float64(analysisWidth)
 	p := padFrame{nativeFace: int(float64(min(box.Dx(), box.Dy())) * scale)}
-	r := padRegion(box, scale, full.Rect)
+	r := padRegion(box, scale, image.Rect(0, 0, b.Dx(), b.Dy()))
 	if r.Dx() < padTile || r.Dy() < padTile {
 		return p
 	}
-	p.chroma = chromaHF(full, r)
-	p.periodic = periodicity(full, r)
+	crop := image.NewRGBA(image.Rect(0, 0, r.Dx(), r.Dy()))
+	draw.Draw(crop, crop.Rect, full, r.Min.Add(b.Min), draw.Src)
+	p.chroma = chromaHF(crop, crop.Rect)
+	p.periodic = periodicity(crop, crop.Rect)
 	return p
 }
 

@@ -1,10 +1,15 @@
 package faceauth
 
 import (
+	"bytes"
 	"image"
+	"image/jpeg"
 	"math"
 	"math/rand/v2"
+	"path/filepath"
 	"testing"
+
+	"github.com/faceidp/faceidp/internal/fixtures"
 )
 
 // synthetic is a 256x256 "skin" patch: smooth shading plus mild noise, and
@@ -58,5 +63,31 @@ func TestPADCuesSeeAScreenGrid(t *testing.T) {
 	// copy is scaled up, not the image down
 	if got := measurePAD(synthetic(0, 0), image.Rect(16, 16, 112, 112), 128).nativeFace; got != 192 {
 		t.Errorf("native face side = %d, want 192", got)
+	}
+}
+
+// The fast 4:2:0 halving gives what converting and area-averaging gives,
+// to within rounding and clipping, on a camera frame.
+func TestAnalysisCopyFastPathMatchesDownscale(t *testing.T) {
+	b := fixtures.ReadFile(t, filepath.Join(fixtures.SharedDir(t), "liveness", "p01_blink", "frame_000.jpg"))
+	img, err := jpeg.Decode(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := img.(*image.YCbCr); !ok {
+		t.Fatalf("fixture decodes as %T, want *image.YCbCr", img)
+	}
+	fast, slow := analysisCopy(img, challengeSide), downscale(toRGBA(img), challengeSide)
+	if fast.Rect != slow.Rect {
+		t.Fatalf("sizes %v and %v", fast.Rect, slow.Rect)
+	}
+	// They differ only where converting a pixel clips a channel at 0 or
+	// 255 before the averaging.
+	var sum int
+	for i := range fast.Pix {
+		sum += absInt(int(fast.Pix[i]) - int(slow.Pix[i]))
+	}
+	if mean := float64(sum) / float64(len(fast.Pix)); mean > 0.6 {
+		t.Fatalf("fast path differs by %.2f levels on average", mean)
 	}
 }
