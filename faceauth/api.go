@@ -82,10 +82,15 @@ type Result struct {
 	// median, over the frames the match uses, of the cosine similarity to
 	// the nearest enrolled embedding. Nil when that embedder did not take
 	// part (switched off, enrolment, or a template without its samples).
-	Similarity *float64      `json:"similarity,omitempty"`
-	Steps      []StepScore   `json:"steps"`
-	Frames     int           `json:"frames"`
-	Elapsed    time.Duration `json:"elapsed_ns"`
+	Similarity *float64    `json:"similarity,omitempty"`
+	Steps      []StepScore `json:"steps"`
+	// Cues are the screen-replay cues and their scores; a cue with
+	// Decided set refused the attempt as "screen_replay" (see
+	// docs/face-engine.md, "Presentation-attack detection"). Empty when
+	// the frames were refused before the cues were measured.
+	Cues    []CueScore    `json:"cues,omitempty"`
+	Frames  int           `json:"frames"`
+	Elapsed time.Duration `json:"elapsed_ns"`
 
 	// upgraded is the template with the second embedder's samples added,
 	// set when a verification passed on a template that lacked them.

@@ -15,14 +15,14 @@ import (
 	"github.com/faceidp/faceidp/internal/fixtures"
 )
 
-// Benchmarks at the capture page's frame size and rate (320x240, 5 fps),
+// Benchmarks at the capture page's frame size and rate (640x480, 5 fps),
 // side by side with the naive baseline (go-face Recognize on every
 // full-size 640x480 frame at the fixtures' 10 fps). Run:
 //
 //	FACEIDP_MODELS_DIR=$PWD/.build/models CGO_LDFLAGS=-L$PWD/.build/cblas \
 //	  go test ./faceauth/ -run '^$' -bench . -benchtime 10x -cpu 2
 
-// captureFrames re-encodes clip frames as the page sends them: 320x240
+// captureFrames re-encodes clip frames as the page sends them: 640x480
 // JPEG (quality 85), every 2nd frame.
 func captureFrames(b *testing.B, ids ...string) [][]byte {
 	var out [][]byte
@@ -82,7 +82,7 @@ func report(b *testing.B, frames int, start time.Time, startCPU time.Duration) {
 }
 
 // BenchmarkVerifyTwoSteps: one 2-step challenge (blink, then turn left)
-// of 30 frames at 320x240 through Verify.
+// of 30 frames at 640x480 through Verify.
 func BenchmarkVerifyTwoSteps(b *testing.B) {
 	e := testEngine(b)
 	tmpl := enrolled(b, "p01")
@@ -144,7 +144,7 @@ func BenchmarkONNXEmbedFace(b *testing.B) {
 	b.ReportMetric(peakRSSMB(), "peakRSS-MB")
 }
 
-// BenchmarkEnrol: one enrolment challenge (smile, 15 frames at 320x240).
+// BenchmarkEnrol: one enrolment challenge (smile, 15 frames at 640x480).
 func BenchmarkEnrol(b *testing.B) {
 	e := testEngine(b)
 	frames := captureFrames(b, "p06_smile")

@@ -72,7 +72,7 @@ func TestCalibrateLiveness(t *testing.T) {
 			for _, o := range obs {
 				bright = append(bright, o.brightness)
 				sharp = append(sharp, o.sharpness)
-				chroma = append(chroma, o.chromaHF)
+				chroma = append(chroma, o.pad.chroma)
 			}
 			rest := matchFrames(obs, live)
 			own := templateDistance(enrolled(t, c.Person), rest)

@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"fmt"
 	"image"
+	"image/color"
 	"image/draw"
 	"image/jpeg"
 	"io"
@@ -46,8 +47,9 @@ type frameObs struct {
 	// luma statistics of the face box
 	brightness float64
 	sharpness  float64
-	// chromaHF is the screen replay cue (see spoof.go)
-	chromaHF float64
+	// pad are the presentation-attack cues, measured on the native-
+	// resolution face region (see pad_cues.go)
+	pad padFrame
 	// emb is the second embedder's embedding of a described frame (nil
 	// when that embedder is off); img keeps the analysis image of a frame
 	// not described yet for it.
@@ -167,7 +169,7 @@ func (e *Engine) analyseFrame(ctx context.Context, b []byte, idx int, lim Limits
 	if err != nil {
 		return frameObs{}, err
 	}
-	small := downscale(toRGBA(img), side)
+	small := analysisCopy(img, side)
 	jpg, err := analysisJPEG(b, img, small)
 	if err != nil {
 		return frameObs{}, fmt.Errorf("frame %d: encode for analysis: %w", idx, err)
@@ -193,6 +195,9 @@ func (e *Engine) analyseFrame(ctx context.Context, b []byte, idx int, lim Limits
 	o, err := observe(idx, small, n, faces)
 	if err != nil {
 		return frameObs{}, err
+	}
+	if o.faces == 1 {
+		o.pad = measurePAD(img, o.box, small.Rect.Dx())
 	}
 	o.described, o.emb = describe, emb
 	if !describe {
@@ -238,7 +243,6 @@ func observe(idx int, img *image.RGBA, n int, faces []face.Face) (frameObs, erro
 		o.pts[i] = point{float64(p.X), float64(p.Y)}
 	}
 	o.brightness, o.sharpness = lumaStats(img, f.Rectangle.Intersect(img.Rect))
-	o.chromaHF = chromaHF(img, f.Rectangle)
 	return o, nil
 }
 
@@ -250,6 +254,39 @@ func toRGBA(img image.Image) *image.RGBA {
 	b := img.Bounds()
 	dst := image.NewRGBA(image.Rect(0, 0, b.Dx(), b.Dy()))
 	draw.Draw(dst, dst.Rect, img, b.Min, draw.Src)
+	return dst
+}
+
+// analysisCopy is img as RGBA with its long side at most side pixels. A
+// 4:2:0 JPEG (what cameras and the capture page send) exactly twice the
+// side is halved straight from its planes: each output pixel is the mean
+// of its four luma samples with the chroma sample they share, which is
+// what area averaging the converted image gives (the conversion is
+// affine), without converting the full frame.
+func analysisCopy(img image.Image, side int) *image.RGBA {
+	if y, ok := img.(*image.YCbCr); ok && y.SubsampleRatio == image.YCbCrSubsampleRatio420 && y.Rect.Min == (image.Point{}) &&
+		max(y.Rect.Dx(), y.Rect.Dy()) == 2*side && y.Rect.Dx()%2 == 0 && y.Rect.Dy()%2 == 0 {
+		return halveYCbCr420(y)
+	}
+	return downscale(toRGBA(img), side)
+}
+
+// halveYCbCr420 is analysisCopy's fast path.
+func halveYCbCr420(src *image.YCbCr) *image.RGBA {
+	w, h := src.Rect.Dx()/2, src.Rect.Dy()/2
+	dst := image.NewRGBA(image.Rect(0, 0, w, h))
+	for y := range h {
+		y0 := src.Y[2*y*src.YStride:]
+		y1 := src.Y[(2*y+1)*src.YStride:]
+		cb := src.Cb[y*src.CStride:]
+		cr := src.Cr[y*src.CStride:]
+		d := dst.Pix[y*dst.Stride:]
+		for x := range w {
+			l := (uint32(y0[2*x]) + uint32(y0[2*x+1]) + uint32(y1[2*x]) + uint32(y1[2*x+1]) + 2) / 4
+			r, g, b := color.YCbCrToRGB(uint8(l), cb[x], cr[x])
+			d[4*x], d[4*x+1], d[4*x+2], d[4*x+3] = r, g, b, 255
+		}
+	}
 	return dst
 }
 

@@ -9,21 +9,25 @@ import (
 )
 
 // Capture parameters the engine is tuned for (see docs/face-engine.md): the
-// page sends 320x240 frames at 5 fps, at most 40 (8 s, enough for a
-// neutral start and three actions).
+// page sends 640x480 frames at 5 fps, at most 40 (8 s, enough for a
+// neutral start and three actions). Landmarks are found on a copy
+// downscaled to a 320-pixel long side; the screen-replay cues read the
+// face region at the frames' own resolution, which is why frames smaller
+// than the capture size are refused (CodeLowResolution).
 const (
-	CaptureWidth  = 320
-	CaptureHeight = 240
+	CaptureWidth  = 640
+	CaptureHeight = 480
 	CaptureFPS    = 5
 )
 
 // DefaultLimits are the input limits of a challenge upload. Frames may be
-// larger than the capture size (up to 1280x960); the engine downscales.
+// larger than the capture size (up to 1280x960), never smaller.
 func DefaultLimits() Limits {
 	return Limits{
-		MaxFrames:     40,
-		MinFrames:     8,
-		MaxFrameBytes: 512 << 10,
+		MaxFrames: 40,
+		MinFrames: 8,
+		// a 640x480 camera frame is 40-120 KiB as JPEG, up to ~700 KiB as PNG
+		MaxFrameBytes: 1 << 20,
 		MaxPixels:     1280 * 960,
 		FrameWidth:    CaptureWidth,
 		FrameHeight:   CaptureHeight,
@@ -54,6 +58,10 @@ const (
 	CodeTooDark           = "too_dark"
 	CodeTooBlurred        = "too_blurred"
 	CodeNotFrontal        = "not_frontal"
+	// CodeLowResolution: the frames are smaller than the capture size, or
+	// the face in them has too few native pixels for the screen-replay
+	// cues; never judged on such frames.
+	CodeLowResolution = "low_resolution"
 )
 
 var codeMessages = map[string]string{
@@ -67,6 +75,7 @@ var codeMessages = map[string]string{
 	CodeTooDark:           "The picture is too dark. Turn on a light or face a window.",
 	CodeTooBlurred:        "The picture is too blurred. Hold still and clean the camera lens.",
 	CodeNotFrontal:        "Look straight into the camera.",
+	CodeLowResolution:     "The camera picture is too small to check that a real face is in front of it. Use a camera of at least 640x480 and keep your face close to it.",
 }
 
 func inputError(code string, frame int, detail string) *InputError {
@@ -138,5 +147,19 @@ func frameConfig(b []byte, idx int, lim Limits) (isJPEG bool, err error) {
 	if cfg.Width <= 0 || cfg.Height <= 0 || cfg.Width*cfg.Height > lim.MaxPixels {
 		return false, inputError(CodeFrameTooLarge, idx, fmt.Sprintf("%dx%d pixels, at most %d pixels", cfg.Width, cfg.Height, lim.MaxPixels))
 	}
+	if tooSmall(cfg.Width, cfg.Height, lim) {
+		return false, inputError(CodeLowResolution, idx, fmt.Sprintf("frame %d is %dx%d pixels, at least %dx%d are needed", idx+1, cfg.Width, cfg.Height, lim.FrameWidth, lim.FrameHeight))
+	}
 	return isJPEG, nil
+}
+
+// tooSmall reports whether a w x h frame, in either orientation, is smaller
+// than the capture size lim asks for (limits without a capture size, such
+// as enrolment photos', accept any size).
+func tooSmall(w, h int, lim Limits) bool {
+	if lim.FrameWidth <= 0 || lim.FrameHeight <= 0 {
+		return false
+	}
+	long, short := max(lim.FrameWidth, lim.FrameHeight), min(lim.FrameWidth, lim.FrameHeight)
+	return max(w, h) < long || min(w, h) < short
 }

@@ -10,6 +10,7 @@ import (
 	"image/jpeg"
 	"image/png"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/faceidp/faceidp/internal/fixtures"
@@ -58,6 +59,7 @@ func TestInputLimits(t *testing.T) {
 		"too many pixels": {append(repeatFrame(frame, 9), bigPNG.Bytes()), CodeFrameTooLarge},
 		"too many frames": {repeatFrame(frame, lim.MaxFrames+1), CodeTooManyFrames},
 		"too few frames":  {repeatFrame(frame, lim.MinFrames-1), CodeTooFewFrames},
+		"320x240 frame":   {append(repeatFrame(frame, 9), smallJPEG(t, frame, 320)), CodeLowResolution},
 	}
 	for name, tc := range cases {
 		if got := verifyCode(t, tc.frames); got != tc.code {
@@ -94,7 +96,7 @@ func TestPNGFramesAtCaptureSize(t *testing.T) {
 	}
 	r, err := e.Verify(t.Context(), enrolled(t, "p06"), []Action{ActionSmile}, frames, Options{})
 	if err != nil || !r.Pass {
-		t.Fatalf("320x240 PNG smile: %+v, %v", r, err)
+		t.Fatalf("640x480 PNG smile: %+v, %v", r, err)
 	}
 }
 
@@ -151,7 +153,42 @@ func TestJPEGFramesAtCaptureSizeColourAndGrey(t *testing.T) {
 		}
 		r, err := e.Verify(t.Context(), enrolled(t, "p06"), []Action{ActionSmile}, frames, Options{})
 		if err != nil || !r.Pass {
-			t.Fatalf("320x240 JPEG smile (grey=%v): %+v, %v", grey, r, err)
+			t.Fatalf("640x480 JPEG smile (grey=%v): %+v, %v", grey, r, err)
+		}
+	}
+}
+
+// smallJPEG is frame downscaled to a long side of side pixels, as a client
+// still capturing at the old 320x240 size sends it.
+func smallJPEG(t *testing.T, frame []byte, side int) []byte {
+	t.Helper()
+	img, err := jpeg.Decode(bytes.NewReader(frame))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, downscale(toRGBA(img), side), &jpeg.Options{Quality: 85}); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// A client still sending 320x240 frames (the capture size before the
+// screen-replay cues moved to native resolution) gets a clear refusal, on
+// a live clip and on a screen replay alike: never a judgement made without
+// the cues, and never a pass.
+func TestLowResolutionCaptureIsRefused(t *testing.T) {
+	for _, id := range []string{"p01_blink", "spoof_screen_replay_p01_blink"} {
+		var frames [][]byte
+		for _, f := range fixtures.ClipFramesByID(t, id, 2) {
+			frames = append(frames, smallJPEG(t, f, 320))
+		}
+		r, err := testEngine(t).Verify(t.Context(), enrolled(t, "p01"), []Action{ActionBlink}, frames, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Pass || r.Reason != CodeLowResolution || !strings.Contains(r.Message, "640x480") {
+			t.Errorf("%s at 320x240: pass=%v reason=%s message=%q, want %s naming 640x480", id, r.Pass, r.Reason, r.Message, CodeLowResolution)
 		}
 	}
 }

@@ -4,9 +4,10 @@ import "image"
 
 // chromaHF measures what tells a face re-filmed from a phone or monitor
 // from a face in front of the camera: the mean absolute colour difference
-// (R-G, B-G) between neighbouring pixels of the face box. The sub-pixel
-// grid and moire of a filmed screen put colour fringes at the finest scale
-// that a real face lacks.
+// (R-G, B-G) between neighbouring pixels of r. The sub-pixel grid and moire
+// of a filmed screen put colour fringes at the finest scale that a real
+// face lacks. It is only meaningful at the camera's native resolution (see
+// pad_cues.go).
 func chromaHF(img *image.RGBA, box image.Rectangle) float64 {
 	r := box.Intersect(img.Rect)
 	if r.Dx() < 4 || r.Dy() < 4 {
@@ -33,18 +34,4 @@ func absInt(v int) int {
 		return -v
 	}
 	return v
-}
-
-// maxScreenChroma: live faces measure 2.2-6.4, faces re-filmed from a
-// phone screen 31-34 (median over frames, at 320x240).
-const maxScreenChroma = 15.0
-
-// looksLikeScreen is true when the face region carries the fine colour
-// fringes of a filmed screen in most frames.
-func looksLikeScreen(obs []frameObs) bool {
-	v := make([]float64, len(obs))
-	for i, o := range obs {
-		v[i] = o.chromaHF
-	}
-	return median(v) > maxScreenChroma
 }

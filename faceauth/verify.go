@@ -153,17 +153,22 @@ func validAction(a Action) bool {
 // and match use the described frames.
 func (e *Engine) decide(tmpl *Template, obs []frameObs, live liveness) *Result {
 	var similarity *float64 // the second embedder's, when it took part
+	var cues []CueScore     // the screen-replay cues, once measured
 	fail := func(reason string, dist float64, steps []StepScore) *Result {
-		return &Result{Reason: reason, Message: reasonMessages[reason], Distance: dist, Similarity: similarity, Steps: steps}
+		return &Result{Reason: reason, Message: reasonMessages[reason], Distance: dist, Similarity: similarity, Steps: steps, Cues: cues}
 	}
 	if err := checkFaces(obs, minFaceSide); err != nil {
 		return &Result{Reason: err.Code, Message: err.Message}
 	}
+	if err := checkNativeFace(obs); err != nil {
+		return &Result{Reason: err.Code, Message: err.Message}
+	}
+	cues = screenCues(obs)
 	described := describedFrames(obs)
 	if jump, spread := identityChange(described); jump > e.cfg.SwapThreshold || spread > maxIdentitySpread || e.embeddingJump(described) {
 		return fail(ReasonIdentityChanged, 0, nil)
 	}
-	if looksLikeScreen(obs) {
+	if screenDecided(cues) {
 		return fail(ReasonScreenReplay, 0, nil)
 	}
 	var distance float64
@@ -188,7 +193,7 @@ func (e *Engine) decide(tmpl *Template, obs []frameObs, live liveness) *Result {
 	if live.reason != ReasonOK {
 		return fail(live.reason, distance, live.steps)
 	}
-	r := &Result{Pass: true, Reason: ReasonOK, Message: reasonMessages[ReasonOK], Distance: distance, Similarity: similarity, Steps: live.steps}
+	r := &Result{Pass: true, Reason: ReasonOK, Message: reasonMessages[ReasonOK], Distance: distance, Similarity: similarity, Steps: live.steps, Cues: cues}
 	if tmpl != nil {
 		r.upgraded = e.upgradeTemplate(tmpl, match)
 	}

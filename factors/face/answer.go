@@ -145,7 +145,8 @@ func isInputCode(reason string) bool {
 	switch reason {
 	case faceauth.CodeUnsupportedFormat, faceauth.CodeFrameTooLarge, faceauth.CodeTooManyFrames,
 		faceauth.CodeTooFewFrames, faceauth.CodeNoFace, faceauth.CodeSeveralFaces,
-		faceauth.CodeFaceTooSmall, faceauth.CodeTooDark, faceauth.CodeTooBlurred, faceauth.CodeNotFrontal:
+		faceauth.CodeFaceTooSmall, faceauth.CodeTooDark, faceauth.CodeTooBlurred, faceauth.CodeNotFrontal,
+		faceauth.CodeLowResolution:
 		return true
 	}
 	return false
@@ -246,6 +247,7 @@ func (s *Service) auditDecision(ctx context.Context, typ string, ch *models.Face
 			"similarity":        res.Similarity, // the second embedder's; null when it took no part
 			"frames":            res.Frames,
 			"steps":             steps,
+			"cues":              res.Cues, // the screen-replay cues: name, score, threshold, decided
 			"elapsed_ms":        res.Elapsed.Milliseconds(),
 		},
 	})

@@ -172,7 +172,7 @@ func decisionDetails(out *face.Outcome) map[string]any {
 	return map[string]any{
 		"purpose": string(out.Purpose), "distance": out.Result.Distance,
 		"similarity": out.Result.Similarity, // the second embedder's; null when it took no part
-		"steps":      steps, "frames": out.Result.Frames,
+		"steps":      steps, "cues": out.Result.Cues, "frames": out.Result.Frames,
 	}
 }
 

@@ -182,8 +182,8 @@
   async function capture(limits, actions) {
     var p = plan(limits, actions);
     var canvas = document.createElement("canvas");
-    canvas.width = limits.frame_width || 320;
-    canvas.height = limits.frame_height || 240;
+    canvas.width = limits.frame_width || 640;
+    canvas.height = limits.frame_height || 480;
     var ctx = canvas.getContext("2d");
     var frames = [];
     var interval = 1000 / p.fps;
