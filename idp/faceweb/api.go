@@ -232,20 +232,9 @@ func (f *Factor) flowAnswer(w http.ResponseWriter, r *http.Request) {
 	}
 	resp := resultResponse(out)
 	if !out.Passed() {
-		if out.Purpose == models.FacePurposeVerify {
-			err := f.flow.Fail(ctx, fl, att, out.Result.Reason, decisionDetails(out))
-			var te *idp.ThrottledError
-			switch {
-			case errors.As(err, &te) && te.Disabled:
-				f.writeFlowError(w, r, fl, te)
-				return
-			case errors.As(err, &te):
-				// The next attempt must wait: say so with this result.
-				resp.RetryAfter = int((te.Wait + time.Second - 1) / time.Second)
-				resp.Message += " " + te.Message()
-			case err != nil:
-				f.log.ErrorContext(ctx, "record failed face attempt", "err", err)
-			}
+		if e := f.recordFailure(ctx, fl, att, out, &resp); e != nil {
+			writeError(w, e)
+			return
 		}
 		writeJSON(w, http.StatusOK, resp)
 		return
@@ -261,6 +250,29 @@ func (f *Factor) flowAnswer(w http.ResponseWriter, r *http.Request) {
 	}
 	resp.Next = next
 	writeJSON(w, http.StatusOK, resp)
+}
+
+// recordFailure counts a failed verification of the sign-in fl (one-shot
+// or streamed) and adds any wait to resp; a failure that disables face is
+// returned as the error to send instead of resp.
+func (f *Factor) recordFailure(ctx context.Context, fl *idp.Flow, att *idp.FactorAttempt, out *face.Outcome, resp *answerResponse) *apiError {
+	if out.Purpose != models.FacePurposeVerify {
+		return nil
+	}
+	err := f.flow.Fail(ctx, fl, att, out.Result.Reason, decisionDetails(out))
+	var te *idp.ThrottledError
+	switch {
+	case errors.As(err, &te) && te.Disabled:
+		te.CancelURL = idp.CancelPath(fl.Request.ID)
+		return flowError(te)
+	case errors.As(err, &te):
+		// The next attempt must wait: say so with this result.
+		resp.RetryAfter = int((te.Wait + time.Second - 1) / time.Second)
+		resp.Message += " " + te.Message()
+	case err != nil:
+		f.log.ErrorContext(ctx, "record failed face attempt", "err", err)
+	}
+	return nil
 }
 
 // writeFlowError writes a flow error of the sign-in fl; a throttled or
