@@ -2,7 +2,6 @@ package faceauth
 
 import (
 	"context"
-	"fmt"
 	"math"
 )
 

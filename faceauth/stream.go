@@ -210,7 +210,8 @@ func (s *Stream) Finish(ctx context.Context) (*Result, *Template, error) {
 	if s.tmpl != nil || !r.Pass {
 		return r, nil, nil
 	}
-	return s.e.templateFrom(r, s.obs, s.opt)
+	t, r, err := s.e.templateFrom(r, s.obs, s.opt)
+	return r, t, err
 }
 
 // Close ends the stream without a decision and frees its admission.

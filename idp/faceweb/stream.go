@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/coder/websocket"
@@ -102,9 +103,11 @@ func (f *Factor) serveStream(w http.ResponseWriter, r *http.Request, h streamHoo
 	}
 	defer conn.CloseNow()
 	ctx := callerContext(r, h.clientID)
-	s := &streamConn{conn: conn, f: f}
 	lim := f.svc.Limits()
 	conn.SetReadLimit(max(lim.MaxFrameBytes+4, streamControlBytes))
+	s := &streamConn{conn: conn, f: f, in: make(chan inMsg, 1), stop: make(chan struct{})}
+	defer close(s.stop)
+	go s.readLoop(ctx)
 
 	var start streamMsg
 	if e := s.readControl(ctx, startTimeout, &start); e != nil || start.Type != "start" || start.ChallengeID == "" {
@@ -149,11 +152,9 @@ func (f *Factor) serveStream(w http.ResponseWriter, r *http.Request, h streamHoo
 			abort(&apiError{Status: http.StatusGone, Code: face.AbortExpired, Desc: "The time for this face challenge ran out. Start the face check again."})
 			return
 		}
-		rctx, cancel := context.WithTimeout(ctx, stallTimeout)
-		typ, data, err := conn.Read(rctx)
-		cancel()
-		if err != nil {
-			abort(readStreamError(ctx, err))
+		typ, data, e := s.read(ctx, stallTimeout)
+		if e != nil {
+			abort(e)
 			return
 		}
 		if typ == websocket.MessageText {
@@ -212,23 +213,65 @@ func (f *Factor) serveStream(w http.ResponseWriter, r *http.Request, h streamHoo
 	conn.Close(websocket.StatusNormalClosure, "")
 }
 
-// readStreamError names why a read ended: a stall, a closed connection or
-// an oversized message.
-func readStreamError(ctx context.Context, err error) *apiError {
-	switch {
-	case errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil:
-		return &apiError{Status: http.StatusRequestTimeout, Code: face.AbortStalled,
-			Desc: fmt.Sprintf("No frame arrived for %d seconds; the face check stopped. Check your connection and try again.", int(stallTimeout/time.Second))}
-	case websocket.CloseStatus(err) == websocket.StatusMessageTooBig:
-		return &apiError{Status: http.StatusRequestEntityTooLarge, Code: face.AbortTooLarge, Desc: "A frame is too large."}
+// readStreamError names why a read failed: an oversized message or a
+// closed connection.
+func readStreamError(err error) *apiError {
+	if strings.Contains(err.Error(), "read limited at") || websocket.CloseStatus(err) == websocket.StatusMessageTooBig {
+		return &apiError{Status: http.StatusRequestEntityTooLarge, Code: face.AbortTooLarge, Desc: "A message is larger than a frame may be."}
 	}
 	return errBadRequest(face.AbortClosed, "The connection closed before the end of the challenge.")
 }
 
-// streamConn writes the protocol's messages.
+// streamConn reads and writes the protocol's messages. Reads run in their
+// own goroutine (readLoop) so that a stall is noticed by a timer while the
+// connection stays open to say so: a read whose context ends would close
+// the connection first.
 type streamConn struct {
 	conn *websocket.Conn
 	f    *Factor
+	in   chan inMsg
+	stop chan struct{}
+}
+
+// inMsg is one message read, or the read's error.
+type inMsg struct {
+	typ  websocket.MessageType
+	data []byte
+	err  error
+}
+
+// readLoop reads messages until an error or until the handler returns.
+func (s *streamConn) readLoop(ctx context.Context) {
+	for {
+		typ, data, err := s.conn.Read(ctx)
+		select {
+		case s.in <- inMsg{typ, data, err}:
+		case <-s.stop:
+			return
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// read returns the next message, or the error that ends the stream: a
+// stall of timeout, or the read's own.
+func (s *streamConn) read(ctx context.Context, timeout time.Duration) (websocket.MessageType, []byte, *apiError) {
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	select {
+	case m := <-s.in:
+		if m.err != nil {
+			return 0, nil, readStreamError(m.err)
+		}
+		return m.typ, m.data, nil
+	case <-t.C:
+		return 0, nil, &apiError{Status: http.StatusRequestTimeout, Code: face.AbortStalled,
+			Desc: fmt.Sprintf("Nothing arrived for %d seconds; the face check stopped. Check your connection and try again.", int(timeout/time.Second))}
+	case <-ctx.Done():
+		return 0, nil, errBadRequest(face.AbortClosed, "The connection closed before the end of the challenge.")
+	}
 }
 
 func (s *streamConn) send(ctx context.Context, v any) error {
@@ -243,11 +286,9 @@ func (s *streamConn) send(ctx context.Context, v any) error {
 
 // readControl reads one text message into v within timeout.
 func (s *streamConn) readControl(ctx context.Context, timeout time.Duration, v any) *apiError {
-	rctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	typ, data, err := s.conn.Read(rctx)
-	if err != nil {
-		return readStreamError(ctx, err)
+	typ, data, e := s.read(ctx, timeout)
+	if e != nil {
+		return e
 	}
 	if typ != websocket.MessageText || len(data) > streamControlBytes || json.Unmarshal(data, v) != nil {
 		return errBadRequest(face.AbortInvalid, "Expected a JSON text message.")

@@ -214,7 +214,7 @@ func TestFaceStreamRefusals(t *testing.T) {
 		}
 		start := time.Now()
 		m := s.next() // nothing more is sent
-		if m["type"] != "error" || m["error"] != "stream_stalled" || !strings.Contains(m["error_description"].(string), "No frame arrived") {
+		if m["type"] != "error" || m["error"] != "stream_stalled" || !strings.Contains(m["error_description"].(string), "Nothing arrived for 3 seconds") {
 			t.Fatalf("stalled stream: %v", m)
 		}
 		if waited := time.Since(start); waited < 2*time.Second {
