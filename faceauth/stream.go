@@ -197,7 +197,9 @@ func (s *Stream) Finish(ctx context.Context) (*Result, *Template, error) {
 	}
 	defer s.Close()
 	s.done = true
-	if err := checkFrameCount(len(s.obs), Limits{MinFrames: s.lim.MinFrames, MaxFrames: s.max}); err != nil {
+	// A frame without a usable face ends a stream early (Progress.Refusal):
+	// that refusal, not the short count, is what the person must fix.
+	if err := checkFrameCount(len(s.obs), Limits{MinFrames: s.lim.MinFrames, MaxFrames: s.max}); err != nil && checkFaces(s.obs, minFaceSide) == nil {
 		r, err := resultFromInputError(err, len(s.obs))
 		return r, nil, err
 	}
