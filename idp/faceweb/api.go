@@ -174,9 +174,18 @@ func decisionDetails(out *face.Outcome) map[string]any {
 
 // --- login flow ---------------------------------------------------------------
 
-// loadFlow loads the sign-in waiting for face.
+// loadFlow loads the sign-in waiting for face. A sign-in at the
+// enrolment step whose user has enrolled meanwhile (a streamed enrolment
+// that passed, see flowComplete) takes no further challenge: the pass
+// ticket alone continues it.
 func (f *Factor) loadFlow(w http.ResponseWriter, r *http.Request) *idp.Flow {
 	fl, err := f.flow.LoadFactor(r, r.URL.Query().Get("authRequestID"), f.AMR())
+	if err == nil && fl.Request.Step == models.StepFaceEnrol {
+		var enrolled bool
+		if enrolled, err = f.svc.Enrolled(r.Context(), fl.User.ID); err == nil && enrolled {
+			err = idp.ErrFlowWrongStep
+		}
+	}
 	if err != nil {
 		e := flowError(err)
 		if e == errInternal {

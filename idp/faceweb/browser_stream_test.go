@@ -82,6 +82,10 @@ func TestBrowserCooperativeCamera(t *testing.T) {
 			logintest.ShowFace(t, ctx, true)
 		}
 		seen := watchSteps(ctx)
+		t.Logf("%s: the page said %q", want, seen.order)
+		var where, text string
+		_ = chromedp.Run(ctx, chromedp.Location(&where), chromedp.Evaluate(`document.body ? document.body.innerText.slice(0, 400) : ""`, &text))
+		t.Logf("%s: now at %s: %q", want, where, text)
 		out := logintest.WaitFaceOutcome(t, ctx, rpBase+"/callback")
 		if !strings.HasPrefix(out.Href, rpBase+"/callback") {
 			t.Fatalf("%s: not accepted on the first try: %q at %s\ncamera: %+v", want, out.Message, out.Href, logintest.ReadCameraLog(t, ctx))
@@ -113,6 +117,7 @@ func TestBrowserCooperativeCamera(t *testing.T) {
 // whether a step countdown was shown.
 type stepsSeen struct {
 	at        map[string]time.Time
+	order     []string
 	countdown bool
 }
 
@@ -125,7 +130,7 @@ func watchSteps(ctx context.Context) stepsSeen {
 		return {step: st ? st.textContent : "", countdown: !!(cd && !cd.hidden && cd.textContent.includes("s left")),
 			face: !!st, error: !!(m && m.classList.contains("error"))};
 	})()`
-	deadline := time.Now().Add(2 * time.Minute)
+	deadline := time.Now().Add(time.Minute)
 	for time.Now().Before(deadline) {
 		var p struct {
 			Step      string `json:"step"`
@@ -138,6 +143,7 @@ func watchSteps(ctx context.Context) stepsSeen {
 		}
 		if _, ok := s.at[p.Step]; !ok {
 			s.at[p.Step] = time.Now()
+			s.order = append(s.order, p.Step)
 		}
 		s.countdown = s.countdown || p.Countdown
 		time.Sleep(50 * time.Millisecond)

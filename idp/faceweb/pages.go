@@ -41,6 +41,16 @@ func (f *Factor) flowPage(w http.ResponseWriter, r *http.Request, step models.Lo
 		f.flow.RenderError(w, r, err)
 		return
 	}
+	if fl.Request.Step == models.StepFaceEnrol {
+		// Enrolled meanwhile (a streamed enrolment, see loadFlow): no page.
+		if enrolled, err := f.svc.Enrolled(r.Context(), fl.User.ID); err != nil || enrolled {
+			if err == nil {
+				err = idp.ErrFlowWrongStep
+			}
+			f.flow.RenderError(w, r, err)
+			return
+		}
+	}
 	if fl.Request.Step != step {
 		// The policy wants the other face step (e.g. enrolled meanwhile).
 		http.Redirect(w, r, f.Path(fl.Request.Step, id), http.StatusSeeOther)

@@ -3,10 +3,10 @@ package faceweb_test
 import (
 	"bytes"
 	"context"
-	"image"
-	"image/jpeg"
 	"encoding/binary"
 	"encoding/json"
+	"image"
+	"image/jpeg"
 	"net/http"
 	"slices"
 	"strings"
