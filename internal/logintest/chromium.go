@@ -50,10 +50,25 @@ func NewChromium(t testing.TB, y4m string, camera Camera) context.Context {
 	if camera == DenyCamera {
 		permission = chromedp.Flag("deny-permission-prompts", true)
 	}
+	// A profile directory removed after the browser has closed, with a few
+	// tries: Chromium's helpers may still be writing to it for a moment
+	// (t.TempDir's cleanup fails the test on that race).
+	profile, err := os.MkdirTemp("", "faceidp-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		for range 20 {
+			if os.RemoveAll(profile) == nil {
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	})
 	opts := []chromedp.ExecAllocatorOption{
 		permission,
 		chromedp.ExecPath(ChromiumPath(t)),
-		chromedp.UserDataDir(t.TempDir()),
+		chromedp.UserDataDir(profile),
 		chromedp.Headless,
 		chromedp.NoSandbox,
 		chromedp.DisableGPU,
