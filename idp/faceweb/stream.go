@@ -67,6 +67,7 @@ type streamStarted struct {
 	ChallengeID   string            `json:"challenge_id"`
 	Actions       []faceauth.Action `json:"actions"`
 	Instructions  []string          `json:"instructions"`
+	MinFrames     int               `json:"min_frames"`
 	MaxFrames     int               `json:"max_frames"`
 	StepTimeoutMS int64             `json:"step_timeout_ms"`
 	StallMS       int64             `json:"stall_timeout_ms"`
@@ -129,7 +130,7 @@ func (f *Factor) serveStream(w http.ResponseWriter, r *http.Request, h streamHoo
 	}
 	defer ans.Close()
 	ch := ans.Challenge()
-	started := streamStarted{Type: "started", ChallengeID: ch.ID, Actions: ch.Actions, MaxFrames: ans.MaxFrames(),
+	started := streamStarted{Type: "started", ChallengeID: ch.ID, Actions: ch.Actions, MaxFrames: ans.MaxFrames(), MinFrames: lim.MinFrames,
 		StepTimeoutMS: faceauth.StepTimeout.Milliseconds(), StallMS: stallTimeout.Milliseconds(),
 		FPS: lim.FPS, FrameWidth: lim.FrameWidth, FrameHeight: lim.FrameHeight}
 	for _, a := range ch.Actions {

@@ -298,8 +298,11 @@
           if (seq < baseline) {
             el.step.textContent = NEUTRAL_WORDS;
             showSteps(actions, -1);
+          } else if (seen >= actions.length) {
+            // All seen: end, once the engine's fewest frames are sent.
+            if (seq >= (st.min_frames || 0)) { break; }
+            el.step.textContent = NEUTRAL_WORDS;
           } else {
-            if (seen >= actions.length) { break; }
             if (seen !== step) {
               step = seen;
               stepStart = now;
