@@ -265,6 +265,7 @@ func (fc *flowControl) LoadFactor(r *http.Request, id, amr string) (*Flow, error
 		return nil, ErrFlowWrongStep
 	}
 	f.Pending = amr
+	f.EnrolledMeanwhile = enrolledMeanwhile
 	f.Optional = d.Optional
 	f.Fallbacks = d.Fallbacks
 	return f, nil

@@ -180,11 +180,8 @@ func decisionDetails(out *face.Outcome) map[string]any {
 // ticket alone continues it.
 func (f *Factor) loadFlow(w http.ResponseWriter, r *http.Request) *idp.Flow {
 	fl, err := f.flow.LoadFactor(r, r.URL.Query().Get("authRequestID"), f.AMR())
-	if err == nil && fl.Request.Step == models.StepFaceEnrol {
-		var enrolled bool
-		if enrolled, err = f.svc.Enrolled(r.Context(), fl.User.ID); err == nil && enrolled {
-			err = idp.ErrFlowWrongStep
-		}
+	if err == nil && fl.EnrolledMeanwhile {
+		err = idp.ErrFlowWrongStep
 	}
 	if err != nil {
 		e := flowError(err)

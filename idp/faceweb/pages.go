@@ -41,15 +41,10 @@ func (f *Factor) flowPage(w http.ResponseWriter, r *http.Request, step models.Lo
 		f.flow.RenderError(w, r, err)
 		return
 	}
-	if fl.Request.Step == models.StepFaceEnrol {
-		// Enrolled meanwhile (a streamed enrolment, see loadFlow): no page.
-		if enrolled, err := f.svc.Enrolled(r.Context(), fl.User.ID); err != nil || enrolled {
-			if err == nil {
-				err = idp.ErrFlowWrongStep
-			}
-			f.flow.RenderError(w, r, err)
-			return
-		}
+	if fl.EnrolledMeanwhile {
+		// A streamed enrolment passed (see loadFlow): its ticket continues.
+		f.flow.RenderError(w, r, idp.ErrFlowWrongStep)
+		return
 	}
 	if fl.Request.Step != step {
 		// The policy wants the other face step (e.g. enrolled meanwhile).
