@@ -382,6 +382,7 @@
       }
       setOval("failed");
       offerFallback();
+      el.progress.hidden = true;
       showResults(ch.actions, res.steps);
       el.step.textContent = "Not accepted";
       say((res.message || "That did not work.") + " Press Try again.", "error");
