@@ -180,3 +180,42 @@ func BenchmarkNaiveBaseline(b *testing.B) {
 	}
 	report(b, len(frames), start, startCPU)
 }
+
+// BenchmarkStreamLastFrameToVerdict: a 2-step challenge (blink, then turn
+// left; 30 frames at 320x240) streamed frame by frame; only the last
+// frame's Push and Finish are timed: how long the person waits for the
+// verdict after the last frame reaches the engine. Side by side with
+// BenchmarkVerifyTwoSteps (the one-shot path decides after the whole
+// upload, so its wait is its full ms/attempt).
+func BenchmarkStreamLastFrameToVerdict(b *testing.B) {
+	e := testEngine(b)
+	tmpl := enrolled(b, "p01")
+	frames := captureFrames(b, "p01_blink", "p01_turn_left")
+	actions := []Action{ActionBlink, ActionTurnLeft}
+	last := len(frames) - 1
+	var waited time.Duration
+	startCPU := cpuTime()
+	for b.Loop() {
+		s, err := e.BeginStream(b.Context(), tmpl, actions, Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, f := range frames[:last] {
+			if _, err := s.Push(b.Context(), f); err != nil {
+				b.Fatal(err)
+			}
+		}
+		t0 := time.Now()
+		if _, err := s.Push(b.Context(), frames[last]); err != nil {
+			b.Fatal(err)
+		}
+		r, _, err := s.Finish(b.Context())
+		waited += time.Since(t0)
+		if err != nil || !r.Pass {
+			b.Fatalf("%+v %v", r, err)
+		}
+	}
+	b.ReportMetric(float64(waited.Microseconds())/1000/float64(b.N), "ms-last-frame-to-verdict")
+	b.ReportMetric(float64((cpuTime()-startCPU).Milliseconds())/float64(b.N), "cpu-ms/attempt")
+	b.ReportMetric(float64(runtime.GOMAXPROCS(0)), "cpus")
+}

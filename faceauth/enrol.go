@@ -2,7 +2,6 @@ package faceauth
 
 import (
 	"context"
-	"fmt"
 	"math"
 )
 
@@ -23,6 +22,12 @@ func (e *Engine) Enrol(ctx context.Context, actions []Action, frames [][]byte, o
 	if err != nil || !r.Pass {
 		return nil, r, err
 	}
+	return e.templateFrom(r, obs, opt)
+}
+
+// templateFrom builds the template of a passed enrolment challenge (one-shot
+// or streamed) from its analysed frames; r fails when no frame is good.
+func (e *Engine) templateFrom(r *Result, obs []frameObs, opt Options) (*Template, *Result, error) {
 	t, ierr := buildTemplate(obs, opt, minFaceSide)
 	if ierr != nil {
 		r.Pass, r.Reason, r.Message = false, ierr.Code, ierr.Message
@@ -64,11 +69,11 @@ func enrolQuality(o *frameObs, opt Options) *InputError {
 	s := signalsOf(o.pts, opt.Mirrored)
 	switch {
 	case o.brightness < minBrightness:
-		return inputError(CodeTooDark, o.index, fmt.Sprintf("frame %d", o.index+1))
+		return inputError(CodeTooDark, o.index, "")
 	case o.sharpness < minSharpness:
-		return inputError(CodeTooBlurred, o.index, fmt.Sprintf("frame %d", o.index+1))
+		return inputError(CodeTooBlurred, o.index, "")
 	case math.Abs(s.yaw) > maxFrontalYaw:
-		return inputError(CodeNotFrontal, o.index, fmt.Sprintf("frame %d", o.index+1))
+		return inputError(CodeNotFrontal, o.index, "")
 	}
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"slices"
+	"time"
 )
 
 // Reason codes of a Result besides the InputError codes.
@@ -69,11 +70,17 @@ func (e *Engine) challenge(ctx context.Context, op string, tmpl *Template, actio
 		r, err := resultFromInputError(err, len(frames))
 		return r, nil, err
 	}
+	return e.conclude(ctx, op, tmpl, obs, live, start), obs, nil
+}
+
+// conclude decides on analysed frames and logs the decision: the last step
+// of a one-shot challenge and of a streamed one (Stream.Finish).
+func (e *Engine) conclude(ctx context.Context, op string, tmpl *Template, obs []frameObs, live liveness, start time.Time) *Result {
 	r := e.decide(tmpl, obs, live)
-	r.Frames = len(frames)
+	r.Frames = len(obs)
 	r.Elapsed = e.cfg.Clock().Sub(start)
 	e.logDecision(ctx, op, r)
-	return r, obs, nil
+	return r
 }
 
 // analyseChallenge analyses a challenge's frames in two passes. The first
@@ -94,8 +101,17 @@ func (e *Engine) analyseChallenge(ctx context.Context, frames [][]byte, actions 
 	if err != nil {
 		return nil, liveness{}, err
 	}
+	live, err := e.completeAnalysis(ctx, obs, actions, opt, describeAll)
+	return obs, live, err
+}
+
+// completeAnalysis is the second pass over a challenge's analysed frames,
+// shared by the one-shot and the streamed forms: the liveness judgement,
+// a descriptor for each action's peak frame, and the second embedder on
+// the frames the match uses.
+func (e *Engine) completeAnalysis(ctx context.Context, obs []frameObs, actions []Action, opt Options, describeAll bool) (liveness, error) {
 	if checkFaces(obs, minFaceSide) != nil {
-		return obs, liveness{}, nil // decide refuses the frames as they are
+		return liveness{}, nil // decide refuses the frames as they are
 	}
 	live := judgeLiveness(obs, actions, opt)
 	var peaks []int
@@ -105,14 +121,14 @@ func (e *Engine) analyseChallenge(ctx context.Context, frames [][]byte, actions 
 		}
 	}
 	if err := e.describeFrames(ctx, obs, peaks); err != nil {
-		return nil, liveness{}, err
+		return liveness{}, err
 	}
 	if !describeAll {
 		if err := e.embedFrames(ctx, obs, matchFrames(describedFrames(obs), live)); err != nil {
-			return nil, liveness{}, err
+			return liveness{}, err
 		}
 	}
-	return obs, live, nil
+	return live, nil
 }
 
 // descriptorPlan picks the frames of a challenge that get a descriptor in
@@ -231,15 +247,17 @@ const (
 )
 
 // checkFaces requires exactly one adequately sized face in every frame.
+// The message is for people: which frame failed is in InputError.Frame,
+// never in the text ("(frame 1)" means nothing to someone at a camera).
 func checkFaces(obs []frameObs, minSide int) *InputError {
 	for _, o := range obs {
 		switch {
 		case o.faces == 0:
-			return inputError(CodeNoFace, o.index, fmt.Sprintf("frame %d", o.index+1))
+			return inputError(CodeNoFace, o.index, "")
 		case o.faces > 1:
-			return inputError(CodeSeveralFaces, o.index, fmt.Sprintf("%d faces in frame %d", o.faces, o.index+1))
+			return inputError(CodeSeveralFaces, o.index, fmt.Sprintf("%d faces", o.faces))
 		case min(o.box.Dx(), o.box.Dy()) < minSide:
-			return inputError(CodeFaceTooSmall, o.index, fmt.Sprintf("frame %d", o.index+1))
+			return inputError(CodeFaceTooSmall, o.index, "")
 		}
 	}
 	return nil

@@ -145,6 +145,10 @@ type Flow struct {
 	// FallbackPath is the page that offers them. Show it when the camera
 	// cannot be used, after failures, or when face is disabled.
 	Fallbacks []string
+	// EnrolledMeanwhile is set at the face enrolment step when the user has
+	// enrolled since (a streamed enrolment that passed, whose pass ticket
+	// continues the sign-in): the step takes no further challenge.
+	EnrolledMeanwhile bool
 
 	// sessionAge is set while the flow's factors are seeded from an
 	// existing login session: how long ago it authenticated.

@@ -255,10 +255,17 @@ func (fc *flowControl) LoadFactor(r *http.Request, id, amr string) (*Flow, error
 		fc.s.log.ErrorContext(r.Context(), "login policy", "err", err)
 		return nil, ErrUnavailable
 	}
-	if d.Factor != amr || d.Next != f.Request.Step {
+	// A face enrolment that passed over a stream has saved the template
+	// before the sign-in can continue (a WebSocket cannot set the session
+	// cookie): the step is still the enrolment while the policy would now
+	// verify. Its pass ticket continues it; idp/faceweb refuses anything
+	// else on such a step.
+	enrolledMeanwhile := f.Request.Step == models.StepFaceEnrol && d.Next == models.StepSecondFactor
+	if d.Factor != amr || (d.Next != f.Request.Step && !enrolledMeanwhile) {
 		return nil, ErrFlowWrongStep
 	}
 	f.Pending = amr
+	f.EnrolledMeanwhile = enrolledMeanwhile
 	f.Optional = d.Optional
 	f.Fallbacks = d.Fallbacks
 	return f, nil

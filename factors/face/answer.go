@@ -75,6 +75,43 @@ func bound(ch *models.FaceChallenge, authRequestID, sessionID string) bool {
 // frames to. A completed decision (pass or fail) returns an Outcome. An
 // enrolment that passes replaces the user's template.
 func (s *Service) Answer(ctx context.Context, challengeID, authRequestID, sessionID string, frames [][]byte, opt faceauth.Options) (*Outcome, error) {
+	ch, err := s.consume(ctx, challengeID, authRequestID, sessionID)
+	if err != nil {
+		return nil, err
+	}
+	out := &Outcome{UserID: ch.UserID, Purpose: ch.Purpose, AuthRequestID: ch.AuthRequestID}
+	actions := toActions(ch.Actions)
+	switch ch.Purpose {
+	case models.FacePurposeEnrol:
+		out.Result, err = s.enrol(ctx, ch, actions, frames, opt)
+	case models.FacePurposeVerify:
+		out.Result, err = s.verify(ctx, ch, actions, frames, opt)
+	default:
+		err = fmt.Errorf("face: challenge %s has unknown purpose %q", ch.ID, ch.Purpose)
+	}
+	if err != nil {
+		s.auditRefusal(ctx, ch, err)
+		if errors.Is(err, ErrBusy) {
+			return nil, s.retryBusy(ctx, ch)
+		}
+		return nil, err
+	}
+	return refusedOrOutcome(out)
+}
+
+// refusedOrOutcome turns an engine refusal of the frames themselves (no
+// face, too dark, ...) into a *RefusedError: a refusal, not a decision
+// about the person.
+func refusedOrOutcome(out *Outcome) (*Outcome, error) {
+	if !out.Result.Pass && isInputCode(out.Result.Reason) {
+		return nil, &RefusedError{Input: &faceauth.InputError{Code: out.Result.Reason, Message: out.Result.Message, Frame: -1}}
+	}
+	return out, nil
+}
+
+// consume checks and uses up a challenge of the given flow: single use
+// holds from here on, whatever happens to the answer.
+func (s *Service) consume(ctx context.Context, challengeID, authRequestID, sessionID string) (*models.FaceChallenge, error) {
 	if _, err := s.Lookup(ctx, challengeID, authRequestID, sessionID); err != nil {
 		return nil, err
 	}
@@ -96,29 +133,7 @@ func (s *Service) Answer(ctx context.Context, challengeID, authRequestID, sessio
 	if !now.Before(ch.ExpiresAt) {
 		return nil, ErrChallengeExpired
 	}
-	out := &Outcome{UserID: ch.UserID, Purpose: ch.Purpose, AuthRequestID: ch.AuthRequestID}
-	actions := toActions(ch.Actions)
-	switch ch.Purpose {
-	case models.FacePurposeEnrol:
-		out.Result, err = s.enrol(ctx, ch, actions, frames, opt)
-	case models.FacePurposeVerify:
-		out.Result, err = s.verify(ctx, ch, actions, frames, opt)
-	default:
-		err = fmt.Errorf("face: challenge %s has unknown purpose %q", ch.ID, ch.Purpose)
-	}
-	if err != nil {
-		s.auditRefusal(ctx, ch, err)
-		if errors.Is(err, ErrBusy) {
-			return nil, s.retryBusy(ctx, ch)
-		}
-		return nil, err
-	}
-	if !out.Result.Pass && isInputCode(out.Result.Reason) {
-		// The engine refused the frames rather than judged them (no face,
-		// too dark, ...): a refusal, not a decision about the person.
-		return nil, &RefusedError{Input: &faceauth.InputError{Code: out.Result.Reason, Message: out.Result.Message, Frame: -1}}
-	}
-	return out, nil
+	return ch, nil
 }
 
 // retryBusy replaces a challenge the engine was too busy to judge: the
@@ -157,6 +172,12 @@ func (s *Service) enrol(ctx context.Context, ch *models.FaceChallenge, actions [
 	if err != nil {
 		return nil, engineErr(err)
 	}
+	return s.enrolled(ctx, ch, tmpl, res)
+}
+
+// enrolled saves the template of a passed enrolment and audits the
+// decision (one-shot or streamed).
+func (s *Service) enrolled(ctx context.Context, ch *models.FaceChallenge, tmpl *faceauth.Template, res *faceauth.Result) (*faceauth.Result, error) {
 	if res.Pass {
 		if tmpl == nil {
 			return nil, errors.New("face: engine passed an enrolment without a template")
@@ -176,21 +197,36 @@ func (s *Service) enrol(ctx context.Context, ch *models.FaceChallenge, actions [
 }
 
 func (s *Service) verify(ctx context.Context, ch *models.FaceChallenge, actions []faceauth.Action, frames [][]byte, opt faceauth.Options) (*faceauth.Result, error) {
-	rec, err := s.store.GetFaceTemplate(ctx, ch.UserID)
-	if errors.Is(err, storage.ErrNotFound) {
-		return nil, ErrNotEnrolled // deleted after the challenge was issued
-	}
+	rec, tmpl, err := s.template(ctx, ch.UserID)
 	if err != nil {
-		return nil, fmt.Errorf("face: load template of user %s: %w", ch.UserID, err)
-	}
-	tmpl, err := faceauth.OpenTemplate(s.kr, ch.UserID, rec.KeyID, rec.Sealed)
-	if err != nil {
-		return nil, fmt.Errorf("face: open template of user %s: %w", ch.UserID, err)
+		return nil, err
 	}
 	res, err := s.engine.Verify(ctx, tmpl, actions, frames, opt)
 	if err != nil {
 		return nil, engineErr(err)
 	}
+	return s.verified(ctx, ch, rec, res)
+}
+
+// template loads and opens the user's template.
+func (s *Service) template(ctx context.Context, userID string) (*models.FaceTemplate, *faceauth.Template, error) {
+	rec, err := s.store.GetFaceTemplate(ctx, userID)
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil, nil, ErrNotEnrolled // deleted after the challenge was issued
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("face: load template of user %s: %w", userID, err)
+	}
+	tmpl, err := faceauth.OpenTemplate(s.kr, userID, rec.KeyID, rec.Sealed)
+	if err != nil {
+		return nil, nil, fmt.Errorf("face: open template of user %s: %w", userID, err)
+	}
+	return rec, tmpl, nil
+}
+
+// verified audits a verification's decision (one-shot or streamed) and
+// upgrades the template it passed on.
+func (s *Service) verified(ctx context.Context, ch *models.FaceChallenge, rec *models.FaceTemplate, res *faceauth.Result) (*faceauth.Result, error) {
 	s.auditDecision(ctx, AuditVerify, ch, res)
 	if up := res.Upgraded(); res.Pass && up != nil {
 		s.upgradeTemplate(ctx, ch.UserID, rec, up)

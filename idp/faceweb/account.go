@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 
+	"github.com/faceidp/faceidp/factors/face"
 	"github.com/faceidp/faceidp/idp"
 	"github.com/faceidp/faceidp/models"
 )
@@ -18,6 +19,9 @@ func (f *Factor) accountPage(w http.ResponseWriter, r *http.Request) {
 	switch r.URL.Query().Get("done") {
 	case "enrolled":
 		msg = "Your face is enrolled. It will be asked for when you sign in."
+		// After a streamed re-enrolment this is the first response that
+		// can clear the re-authentication; forgetting it is harmless.
+		f.account.ForgetReauthentication(w, r)
 	case "deleted":
 		msg = "Your face template was deleted."
 	}
@@ -110,7 +114,7 @@ func (f *Factor) accountEnrolPage(w http.ResponseWriter, r *http.Request) {
 	}
 	data := capturePage("Enrol your face",
 		"Press the button to turn on your camera, keep your face inside the oval and follow the instructions. The new face replaces the old one.",
-		"Start camera and enrol", string(models.FacePurposeEnrol), accountPath+"/challenge", accountPath+"/answer")
+		"Start camera and enrol", string(models.FacePurposeEnrol), accountPath+"/", "")
 	data["BackURL"], data["BackLabel"] = accountPath, "Back to your account"
 	f.flow.Render(w, r, "face", data)
 }
@@ -135,11 +139,22 @@ func (f *Factor) accountAnswer(w http.ResponseWriter, r *http.Request) {
 	if out == nil {
 		return
 	}
+	resp := f.accountDecided(r, u, out)
+	if out.Passed() {
+		f.account.ForgetReauthentication(w, r)
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+// accountDecided is the answer to an account re-enrolment's decision
+// (one-shot or streamed). The re-authentication is forgotten after a pass
+// by the caller, or by the account page the pass leads to (a stream cannot
+// set cookies).
+func (f *Factor) accountDecided(r *http.Request, u *models.User, out *face.Outcome) answerResponse {
 	resp := resultResponse(out)
 	if out.Passed() {
 		f.account.AuditUser(r.Context(), u.ID, "account.face_enrol", "success", "", nil)
-		f.account.ForgetReauthentication(w, r)
 		resp.Next = accountPath + "?done=enrolled"
 	}
-	writeJSON(w, http.StatusOK, resp)
+	return resp
 }

@@ -178,9 +178,15 @@ func decisionDetails(out *face.Outcome) map[string]any {
 
 // --- login flow ---------------------------------------------------------------
 
-// loadFlow loads the sign-in waiting for face.
+// loadFlow loads the sign-in waiting for face. A sign-in at the
+// enrolment step whose user has enrolled meanwhile (a streamed enrolment
+// that passed, see flowComplete) takes no further challenge: the pass
+// ticket alone continues it.
 func (f *Factor) loadFlow(w http.ResponseWriter, r *http.Request) *idp.Flow {
 	fl, err := f.flow.LoadFactor(r, r.URL.Query().Get("authRequestID"), f.AMR())
+	if err == nil && fl.EnrolledMeanwhile {
+		err = idp.ErrFlowWrongStep
+	}
 	if err != nil {
 		e := flowError(err)
 		if e == errInternal {
@@ -236,20 +242,9 @@ func (f *Factor) flowAnswer(w http.ResponseWriter, r *http.Request) {
 	}
 	resp := resultResponse(out)
 	if !out.Passed() {
-		if out.Purpose == models.FacePurposeVerify {
-			err := f.flow.Fail(ctx, fl, att, out.Result.Reason, decisionDetails(out))
-			var te *idp.ThrottledError
-			switch {
-			case errors.As(err, &te) && te.Disabled:
-				f.writeFlowError(w, r, fl, te)
-				return
-			case errors.As(err, &te):
-				// The next attempt must wait: say so with this result.
-				resp.RetryAfter = int((te.Wait + time.Second - 1) / time.Second)
-				resp.Message += " " + te.Message()
-			case err != nil:
-				f.log.ErrorContext(ctx, "record failed face attempt", "err", err)
-			}
+		if e := f.recordFailure(ctx, fl, att, out, &resp); e != nil {
+			writeError(w, e)
+			return
 		}
 		writeJSON(w, http.StatusOK, resp)
 		return
@@ -265,6 +260,29 @@ func (f *Factor) flowAnswer(w http.ResponseWriter, r *http.Request) {
 	}
 	resp.Next = next
 	writeJSON(w, http.StatusOK, resp)
+}
+
+// recordFailure counts a failed verification of the sign-in fl (one-shot
+// or streamed) and adds any wait to resp; a failure that disables face is
+// returned as the error to send instead of resp.
+func (f *Factor) recordFailure(ctx context.Context, fl *idp.Flow, att *idp.FactorAttempt, out *face.Outcome, resp *answerResponse) *apiError {
+	if out.Purpose != models.FacePurposeVerify {
+		return nil
+	}
+	err := f.flow.Fail(ctx, fl, att, out.Result.Reason, decisionDetails(out))
+	var te *idp.ThrottledError
+	switch {
+	case errors.As(err, &te) && te.Disabled:
+		te.CancelURL = idp.CancelPath(fl.Request.ID)
+		return flowError(te)
+	case errors.As(err, &te):
+		// The next attempt must wait: say so with this result.
+		resp.RetryAfter = int((te.Wait + time.Second - 1) / time.Second)
+		resp.Message += " " + te.Message()
+	case err != nil:
+		f.log.ErrorContext(ctx, "record failed face attempt", "err", err)
+	}
+	return nil
 }
 
 // writeFlowError writes a flow error of the sign-in fl; a throttled or

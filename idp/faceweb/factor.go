@@ -39,6 +39,9 @@ type Options struct {
 	// ChallengesPerMinute caps the challenges one user may request per
 	// minute (default 10); more get 429.
 	ChallengesPerMinute int64
+	// ReadyChecksPerMinute caps the get-ready frames one user may send per
+	// minute (default DefaultReadyChecksPerMinute); more get 429.
+	ReadyChecksPerMinute int64
 	// RetryAfter is what a 503 (engine busy) tells the client to wait.
 	RetryAfter time.Duration
 	// Logger; default slog.Default().
@@ -48,12 +51,14 @@ type Options struct {
 // Factor is the face second factor. Register it with
 // idp.Options.SecondFactors.
 type Factor struct {
-	svc     *face.Service
-	opts    Options
-	limit   *limiter.Limiter
-	log     *slog.Logger
-	flow    idp.FlowControl
-	account idp.AccountControl
+	svc   *face.Service
+	opts  Options
+	limit *limiter.Limiter
+	// readyLimit bounds the get-ready frames per user.
+	readyLimit *limiter.Limiter
+	log        *slog.Logger
+	flow       idp.FlowControl
+	account    idp.AccountControl
 }
 
 var (
@@ -71,6 +76,12 @@ func New(svc *face.Service, opts Options) (*Factor, error) {
 	}
 	if opts.ChallengesPerMinute < 0 {
 		return nil, fmt.Errorf("faceweb: challenges per minute must be positive, got %d", opts.ChallengesPerMinute)
+	}
+	if opts.ReadyChecksPerMinute == 0 {
+		opts.ReadyChecksPerMinute = DefaultReadyChecksPerMinute
+	}
+	if opts.ReadyChecksPerMinute < 0 {
+		return nil, fmt.Errorf("faceweb: ready checks per minute must be positive, got %d", opts.ReadyChecksPerMinute)
 	}
 	if opts.RetryAfter <= 0 {
 		opts.RetryAfter = DefaultRetryAfter
@@ -115,12 +126,16 @@ func (f *Factor) Mount(mux *http.ServeMux, flow idp.FlowControl) {
 	// On the provider's store: with Redis, the per-user challenge limit
 	// holds across every instance behind the load balancer.
 	f.limit = limiter.New(flow.RateLimitStore(), limiter.Rate{Period: time.Minute, Limit: f.opts.ChallengesPerMinute})
+	f.readyLimit = limiter.New(flow.RateLimitStore(), limiter.Rate{Period: time.Minute, Limit: f.opts.ReadyChecksPerMinute})
 	f.account, _ = flow.(idp.AccountControl)
 
 	mux.HandleFunc("GET /login/face/{$}", f.verifyPage)
 	mux.HandleFunc("GET /login/face/enrol", f.enrolPage)
 	mux.HandleFunc("POST /login/face/challenge", f.flowChallenge)
 	mux.HandleFunc("POST /login/face/answer", f.flowAnswer)
+	mux.HandleFunc("POST /login/face/ready", f.flowReady)
+	mux.HandleFunc("GET /login/face/stream", f.flowStream)
+	mux.HandleFunc("GET "+completePath, f.flowComplete)
 	mux.HandleFunc("POST /login/face/enrol/skip", f.skipEnrol)
 
 	if f.account != nil {
@@ -129,5 +144,7 @@ func (f *Factor) Mount(mux *http.ServeMux, flow idp.FlowControl) {
 		mux.HandleFunc("GET /login/face/account/enrol", f.accountEnrolPage)
 		mux.HandleFunc("POST /login/face/account/challenge", f.accountChallenge)
 		mux.HandleFunc("POST /login/face/account/answer", f.accountAnswer)
+		mux.HandleFunc("POST /login/face/account/ready", f.accountReady)
+		mux.HandleFunc("GET /login/face/account/stream", f.accountStream)
 	}
 }

@@ -15,11 +15,14 @@ import (
 // skipPath is where the enrolment page's "Not now" form posts.
 const skipPath = "/login/face/enrol/skip"
 
-// page is the data of templates/face.html.
-func capturePage(title, intro, start, purpose, challengeURL, answerURL string) map[string]any {
+// capturePage is the data of templates/face.html. base is where the
+// page's endpoints are (base+"challenge", "ready", "stream", "answer") and
+// q their query string.
+func capturePage(title, intro, start, purpose, base, q string) map[string]any {
 	return map[string]any{
 		"Title": title, "Intro": intro, "StartLabel": start, "Purpose": purpose,
-		"ChallengeURL": challengeURL, "AnswerURL": answerURL,
+		"ChallengeURL": base + "challenge" + q, "AnswerURL": base + "answer" + q,
+		"ReadyURL": base + "ready" + q, "StreamURL": base + "stream" + q,
 	}
 }
 
@@ -36,6 +39,11 @@ func (f *Factor) flowPage(w http.ResponseWriter, r *http.Request, step models.Lo
 	fl, err := f.flow.LoadFactor(r, id, f.AMR())
 	if err != nil {
 		f.flow.RenderError(w, r, err)
+		return
+	}
+	if fl.EnrolledMeanwhile {
+		// A streamed enrolment passed (see loadFlow): its ticket continues.
+		f.flow.RenderError(w, r, idp.ErrFlowWrongStep)
 		return
 	}
 	if fl.Request.Step != step {
@@ -59,17 +67,17 @@ func (f *Factor) flowPage(w http.ResponseWriter, r *http.Request, step models.Lo
 	case step == models.StepFaceEnrol && fl.Optional:
 		data = capturePage("Set up face sign-in",
 			"Add face sign-in to protect your account: after your password, a short live check with your camera. Press the button to turn on your camera, keep your face inside the oval and follow the instructions on the screen.",
-			"Start camera and enrol", string(models.FacePurposeEnrol), "/login/face/challenge"+q, "/login/face/answer"+q)
+			"Start camera and enrol", string(models.FacePurposeEnrol), "/login/face/", q)
 		data["SkipURL"] = skipPath + q
 		data["SkipDays"] = int(idp.EnrolPostponeTTL / (24 * time.Hour))
 	case step == models.StepFaceEnrol:
 		data = capturePage("Set up face sign-in",
 			"This account needs face sign-in. Press the button to turn on your camera, keep your face inside the oval and follow the instructions on the screen.",
-			"Start camera and enrol", string(models.FacePurposeEnrol), "/login/face/challenge"+q, "/login/face/answer"+q)
+			"Start camera and enrol", string(models.FacePurposeEnrol), "/login/face/", q)
 	default:
 		data = capturePage("Verify your face",
 			"Press the button to turn on your camera, keep your face inside the oval and follow the instructions on the screen.",
-			"Start camera", string(models.FacePurposeVerify), "/login/face/challenge"+q, "/login/face/answer"+q)
+			"Start camera", string(models.FacePurposeVerify), "/login/face/", q)
 		// Never a dead end: the fallbacks this user has (shown when the
 		// camera fails, after a failed check, or when face is throttled).
 		data["Fallback"] = true

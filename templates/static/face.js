@@ -1,8 +1,11 @@
-// Face capture page: asks for a live challenge, shows each step, captures
-// frames from the camera at the engine's rate and uploads them. The camera
-// starts only when the user presses Start. Frames are drawn from the
-// unmirrored video (the preview is mirrored by CSS only), so uploads say
-// mirrored=false.
+// Face capture page. After the user presses Start it turns on the camera,
+// then gets the person ready (single frames checked by the server until
+// one face is well in view), asks for a live challenge and streams frames
+// over a WebSocket while the person acts: the server analyses each frame
+// as it arrives and says when the current step has been seen, so the page
+// moves on at once (each step has a timeout, shown as a countdown). The
+// verdict is the server's, from all the frames. Frames are drawn from the
+// unmirrored video (the preview is mirrored by CSS only): mirrored=false.
 (function () {
   "use strict";
 
@@ -12,6 +15,8 @@
     purpose: app.dataset.purpose,
     challengeURL: app.dataset.challengeUrl,
     answerURL: app.dataset.answerUrl,
+    readyURL: app.dataset.readyUrl,
+    streamURL: app.dataset.streamUrl,
     csrf: app.dataset.csrfToken
   };
   var el = {
@@ -19,6 +24,7 @@
     video: document.getElementById("face-video"),
     oval: document.getElementById("face-oval"),
     step: document.getElementById("face-step"),
+    countdown: document.getElementById("face-countdown"),
     progress: document.getElementById("face-progress"),
     steps: document.getElementById("face-steps"),
     message: document.getElementById("face-message"),
@@ -34,6 +40,12 @@
     turn_right: "Turn your head to your right"
   };
   var NEUTRAL_WORDS = "Look straight at the camera";
+  // The frame size sent to the server (the engine's capture size; the
+  // challenge's limits confirm it).
+  var CAPTURE_WIDTH = 640, CAPTURE_HEIGHT = 480;
+  // Get ready: one frame every READY_INTERVAL_MS until READY_IN_A_ROW
+  // frames in a row are good.
+  var READY_INTERVAL_MS = 400, READY_IN_A_ROW = 2;
   // Errors after which trying again cannot help; the user must start over.
   var FINAL_ERRORS = ["face_disabled", "flow_expired", "flow_other_browser", "wrong_step", "not_signed_in", "reauth_required"];
 
@@ -146,26 +158,27 @@
     });
   }
 
-  // plan splits the frames into a short neutral baseline (about a second:
-  // the engine needs a few still frames to measure each action against) and
-  // one equal segment of about 2.5 s per action, within the engine's limits.
-  // At 5 fps a 2-step challenge is 29 frames, the size the engine's
-  // benchmark measures.
-  function plan(limits, actions) {
-    var fps = limits.fps || 5;
-    var baseline = Math.max(3, fps);
-    var perAction = Math.floor(fps * 2.5);
-    perAction = Math.max(2, Math.min(perAction, Math.floor((limits.max_frames - baseline) / actions.length)));
-    var total = baseline + perAction * actions.length;
-    if (total < (limits.min_frames || 1)) {
-      baseline += (limits.min_frames || 1) - total;
-      total = baseline + perAction * actions.length;
-    }
-    return { fps: fps, baseline: baseline, perAction: perAction, total: total };
+  // clearProgress removes the step chips, the progress bar and the
+  // countdown (after a final error they would describe nothing).
+  function clearProgress() {
+    el.steps.textContent = "";
+    el.steps.hidden = true;
+    el.progress.hidden = true;
+    el.progress.value = 0;
+    el.countdown.hidden = true;
+    el.countdown.textContent = "";
   }
 
-  function grab(canvas, ctx) {
+  function newCanvas(w, h) {
+    var canvas = document.createElement("canvas");
+    canvas.width = w || CAPTURE_WIDTH;
+    canvas.height = h || CAPTURE_HEIGHT;
+    return canvas;
+  }
+
+  function grab(canvas) {
     var v = el.video;
+    var ctx = canvas.getContext("2d");
     // Draw the camera image as the camera sees it (not the mirrored preview),
     // cropped to the capture aspect ratio.
     var vw = v.videoWidth, vh = v.videoHeight;
@@ -179,74 +192,166 @@
     });
   }
 
-  async function capture(limits, actions) {
-    var p = plan(limits, actions);
-    var canvas = document.createElement("canvas");
-    canvas.width = limits.frame_width || 640;
-    canvas.height = limits.frame_height || 480;
-    var ctx = canvas.getContext("2d");
-    var frames = [];
-    var interval = 1000 / p.fps;
-    el.progress.max = p.total;
-    el.progress.value = 0;
-    el.progress.hidden = false;
-    setOval("capturing");
-    var t0 = performance.now();
-    for (var i = 0; i < p.total; i++) {
-      // 0 = neutral baseline, then one segment per action
-      var seg = i < p.baseline ? 0 : 1 + Math.floor((i - p.baseline) / p.perAction);
-      if (seg === 0) {
-        el.step.textContent = NEUTRAL_WORDS;
-        showSteps(actions, -1);
-      } else {
-        var k = Math.min(seg - 1, actions.length - 1);
-        el.step.textContent = ACTION_WORDS[actions[k]] || actions[k];
-        showSteps(actions, k);
+  // getReady sends single frames to the server until READY_IN_A_ROW in a
+  // row show one face, large, lit, frontal and in the oval, saying what to
+  // fix meanwhile. Throttled or disabled face ends it with that error.
+  async function getReady() {
+    var canvas = newCanvas();
+    var good = 0;
+    el.step.textContent = "Getting ready…";
+    say("Keep your face inside the oval.");
+    for (;;) {
+      var t0 = performance.now();
+      var blob = await grab(canvas);
+      var res = await fetch(cfg.readyURL, {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { "Content-Type": "image/jpeg", "X-CSRF-Token": cfg.csrf, "Accept": "application/json" },
+        body: blob
+      });
+      var r;
+      try {
+        r = await readJSON(res);
+      } catch (err) {
+        if (err.status === 503 || err.status === 429) {
+          // Busy or too fast: wait as told and keep going.
+          await sleep(Math.max(1, err.retryAfter || 1) * 1000);
+          continue;
+        }
+        throw err;
       }
-      // Steady rate: wait for this frame's slot.
-      var due = t0 + i * interval;
-      var wait = due - performance.now();
+      if (r.ready) {
+        good++;
+        setOval("");
+        el.step.textContent = r.hint || "Good. Hold still…";
+        if (good >= READY_IN_A_ROW) { return; }
+      } else {
+        good = 0;
+        setOval("adjust");
+        el.step.textContent = r.hint || "Keep your face inside the oval.";
+      }
+      var wait = READY_INTERVAL_MS - (performance.now() - t0);
       if (wait > 0) { await sleep(wait); }
-      frames.push(await grab(canvas, ctx));
-      el.progress.value = i + 1;
-      el.progress.textContent = Math.round(100 * (i + 1) / p.total) + "%";
     }
-    showSteps(actions, -2); // captured; the server judges the steps
-    return frames;
   }
 
-  async function upload(challengeID, frames) {
-    var form = new FormData();
-    form.append("challenge_id", challengeID);
-    form.append("mirrored", "false");
-    frames.forEach(function (b, i) {
-      form.append("frames", b, "frame_" + String(i).padStart(3, "0") + ".jpg");
-    });
-    var res = await fetch(cfg.answerURL, {
-      method: "POST",
-      credentials: "same-origin",
-      headers: { "X-CSRF-Token": cfg.csrf, "Accept": "application/json" },
-      body: form
-    });
-    return readJSON(res);
+  function streamError(msg) {
+    var err = new Error(msg.error_description || "The face check stopped.");
+    err.code = msg.error;
+    err.status = msg.status || 400;
+    err.retryAfter = msg.retry_after || 0;
+    err.data = msg;
+    return err;
   }
 
-  // submit uploads the frames. When the engine is busy the server answers
-  // 503 with a fresh challenge (same actions, same expiry): wait as told
-  // and send the same frames to it, a few times, so the user need not
-  // repeat the actions.
-  async function submit(challengeID, frames) {
+  // streamChallenge runs one challenge over the WebSocket: it sends a
+  // frame every 1/fps seconds, shows the step the server is waiting for
+  // with its countdown, moves on as soon as the server has seen it, and
+  // ends the stream after the last step (or when a step's time is up).
+  // It resolves with the server's result.
+  function streamChallenge(ch) {
+    var actions = ch.actions;
+    var wsURL = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + cfg.streamURL;
+    return new Promise(function (resolve, reject) {
+      var ws = new WebSocket(wsURL);
+      ws.binaryType = "arraybuffer";
+      var settled = false, sending = false, seen = 0;
+      function settle(fn, v) {
+        if (settled) { return; }
+        settled = true;
+        sending = false;
+        fn(v);
+      }
+      ws.onopen = function () {
+        ws.send(JSON.stringify({ type: "start", challenge_id: ch.challenge_id, mirrored: false }));
+      };
+      ws.onmessage = function (ev) {
+        var msg;
+        try { msg = JSON.parse(ev.data); } catch (e) { return; }
+        switch (msg.type) {
+          case "started": sending = true; sendFrames(msg); break;
+          case "progress": seen = Math.max(seen, msg.steps_seen || 0); break;
+          case "result": settle(resolve, msg); ws.close(); break;
+          case "error": settle(reject, streamError(msg)); break;
+        }
+      };
+      ws.onerror = function () {};
+      ws.onclose = function () {
+        settle(reject, streamError({ error: "stream_closed", status: 502, error_description: "The connection to the server was lost. Check your connection and press Try again." }));
+      };
+
+      async function sendFrames(st) {
+        var fps = st.fps || 5;
+        var interval = 1000 / fps;
+        var baseline = Math.max(3, fps); // about a second of neutral face
+        var stepTimeout = st.step_timeout_ms || 6000;
+        var canvas = newCanvas(st.frame_width, st.frame_height);
+        el.progress.max = actions.length;
+        el.progress.value = 0;
+        el.progress.hidden = false;
+        setOval("capturing");
+        say("Keep your face inside the oval and follow the instructions.");
+        var t0 = performance.now();
+        var step = -1, stepStart = 0;
+        for (var seq = 0; sending; seq++) {
+          var now = performance.now();
+          if (seq < baseline) {
+            el.step.textContent = NEUTRAL_WORDS;
+            showSteps(actions, -1);
+          } else if (seen >= actions.length) {
+            // All seen: end, once the engine's fewest frames are sent.
+            if (seq >= (st.min_frames || 0)) { break; }
+            el.step.textContent = NEUTRAL_WORDS;
+          } else {
+            if (seen !== step) {
+              step = seen;
+              stepStart = now;
+              el.step.textContent = ACTION_WORDS[actions[step]] || actions[step];
+              showSteps(actions, step);
+            }
+            var left = stepTimeout - (now - stepStart);
+            if (left <= 0) { break; } // the server judges what it saw
+            el.countdown.hidden = false;
+            el.countdown.textContent = Math.ceil(left / 1000) + " s left for this step";
+            el.progress.value = step + Math.min(1, (now - stepStart) / stepTimeout) * 0.9;
+          }
+          if (seq >= (st.max_frames || 40)) { break; }
+          var blob = await grab(canvas);
+          if (!sending) { return; }
+          var img = new Uint8Array(await blob.arrayBuffer());
+          var buf = new Uint8Array(4 + img.length);
+          new DataView(buf.buffer).setUint32(0, seq);
+          buf.set(img, 4);
+          ws.send(buf);
+          var wait = t0 + (seq + 1) * interval - performance.now();
+          if (wait > 0) { await sleep(wait); }
+        }
+        if (!sending) { return; }
+        sending = false;
+        el.countdown.hidden = true;
+        el.step.textContent = "Checking…";
+        el.progress.value = Math.min(seen, actions.length);
+        showSteps(actions, -2);
+        ws.send(JSON.stringify({ type: "finish" }));
+      }
+    });
+  }
+
+  // submit streams the challenge. When the engine is busy the server
+  // answers engine_busy with a fresh challenge (same actions, same
+  // expiry): wait as told and stream to that one, a few times.
+  async function submit(ch) {
     for (var tries = 0; ; tries++) {
       try {
-        return await upload(challengeID, frames);
+        return await streamChallenge(ch);
       } catch (err) {
-        var next = err && err.status === 503 && err.data && err.data.challenge_id;
+        var next = err && err.code === "engine_busy" && err.data && err.data.challenge_id;
         if (!next || tries >= 3) { throw err; }
         var wait = Math.max(1, err.retryAfter || 2);
-        el.step.textContent = "Checking…";
-        say(err.message + " Trying again in " + wait + " seconds; no need to repeat the actions.");
+        el.step.textContent = "Please wait…";
+        say(err.message + " Starting again in " + wait + " seconds.");
         await sleep(wait * 1000);
-        challengeID = next;
+        ch = { challenge_id: next, actions: err.data.actions || ch.actions };
       }
     }
   }
@@ -262,12 +367,11 @@
       el.step.textContent = "Starting the camera…";
       // The camera first: a denied permission should not burn a challenge.
       await startCamera(null);
-      el.step.textContent = "Getting ready…";
+      clearProgress();
+      await getReady();
       var ch = await postJSON(cfg.challengeURL, {});
-      say("Keep your face inside the oval and follow the instructions.");
-      var frames = await capture(ch.limits, ch.actions);
-      el.step.textContent = "Checking…";
-      var res = await submit(ch.challenge_id, frames);
+      var res = await submit(ch);
+      el.countdown.hidden = true;
       if (res.result === "pass") {
         setOval("passed");
         el.step.textContent = cfg.purpose === "enrol" ? "Face enrolled" : "Face verified";
@@ -278,6 +382,7 @@
       }
       setOval("failed");
       offerFallback();
+      el.progress.hidden = true;
       showResults(ch.actions, res.steps);
       el.step.textContent = "Not accepted";
       say((res.message || "That did not work.") + " Press Try again.", "error");
@@ -285,6 +390,7 @@
     } catch (err) {
       setOval("failed");
       el.step.textContent = "";
+      clearProgress();
       offerFallback();
       if (err && err.status) {
         var msg = err.message;
