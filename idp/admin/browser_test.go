@@ -122,7 +122,7 @@ func TestConsoleBrowser(t *testing.T) {
 			chromedp.SendKeys("#username", "root", chromedp.ByID),
 			chromedp.SendKeys("#password", userPW, chromedp.ByID),
 			chromedp.Submit("#password", chromedp.ByID),
-			chromedp.WaitVisible("#face-start", chromedp.ByID),
+			chromedp.WaitEnabled("#face-start", chromedp.ByID),
 			chromedp.Click("#face-start", chromedp.ByID),
 		)
 		out := logintest.WaitFaceOutcome(t, ctx, e.issuer+"/admin/users")
@@ -196,7 +196,7 @@ func TestConsoleBrowser(t *testing.T) {
 			chromedp.SendKeys("#username", "carol", chromedp.ByID),
 			chromedp.SendKeys("#password", userPW, chromedp.ByID),
 			chromedp.Submit("#password", chromedp.ByID),
-			chromedp.WaitVisible("#face-start", chromedp.ByID),
+			chromedp.WaitEnabled("#face-start", chromedp.ByID),
 			chromedp.Click("#face-start", chromedp.ByID),
 			chromedp.WaitVisible("#face-fallback-link", chromedp.ByID),
 			chromedp.Click("#face-fallback-link", chromedp.ByID),

@@ -54,7 +54,7 @@ func TestBrowserCooperativeCamera(t *testing.T) {
 			chromedp.SendKeys("#username", "alice", chromedp.ByID),
 			chromedp.SendKeys("#password", userPW, chromedp.ByID),
 			chromedp.Submit("#password", chromedp.ByID),
-			chromedp.WaitVisible("#face-start", chromedp.ByID),
+			chromedp.WaitEnabled("#face-start", chromedp.ByID),
 		)
 		var purpose string
 		logintest.Run(t, ctx, "read the face page", chromedp.AttributeValue("#face-app", "data-purpose", &purpose, nil, chromedp.ByID))

@@ -56,7 +56,7 @@ func TestBrowserFaceSignIn(t *testing.T) {
 			chromedp.SendKeys("#username", "alice", chromedp.ByID),
 			chromedp.SendKeys("#password", userPW, chromedp.ByID),
 			chromedp.Submit("#password", chromedp.ByID),
-			chromedp.WaitVisible("#face-start", chromedp.ByID),
+			chromedp.WaitEnabled("#face-start", chromedp.ByID),
 		)
 		var purpose string
 		logintest.Run(t, ctx, "read the face page", chromedp.AttributeValue("#face-app", "data-purpose", &purpose, nil, chromedp.ByID))
@@ -99,7 +99,7 @@ func TestBrowserFaceSignIn(t *testing.T) {
 		chromedp.SendKeys("#username", "bob", chromedp.ByID),
 		chromedp.SendKeys("#password", userPW, chromedp.ByID),
 		chromedp.Submit("#password", chromedp.ByID),
-		chromedp.WaitVisible("#face-start", chromedp.ByID),
+		chromedp.WaitEnabled("#face-start", chromedp.ByID),
 		chromedp.Click("#face-start", chromedp.ByID),
 	)
 	out := logintest.WaitFaceOutcome(t, ctx2, rpBase+"/callback")
@@ -122,7 +122,7 @@ func TestBrowserFaceSignIn(t *testing.T) {
 		chromedp.SendKeys("#username", "bob", chromedp.ByID),
 		chromedp.SendKeys("#password", userPW, chromedp.ByID),
 		chromedp.Submit("#password", chromedp.ByID),
-		chromedp.WaitVisible("#face-start", chromedp.ByID),
+		chromedp.WaitEnabled("#face-start", chromedp.ByID),
 		chromedp.Click("#face-start", chromedp.ByID),
 	)
 	out = logintest.WaitFaceOutcome(t, ctx3, rpBase+"/callback")
@@ -155,7 +155,7 @@ func TestBrowserFaceSignIn(t *testing.T) {
 		chromedp.SendKeys("#username", "alice", chromedp.ByID),
 		chromedp.SendKeys("#password", userPW, chromedp.ByID),
 		chromedp.Submit("#password", chromedp.ByID),
-		chromedp.WaitVisible("#face-start", chromedp.ByID),
+		chromedp.WaitEnabled("#face-start", chromedp.ByID),
 		chromedp.Click("#face-start", chromedp.ByID),
 	)
 	if out := logintest.WaitFaceOutcome(t, ctx4, rpBase+"/callback"); !strings.Contains(out.Message, "Camera access was denied") {
@@ -170,7 +170,7 @@ func TestBrowserFaceSignIn(t *testing.T) {
 		chromedp.Submit("#code", chromedp.ByID),
 		chromedp.WaitVisible("#fallback-continue", chromedp.ByID),
 		chromedp.Click("#fallback-continue", chromedp.ByID),
-		chromedp.WaitVisible("#face-start", chromedp.ByID),
+		chromedp.WaitEnabled("#face-start", chromedp.ByID),
 		chromedp.Text("h1", &enrolTitle, chromedp.ByQuery),
 	)
 	var skip bool

@@ -172,7 +172,7 @@ func TestBrowserPasskeySignIn(t *testing.T) {
 
 	passFace := func(what string) logintest.Claims {
 		t.Helper()
-		logintest.Run(t, b, what+": face page", chromedp.WaitVisible("#face-start", chromedp.ByID), chromedp.Click("#face-start", chromedp.ByID))
+		logintest.Run(t, b, what+": face page", chromedp.WaitEnabled("#face-start", chromedp.ByID), chromedp.Click("#face-start", chromedp.ByID))
 		out := logintest.WaitFaceOutcome(t, b, rpBase+"/callback")
 		if !strings.HasPrefix(out.Href, rpBase+"/callback") {
 			t.Fatalf("%s: the face step did not finish: %q at %s", what, out.Message, out.Href)

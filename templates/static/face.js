@@ -417,4 +417,5 @@
   el.start.addEventListener("click", function () { el.start.hidden = true; run(); });
   el.retry.addEventListener("click", run);
   window.addEventListener("pagehide", stopCamera);
+  el.start.disabled = false; // the page renders it disabled until now
 })();
