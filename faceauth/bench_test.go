@@ -19,7 +19,7 @@ import (
 // side by side with the naive baseline (go-face Recognize on every
 // full-size 640x480 frame at the fixtures' 10 fps). Run:
 //
-//	FACEIDP_MODELS_DIR=$PWD/.build/models CGO_LDFLAGS=-L$PWD/.build/cblas \
+//	FACEIDP_MODELS_DIR=$PWD/.build/models CGO_LDFLAGS=-L$HOME/.cache/faceidp/cblas \
 //	  go test ./faceauth/ -run '^$' -bench . -benchtime 10x -cpu 2
 
 // captureFrames re-encodes clip frames as the page sends them: 640x480
