@@ -148,7 +148,7 @@ func frameConfig(b []byte, idx int, lim Limits) (isJPEG bool, err error) {
 		return false, inputError(CodeFrameTooLarge, idx, fmt.Sprintf("%dx%d pixels, at most %d pixels", cfg.Width, cfg.Height, lim.MaxPixels))
 	}
 	if tooSmall(cfg.Width, cfg.Height, lim) {
-		return false, inputError(CodeLowResolution, idx, fmt.Sprintf("frame %d is %dx%d pixels, at least %dx%d are needed", idx+1, cfg.Width, cfg.Height, lim.FrameWidth, lim.FrameHeight))
+		return false, inputError(CodeLowResolution, idx, fmt.Sprintf("the picture is %dx%d pixels, at least %dx%d are needed", cfg.Width, cfg.Height, lim.FrameWidth, lim.FrameHeight))
 	}
 	return isJPEG, nil
 }

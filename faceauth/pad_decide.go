@@ -69,7 +69,7 @@ func screenDecided(cues []CueScore) bool {
 func checkNativeFace(obs []frameObs) *InputError {
 	for _, o := range obs {
 		if o.pad.nativeFace < minNativeFace {
-			return inputError(CodeLowResolution, o.index, fmt.Sprintf("frame %d: the face is %d pixels across, at least %d are needed", o.index+1, o.pad.nativeFace, minNativeFace))
+			return inputError(CodeLowResolution, o.index, fmt.Sprintf("the face is %d pixels across, at least %d are needed", o.pad.nativeFace, minNativeFace))
 		}
 	}
 	return nil

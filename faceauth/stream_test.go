@@ -108,7 +108,7 @@ func TestStreamSeesStepsEarly(t *testing.T) {
 func TestStreamRefusesAFrameWithoutAFace(t *testing.T) {
 	e := testEngine(t)
 	frames := fixtures.ClipFramesByID(t, "p01_blink", 2)
-	frames = append(frames[:5:5], blankJPEG(t, 320, 240))
+	frames = append(frames[:5:5], blankJPEG(t, CaptureWidth, CaptureHeight))
 	r, _, seen := streamAll(t, e, enrolled(t, "p01"), []Action{ActionBlink}, frames)
 	if r.Pass || r.Reason != CodeNoFace || len(seen) != 6 {
 		t.Fatalf("got %s after %d frames, want no_face after 6", r.Reason, len(seen))
@@ -130,7 +130,7 @@ func TestStreamLimits(t *testing.T) {
 		t.Fatalf("gif frame: %v", err)
 	}
 	s.Close()
-	if _, err := s.Push(t.Context(), blankJPEG(t, 320, 240)); !errors.Is(err, ErrStreamClosed) {
+	if _, err := s.Push(t.Context(), blankJPEG(t, CaptureWidth, CaptureHeight)); !errors.Is(err, ErrStreamClosed) {
 		t.Fatalf("push after close: %v", err)
 	}
 	if n := StreamMaxFrames(DefaultLimits(), 2); n != CaptureFPS*(2+2*int(StepTimeout/time.Second)) {
@@ -175,7 +175,7 @@ func TestStreamEnrols(t *testing.T) {
 // frontal one, saying what to fix.
 func TestCheckReady(t *testing.T) {
 	e := testEngine(t)
-	r, err := e.CheckReady(t.Context(), blankJPEG(t, 320, 240))
+	r, err := e.CheckReady(t.Context(), blankJPEG(t, CaptureWidth, CaptureHeight))
 	if err != nil || r.Ready || r.Code != CodeNoFace || r.Hint == "" {
 		t.Fatalf("blank frame: %+v %v", r, err)
 	}

@@ -289,10 +289,10 @@ func TestFaceReady(t *testing.T) {
 	}
 }
 
-// blankFrame is a uniform grey 320x240 JPEG: no face.
+// blankFrame is a uniform grey JPEG of the capture size: no face.
 func blankFrame(t *testing.T) []byte {
 	t.Helper()
-	img := image.NewGray(image.Rect(0, 0, 320, 240))
+	img := image.NewGray(image.Rect(0, 0, faceauth.CaptureWidth, faceauth.CaptureHeight))
 	for i := range img.Pix {
 		img.Pix[i] = 128
 	}
