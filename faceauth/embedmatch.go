@@ -82,22 +82,25 @@ func (e *Engine) embedFrames(ctx context.Context, obs []frameObs, which []frameO
 	if e.onnx == nil {
 		return nil
 	}
-	return e.forEach(ctx, len(which), func(k int) error {
-		o := &obs[which[k].index]
-		if o.emb != nil || o.img == nil {
-			return nil
-		}
-		var emb Embedding
-		err := e.withWorker(ctx, func(w *worker) (err error) {
-			emb, err = w.emb.embed(o.img, o.pts)
-			return err
-		})
-		if err != nil {
-			return fmt.Errorf("frame %d: %w", o.index, err)
-		}
-		o.emb, o.img = emb, nil
+	return e.forEach(ctx, len(which), func(k int) error { return e.embedFrame(ctx, &obs[which[k].index]) })
+}
+
+// embedFrame runs the second embedder on one frame that kept its analysis
+// image; a frame embedded already is left as it is.
+func (e *Engine) embedFrame(ctx context.Context, o *frameObs) error {
+	if o.emb != nil || o.img == nil {
 		return nil
+	}
+	var emb Embedding
+	err := e.withWorker(ctx, func(w *worker) (err error) {
+		emb, err = w.emb.embed(o.img, o.pts)
+		return err
 	})
+	if err != nil {
+		return fmt.Errorf("frame %d: %w", o.index, err)
+	}
+	o.emb, o.img = emb, nil
+	return nil
 }
 
 // stampEmbeddingModel names the model of a new template's embeddings.

@@ -8,7 +8,6 @@ import (
 	"image"
 	"image/color"
 	"image/draw"
-	"image/jpeg"
 	"io"
 	"math"
 	"sync"
@@ -94,22 +93,25 @@ func (e *Engine) analyseFrames(ctx context.Context, frames [][]byte, lim Limits,
 // describeFrames adds go-face's descriptor to the frames idx of obs that
 // were analysed for landmarks only.
 func (e *Engine) describeFrames(ctx context.Context, obs []frameObs, idx []int) error {
-	return e.forEach(ctx, len(idx), func(k int) error {
-		o := &obs[idx[k]]
-		var faces []face.Face
-		err := e.withWorker(ctx, func(w *worker) (err error) {
-			faces, err = w.rec.Recognize(o.jpg)
-			return err
-		})
-		if err != nil {
-			return fmt.Errorf("frame %d: recognize: %w", o.index, err)
-		}
-		if len(faces) != 1 {
-			return fmt.Errorf("frame %d: go-face found %d faces where the landmarker found one", o.index, len(faces))
-		}
-		o.desc, o.described, o.jpg = Descriptor(faces[0].Descriptor), true, nil
-		return nil
+	return e.forEach(ctx, len(idx), func(k int) error { return e.describeFrame(ctx, &obs[idx[k]]) })
+}
+
+// describeFrame adds go-face's descriptor to a frame analysed for
+// landmarks only.
+func (e *Engine) describeFrame(ctx context.Context, o *frameObs) error {
+	var faces []face.Face
+	err := e.withWorker(ctx, func(w *worker) (err error) {
+		faces, err = w.rec.Recognize(o.jpg)
+		return err
 	})
+	if err != nil {
+		return fmt.Errorf("frame %d: recognize: %w", o.index, err)
+	}
+	if len(faces) != 1 {
+		return fmt.Errorf("frame %d: go-face found %d faces where the landmarker found one", o.index, len(faces))
+	}
+	o.desc, o.described, o.jpg = Descriptor(faces[0].Descriptor), true, nil
+	return nil
 }
 
 // forEach calls fn(i) for i in [0, n), as many at a time as the pool has
@@ -218,11 +220,7 @@ func analysisJPEG(b []byte, decoded image.Image, small *image.RGBA) ([]byte, err
 	if _, colour := decoded.(*image.YCbCr); colour && bytes.HasPrefix(b, jpegMagic) && decoded.Bounds().Size() == small.Rect.Size() {
 		return b, nil
 	}
-	var buf bytes.Buffer
-	if err := jpeg.Encode(&buf, small, &jpeg.Options{Quality: analysisJPEGQuality}); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
+	return encodeJPEG(small, analysisJPEGQuality)
 }
 
 // observe turns the faces found in a frame (n of them, the first described

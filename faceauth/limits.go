@@ -117,7 +117,7 @@ func decodeFrame(b []byte, idx int, lim Limits) (image.Image, error) {
 	}
 	var img image.Image
 	if isJPEG {
-		img, err = jpeg.Decode(bytes.NewReader(b))
+		img, err = decodeJPEG(b)
 	} else {
 		img, err = png.Decode(bytes.NewReader(b))
 	}

@@ -55,6 +55,7 @@ func TestInputLimits(t *testing.T) {
 		"gif":             {append(repeatFrame(frame, 9), gifBuf.Bytes()), CodeUnsupportedFormat},
 		"text named jpg":  {append(repeatFrame(frame, 9), []byte("hello, this is not an image")), CodeUnsupportedFormat},
 		"damaged jpeg":    {append(repeatFrame(frame, 9), frame[:200]), CodeUnsupportedFormat},
+		"truncated jpeg":  {append(repeatFrame(frame, 9), frame[:len(frame)/2]), CodeUnsupportedFormat},
 		"too many bytes":  {append(repeatFrame(frame, 9), append(append([]byte(nil), frame...), make([]byte, lim.MaxFrameBytes)...)), CodeFrameTooLarge},
 		"too many pixels": {append(repeatFrame(frame, 9), bigPNG.Bytes()), CodeFrameTooLarge},
 		"too many frames": {repeatFrame(frame, lim.MaxFrames+1), CodeTooManyFrames},

@@ -65,13 +65,10 @@ func periodicity(img *image.RGBA, r image.Rectangle) float64 {
 	ox := r.Min.X + (r.Dx()-nx*padTile)/2
 	oy := r.Min.Y + (r.Dy()-ny*padTile)/2
 	var scores []float64
-	buf := make([]complex128, padTile*padTile)
 	var sp spectrum
 	for ty := range ny {
 		for tx := range nx {
-			at := image.Pt(ox+tx*padTile, oy+ty*padTile)
-			lum := sp.peak(img, at, buf, func(p []uint8) float64 { return luma(p) })
-			col := sp.peak(img, at, buf, func(p []uint8) float64 { return float64(p[0]) - float64(p[2]) })
+			lum, col := sp.peaks(img, image.Pt(ox+tx*padTile, oy+ty*padTile))
 			scores = append(scores, math.Max(lum, col))
 		}
 	}
@@ -80,39 +77,68 @@ func periodicity(img *image.RGBA, r image.Rectangle) float64 {
 
 // spectrum holds the scratch space of one periodicity measurement.
 type spectrum struct {
-	power [padTile * padTile]float64
+	buf      [padTile * padTile]complex128
+	lum, col [padTile * padTile]float64
 }
 
-// peak is log10 of the largest ratio, over the band of periods from 2 to
-// 8 pixels, of a local maximum of the power spectrum (with its 3x3
-// neighbourhood, where the window spreads it) to the mean power of the
+// peaks measures the luma and the red-blue colour difference of the tile
+// at at (strongestPeak of each one's power spectrum). Both real signals go
+// through one complex FFT, luma as the real part and colour as the
+// imaginary part, and are separated by the transform's symmetry:
+// L(k) = (Z(k) + conj Z(-k)) / 2, C(k) = (Z(k) - conj Z(-k)) / 2i.
+func (s *spectrum) peaks(img *image.RGBA, at image.Point) (lum, col float64) {
+	const n = padTile
+	var ml, mc float64
+	for y := range n {
+		row := img.Pix[(at.Y+y)*img.Stride+at.X*4:]
+		for x := range n {
+			p := row[x*4:]
+			l, c := luma(p), float64(p[0])-float64(p[2])
+			s.buf[y*n+x] = complex(l, c)
+			ml += l
+			mc += c
+		}
+	}
+	ml /= n * n
+	mc /= n * n
+	for y := range n {
+		for x := range n {
+			w, v := hann64[x]*hann64[y], s.buf[y*n+x]
+			s.buf[y*n+x] = complex((real(v)-ml)*w, (imag(v)-mc)*w)
+		}
+	}
+	fft2(s.buf[:], n)
+	var total float64
+	for ky := range n {
+		for kx := range n {
+			z, m := s.buf[ky*n+kx], s.buf[((n-ky)%n)*n+(n-kx)%n]
+			sr, si := real(z)+real(m), imag(z)-imag(m) // z + conj(m)
+			dr, di := real(z)-real(m), imag(z)+imag(m) // z - conj(m)
+			s.lum[ky*n+kx] = (sr*sr + si*si) / 4
+			s.col[ky*n+kx] = (dr*dr + di*di) / 4
+			total += s.lum[ky*n+kx] + s.col[ky*n+kx]
+		}
+	}
+	// The separation leaves rounding residue (~1e-32 of the other signal's
+	// power) where a signal has none, as the colour of a grey frame: a
+	// ring below floor is no spectrum to find a peak in. Any 8-bit signal
+	// with content is many orders of magnitude above it.
+	floor := 1e-12 * total / (n * n)
+	return strongestPeak(&s.lum, floor), strongestPeak(&s.col, floor)
+}
+
+// strongestPeak is log10 of the largest ratio, over the band of periods
+// from 2 to 8 pixels, of a local maximum of the power spectrum (with its
+// 3x3 neighbourhood, where the window spreads it) to the mean power of the
 // ring of frequencies around it (Chebyshev distance 3). A face's spectrum
 // is smooth at that scale, however directional; a screen's pixel grid or
 // its moire puts isolated peaks far above their neighbours. Frequencies on
 // the 8-pixel lattice (where JPEG's block edges put their energy in every
-// frame, live or not) are left out.
-func (s *spectrum) peak(img *image.RGBA, at image.Point, buf []complex128, value func([]uint8) float64) float64 {
+// frame, live or not) are left out, as are frequencies whose ring's mean
+// power is at most floor.
+func strongestPeak(power *[padTile * padTile]float64, floor float64) float64 {
 	const n = padTile
-	var mean float64
-	for y := range n {
-		row := img.Pix[(at.Y+y)*img.Stride+at.X*4:]
-		for x := range n {
-			v := value(row[x*4:])
-			buf[y*n+x] = complex(v, 0)
-			mean += v
-		}
-	}
-	mean /= n * n
-	for y := range n {
-		for x := range n {
-			buf[y*n+x] = complex((real(buf[y*n+x])-mean)*hann64[x]*hann64[y], 0)
-		}
-	}
-	fft2(buf, n)
-	for i, v := range buf {
-		s.power[i] = real(v)*real(v) + imag(v)*imag(v)
-	}
-	pw := func(kx, ky int) float64 { return s.power[((ky+n)%n)*n+(kx+n)%n] }
+	pw := func(kx, ky int) float64 { return power[((ky+n)%n)*n+(kx+n)%n] }
 	best := 1.0
 	// half plane (the spectrum of a real image is symmetric)
 	for ky := 0; ky <= n/2; ky++ {
@@ -120,8 +146,7 @@ func (s *spectrum) peak(img *image.RGBA, at image.Point, buf []complex128, value
 			if ky == 0 && kx <= 0 {
 				continue
 			}
-			rad := math.Hypot(float64(kx), float64(ky))
-			if rad < n/8 || rad > n/2 || (kx%8 == 0 && ky%8 == 0) {
+			if r2 := kx*kx + ky*ky; r2 < (n/8)*(n/8) || r2 > (n/2)*(n/2) || (kx%8 == 0 && ky%8 == 0) {
 				continue
 			}
 			p := pw(kx, ky)
@@ -147,7 +172,7 @@ func (s *spectrum) peak(img *image.RGBA, at image.Point, buf []complex128, value
 					ring += pw(kx-3, ky+d) + pw(kx+3, ky+d)
 				}
 			}
-			if ring <= 0 {
+			if ring/24 <= floor {
 				continue
 			}
 			best = math.Max(best, (p+core)/9/(ring/24))

@@ -120,15 +120,26 @@ func (e *Engine) completeAnalysis(ctx context.Context, obs []frameObs, actions [
 			peaks = append(peaks, st.PeakFrame)
 		}
 	}
-	if err := e.describeFrames(ctx, obs, peaks); err != nil {
+	if describeAll || e.onnx == nil {
+		return live, e.describeFrames(ctx, obs, peaks)
+	}
+	// One pass over the pool for the peaks' descriptors and the second
+	// embedder, the peaks (go-face, the longer tasks) first: the at-rest
+	// frames the match uses do not depend on the peaks (an action's peak
+	// is never at rest)...
+	rest := matchFrames(describedFrames(obs), live)
+	err := e.forEach(ctx, len(peaks)+len(rest), func(k int) error {
+		if k < len(peaks) {
+			return e.describeFrame(ctx, &obs[peaks[k]])
+		}
+		return e.embedFrame(ctx, &obs[rest[k-len(peaks)].index])
+	})
+	if err != nil {
 		return liveness{}, err
 	}
-	if !describeAll {
-		if err := e.embedFrames(ctx, obs, matchFrames(describedFrames(obs), live)); err != nil {
-			return liveness{}, err
-		}
-	}
-	return live, nil
+	// ...except when fewer than minRestFrames are at rest and the match
+	// uses every described frame, the peaks included: embed those now.
+	return live, e.embedFrames(ctx, obs, matchFrames(describedFrames(obs), live))
 }
 
 // descriptorPlan picks the frames of a challenge that get a descriptor in
