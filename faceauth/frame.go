@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"fmt"
 	"image"
-	"image/color"
 	"image/draw"
 	"io"
 	"math"
@@ -280,12 +279,23 @@ func halveYCbCr420(src *image.YCbCr) *image.RGBA {
 		cr := src.Cr[y*src.CStride:]
 		d := dst.Pix[y*dst.Stride:]
 		for x := range w {
-			l := (uint32(y0[2*x]) + uint32(y0[2*x+1]) + uint32(y1[2*x]) + uint32(y1[2*x+1]) + 2) / 4
-			r, g, b := color.YCbCrToRGB(uint8(l), cb[x], cr[x])
-			d[4*x], d[4*x+1], d[4*x+2], d[4*x+3] = r, g, b, 255
+			l := (int32(y0[2*x]) + int32(y0[2*x+1]) + int32(y1[2*x]) + int32(y1[2*x+1]) + 2) / 4
+			// color.YCbCrToRGB's fixed-point arithmetic, inlined (the call
+			// was a tenth of this loop's time)
+			yy, b1, r1 := l*0x10101, int32(cb[x])-128, int32(cr[x])-128
+			d[4*x], d[4*x+1], d[4*x+2], d[4*x+3] = clampFixed(yy+91881*r1), clampFixed(yy-22554*b1-46802*r1), clampFixed(yy+116130*b1), 255
 		}
 	}
 	return dst
+}
+
+// clampFixed is a 16.16 fixed-point colour value clamped to [0, 255], as
+// in color.YCbCrToRGB.
+func clampFixed(v int32) uint8 {
+	if uint32(v)&0xff000000 == 0 {
+		return uint8(v >> 16)
+	}
+	return uint8(^(v >> 31))
 }
 
 // downscale shrinks img by area averaging so that its long side is at most
