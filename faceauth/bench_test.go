@@ -24,7 +24,7 @@ import (
 
 // captureFrames re-encodes clip frames as the page sends them: 640x480
 // JPEG (quality 85), every 2nd frame.
-func captureFrames(b *testing.B, ids ...string) [][]byte {
+func captureFrames(b testing.TB, ids ...string) [][]byte {
 	var out [][]byte
 	for _, id := range ids {
 		for _, f := range fixtures.ClipFrames(b, fixtures.ClipByID(b, id), 2) {

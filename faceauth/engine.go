@@ -52,6 +52,7 @@ type Engine struct {
 	log  *slog.Logger
 	// onnx is the second embedder's model, nil when it is off.
 	onnx *onnxModel
+	bufs *buffers
 }
 
 var _ Verifier = (*Engine)(nil)
@@ -108,7 +109,7 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 		onnx.close()
 		return nil, err
 	}
-	return &Engine{cfg: cfg, pool: pool, log: cfg.Logger, onnx: onnx}, nil
+	return &Engine{cfg: cfg, pool: pool, log: cfg.Logger, onnx: onnx, bufs: new(buffers)}, nil
 }
 
 // Close frees the recognizers. The engine must not be used afterwards.

@@ -166,11 +166,11 @@ func (e *Engine) withWorker(ctx context.Context, fn func(w *worker) error) error
 // runs on the frame too; otherwise a challenge's frames keep their image
 // for embedFrames.
 func (e *Engine) analyseFrame(ctx context.Context, b []byte, idx int, lim Limits, side int, describe, embed bool) (frameObs, error) {
-	img, err := decodeFrame(b, idx, lim)
+	img, err := decodeFrame(b, idx, lim, e.bufs)
 	if err != nil {
 		return frameObs{}, err
 	}
-	small := analysisCopy(img, side)
+	small := analysisCopy(img, side, e.bufs)
 	jpg, err := analysisJPEG(b, img, small)
 	if err != nil {
 		return frameObs{}, fmt.Errorf("frame %d: encode for analysis: %w", idx, err)
@@ -198,14 +198,23 @@ func (e *Engine) analyseFrame(ctx context.Context, b []byte, idx int, lim Limits
 		return frameObs{}, err
 	}
 	if o.faces == 1 {
-		o.pad = measurePAD(img, o.box, small.Rect.Dx())
+		o.pad = measurePAD(img, o.box, small.Rect.Dx(), e.bufs)
 	}
 	o.described, o.emb = describe, emb
 	if !describe {
 		o.jpg = jpg
 	}
-	if e.onnx != nil && emb == nil {
+	keep := e.onnx != nil && emb == nil
+	if keep {
 		o.img = small
+	}
+	// Nothing refers to the decoded frame or (unless kept) the analysis
+	// copy any more; the copy may be the frame itself (a small RGBA).
+	if image.Image(small) != img {
+		e.bufs.release(img)
+	}
+	if !keep {
+		e.bufs.release(small)
 	}
 	return o, nil
 }
@@ -260,30 +269,35 @@ func toRGBA(img image.Image) *image.RGBA {
 // of its four luma samples with the chroma sample they share, which is
 // what area averaging the converted image gives (the conversion is
 // affine), without converting the full frame.
-func analysisCopy(img image.Image, side int) *image.RGBA {
+//
+// The copy's pixels come from bufs (which may be nil) unless it is img
+// itself (an RGBA image no larger than side).
+func analysisCopy(img image.Image, side int, bufs *buffers) *image.RGBA {
 	if y, ok := img.(*image.YCbCr); ok && y.SubsampleRatio == image.YCbCrSubsampleRatio420 && y.Rect.Min == (image.Point{}) &&
 		max(y.Rect.Dx(), y.Rect.Dy()) == 2*side && y.Rect.Dx()%2 == 0 && y.Rect.Dy()%2 == 0 {
-		return halveYCbCr420(y)
+		return halveYCbCr420(y, bufs)
 	}
 	return downscale(toRGBA(img), side)
 }
 
 // halveYCbCr420 is analysisCopy's fast path.
-func halveYCbCr420(src *image.YCbCr) *image.RGBA {
+func halveYCbCr420(src *image.YCbCr, bufs *buffers) *image.RGBA {
 	w, h := src.Rect.Dx()/2, src.Rect.Dy()/2
-	dst := image.NewRGBA(image.Rect(0, 0, w, h))
+	dst := bufs.rgba(image.Rect(0, 0, w, h))
 	for y := range h {
-		y0 := src.Y[2*y*src.YStride:]
-		y1 := src.Y[(2*y+1)*src.YStride:]
-		cb := src.Cb[y*src.CStride:]
-		cr := src.Cr[y*src.CStride:]
-		d := dst.Pix[y*dst.Stride:]
-		for x := range w {
-			l := (int32(y0[2*x]) + int32(y0[2*x+1]) + int32(y1[2*x]) + int32(y1[2*x+1]) + 2) / 4
+		y0 := src.Y[2*y*src.YStride:][:2*w]
+		y1 := src.Y[(2*y+1)*src.YStride:][:2*w]
+		cb := src.Cb[y*src.CStride:][:w]
+		cr := src.Cr[y*src.CStride:][:w]
+		d := dst.Pix[y*dst.Stride:][:4*w]
+		for x := range cb {
+			a, b := y0[2*x:2*x+2:2*x+2], y1[2*x:2*x+2:2*x+2]
+			l := (int32(a[0]) + int32(a[1]) + int32(b[0]) + int32(b[1]) + 2) / 4
 			// color.YCbCrToRGB's fixed-point arithmetic, inlined (the call
 			// was a tenth of this loop's time)
 			yy, b1, r1 := l*0x10101, int32(cb[x])-128, int32(cr[x])-128
-			d[4*x], d[4*x+1], d[4*x+2], d[4*x+3] = clampFixed(yy+91881*r1), clampFixed(yy-22554*b1-46802*r1), clampFixed(yy+116130*b1), 255
+			o := d[4*x : 4*x+4 : 4*x+4]
+			o[0], o[1], o[2], o[3] = clampFixed(yy+91881*r1), clampFixed(yy-22554*b1-46802*r1), clampFixed(yy+116130*b1), 255
 		}
 	}
 	return dst

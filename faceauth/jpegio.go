@@ -24,9 +24,10 @@ import (
 // does not take (greyscale, CMYK, unusual chroma sampling) and anything
 // libjpeg-turbo complains about, so it decides on odd files as before.
 
-// decodeJPEG decodes a JPEG whose header has been checked (frameConfig).
-func decodeJPEG(b []byte) (image.Image, error) {
-	if img, ok := decodeYCbCrFast(b); ok {
+// decodeJPEG decodes a JPEG whose header has been checked (frameConfig),
+// into buffers from bufs when it takes the fast path.
+func decodeJPEG(b []byte, bufs *buffers) (image.Image, error) {
+	if img, ok := decodeYCbCrFast(b, bufs); ok {
 		return img, nil
 	}
 	return jpeg.Decode(bytes.NewReader(b))
@@ -55,7 +56,7 @@ func ycbcrRatio(h, v int) (image.YCbCrSubsampleRatio, bool) {
 // the planes of an image.YCbCr (no colour conversion, as Go's decoder). It
 // reports false for anything else, or when libjpeg-turbo finds the data
 // corrupt.
-func decodeYCbCrFast(b []byte) (*image.YCbCr, bool) {
+func decodeYCbCrFast(b []byte, bufs *buffers) (*image.YCbCr, bool) {
 	if len(b) == 0 {
 		return nil, false
 	}
@@ -70,19 +71,18 @@ func decodeYCbCrFast(b []byte) (*image.YCbCr, bool) {
 		return nil, false
 	}
 	ys, cs := int(info.y_stride), int(info.c_stride)
-	y := make([]byte, ys*int(info.y_rows))
-	cb := make([]byte, cs*int(info.c_rows))
-	cr := make([]byte, cs*int(info.c_rows))
-	if msg := C.faceauth_jpeg_decode_ycbcr(data, C.long(len(b)), (*C.uchar)(&y[0]), (*C.uchar)(&cb[0]), (*C.uchar)(&cr[0])); msg != nil {
-		C.free(unsafe.Pointer(msg))
-		return nil, false
-	}
-	return &image.YCbCr{
-		Y: y, Cb: cb, Cr: cr,
+	img := &image.YCbCr{
+		Y: bufs.plane(ys * int(info.y_rows)), Cb: bufs.chromaPlane(cs * int(info.c_rows)), Cr: bufs.chromaPlane(cs * int(info.c_rows)),
 		YStride: ys, CStride: cs,
 		SubsampleRatio: ratio,
 		Rect:           image.Rect(0, 0, int(info.width), int(info.height)),
-	}, true
+	}
+	if msg := C.faceauth_jpeg_decode_ycbcr(data, C.long(len(b)), (*C.uchar)(&img.Y[0]), (*C.uchar)(&img.Cb[0]), (*C.uchar)(&img.Cr[0])); msg != nil {
+		C.free(unsafe.Pointer(msg))
+		bufs.release(img)
+		return nil, false
+	}
+	return img, true
 }
 
 // encodeJPEG encodes img as a baseline 4:2:0 JPEG at quality with

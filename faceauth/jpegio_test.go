@@ -26,7 +26,7 @@ func fixtureJPEGs(t *testing.T) map[string][]byte {
 // them (cues, landmarks) is unchanged.
 func TestFastJPEGDecodeMatchesGo(t *testing.T) {
 	for name, b := range fixtureJPEGs(t) {
-		fast, ok := decodeYCbCrFast(b)
+		fast, ok := decodeYCbCrFast(b, nil)
 		if !ok {
 			t.Fatalf("%s: the fast path refused a camera JPEG", name)
 		}
@@ -69,38 +69,38 @@ func TestFastJPEGDecodeMatchesGo(t *testing.T) {
 func TestFastJPEGDecodeRefusesCorruptData(t *testing.T) {
 	frame := fixtureJPEGs(t)["liveness/p01_blink/frame_000.jpg"]
 	truncated := frame[:len(frame)/2]
-	if _, ok := decodeYCbCrFast(truncated); ok {
+	if _, ok := decodeYCbCrFast(truncated, nil); ok {
 		t.Fatal("the fast path decoded a truncated JPEG")
 	}
-	if _, err := decodeJPEG(truncated); err == nil {
+	if _, err := decodeJPEG(truncated, nil); err == nil {
 		t.Fatal("a truncated JPEG decoded")
 	}
 	scrambled := append([]byte(nil), frame...)
 	for i := len(scrambled) / 3; i < len(scrambled)/3+64; i++ {
 		scrambled[i] = 0xFF
 	}
-	if _, ok := decodeYCbCrFast(scrambled); ok {
+	if _, ok := decodeYCbCrFast(scrambled, nil); ok {
 		t.Fatal("the fast path decoded a JPEG with a run of 0xFF in its scan")
 	}
 	var grey bytes.Buffer
 	if err := jpeg.Encode(&grey, image.NewGray(image.Rect(0, 0, 64, 48)), nil); err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := decodeYCbCrFast(grey.Bytes()); ok {
+	if _, ok := decodeYCbCrFast(grey.Bytes(), nil); ok {
 		t.Fatal("the fast path took a greyscale JPEG")
 	}
-	if img, err := decodeJPEG(grey.Bytes()); err != nil || img.Bounds().Dx() != 64 {
+	if img, err := decodeJPEG(grey.Bytes(), nil); err != nil || img.Bounds().Dx() != 64 {
 		t.Fatalf("greyscale JPEG: %v, %v", img, err)
 	}
 }
 
 // The analysis copy go-face reads survives encoding: PSNR over 35 dB.
 func TestEncodeJPEGKeepsTheAnalysisCopy(t *testing.T) {
-	img, err := decodeJPEG(fixtureJPEGs(t)["liveness/p01_blink/frame_000.jpg"])
+	img, err := decodeJPEG(fixtureJPEGs(t)["liveness/p01_blink/frame_000.jpg"], nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	small := analysisCopy(img, challengeSide)
+	small := analysisCopy(img, challengeSide, nil)
 	b, err := encodeJPEG(small, analysisJPEGQuality)
 	if err != nil {
 		t.Fatal(err)

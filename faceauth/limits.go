@@ -109,15 +109,16 @@ func checkHeader(b []byte, idx int, lim Limits) error {
 	return err
 }
 
-// decodeFrame checks one image's header and decodes it.
-func decodeFrame(b []byte, idx int, lim Limits) (image.Image, error) {
+// decodeFrame checks one image's header and decodes it (into buffers from
+// bufs, which may be nil).
+func decodeFrame(b []byte, idx int, lim Limits, bufs *buffers) (image.Image, error) {
 	isJPEG, err := frameConfig(b, idx, lim)
 	if err != nil {
 		return nil, err
 	}
 	var img image.Image
 	if isJPEG {
-		img, err = decodeJPEG(b)
+		img, err = decodeJPEG(b, bufs)
 	} else {
 		img, err = png.Decode(bytes.NewReader(b))
 	}

@@ -40,7 +40,7 @@ func padRegion(box image.Rectangle, scale float64, bounds image.Rectangle) image
 // measurePAD measures the cues on full (the decoded frame) for a face
 // found at box in an analysis copy analysisWidth pixels wide. Only the
 // face region is converted to RGBA.
-func measurePAD(full image.Image, box image.Rectangle, analysisWidth int) padFrame {
+func measurePAD(full image.Image, box image.Rectangle, analysisWidth int, bufs *buffers) padFrame {
 	b := full.Bounds()
 	scale := float64(b.Dx()) / float64(analysisWidth)
 	p := padFrame{nativeFace: int(float64(min(box.Dx(), box.Dy())) * scale)}
@@ -48,10 +48,11 @@ func measurePAD(full image.Image, box image.Rectangle, analysisWidth int) padFra
 	if r.Dx() < padTile || r.Dy() < padTile {
 		return p
 	}
-	crop := image.NewRGBA(image.Rect(0, 0, r.Dx(), r.Dy()))
+	crop := bufs.crop(image.Rect(0, 0, r.Dx(), r.Dy()))
 	draw.Draw(crop, crop.Rect, full, r.Min.Add(b.Min), draw.Src)
 	p.chroma = chromaHF(crop, crop.Rect)
-	p.periodic = periodicity(crop, crop.Rect)
+	p.periodic = periodicity(crop, crop.Rect, bufs)
+	bufs.putCrop(crop)
 	return p
 }
 
@@ -60,12 +61,13 @@ const padTile = 64
 
 // periodicity is the median, over up to four padTile tiles at the centre
 // of r, of the stronger of the luma and the red-blue colour periodicity.
-func periodicity(img *image.RGBA, r image.Rectangle) float64 {
+func periodicity(img *image.RGBA, r image.Rectangle, bufs *buffers) float64 {
 	nx, ny := min(2, r.Dx()/padTile), min(2, r.Dy()/padTile)
 	ox := r.Min.X + (r.Dx()-nx*padTile)/2
 	oy := r.Min.Y + (r.Dy()-ny*padTile)/2
 	var scores []float64
-	var sp spectrum
+	sp := bufs.spectrum()
+	defer bufs.putSpectrum(sp)
 	for ty := range ny {
 		for tx := range nx {
 			lum, col := sp.peaks(img, image.Pt(ox+tx*padTile, oy+ty*padTile))
@@ -138,7 +140,7 @@ func (s *spectrum) peaks(img *image.RGBA, at image.Point) (lum, col float64) {
 // power is at most floor.
 func strongestPeak(power *[padTile * padTile]float64, floor float64) float64 {
 	const n = padTile
-	pw := func(kx, ky int) float64 { return power[((ky+n)%n)*n+(kx+n)%n] }
+	pw := func(kx, ky int) float64 { return power[(ky&(n-1))*n+kx&(n-1)] } // n is a power of two: & wraps negative indices too
 	best := 1.0
 	// half plane (the spectrum of a real image is symmetric)
 	for ky := 0; ky <= n/2; ky++ {

@@ -49,19 +49,19 @@ func synthetic(pitch, grid float64) *image.RGBA {
 // resolves and at one it aliases into moire.
 func TestPADCuesSeeAScreenGrid(t *testing.T) {
 	box := image.Rect(32, 32, 224, 224)
-	plain := measurePAD(synthetic(0, 0), box, 256)
+	plain := measurePAD(synthetic(0, 0), box, 256, nil)
 	if plain.chroma > maxChromaFringes || plain.periodic > maxPeriodic {
 		t.Fatalf("plain patch scored as a screen: %+v", plain)
 	}
 	for _, pitch := range []float64{0.45, 1.3, 2.5} {
-		s := measurePAD(synthetic(pitch, 0.3), box, 256)
+		s := measurePAD(synthetic(pitch, 0.3), box, 256, nil)
 		if s.chroma <= maxChromaFringes && s.periodic <= maxPeriodic {
 			t.Errorf("pitch %.2f: grid not seen: %+v (plain %+v)", pitch, s, plain)
 		}
 	}
 	// measured at native resolution: a box found on a half-size analysis
 	// copy is scaled up, not the image down
-	if got := measurePAD(synthetic(0, 0), image.Rect(16, 16, 112, 112), 128).nativeFace; got != 192 {
+	if got := measurePAD(synthetic(0, 0), image.Rect(16, 16, 112, 112), 128, nil).nativeFace; got != 192 {
 		t.Errorf("native face side = %d, want 192", got)
 	}
 }
@@ -77,7 +77,7 @@ func TestAnalysisCopyFastPathMatchesDownscale(t *testing.T) {
 	if _, ok := img.(*image.YCbCr); !ok {
 		t.Fatalf("fixture decodes as %T, want *image.YCbCr", img)
 	}
-	fast, slow := analysisCopy(img, challengeSide), downscale(toRGBA(img), challengeSide)
+	fast, slow := analysisCopy(img, challengeSide, nil), downscale(toRGBA(img), challengeSide)
 	if fast.Rect != slow.Rect {
 		t.Fatalf("sizes %v and %v", fast.Rect, slow.Rect)
 	}

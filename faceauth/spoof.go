@@ -13,20 +13,20 @@ func chromaHF(img *image.RGBA, box image.Rectangle) float64 {
 	if r.Dx() < 4 || r.Dy() < 4 {
 		return 0
 	}
-	var sum, n int
+	var sum int
+	w := r.Dx() - 1
 	for y := r.Min.Y; y < r.Max.Y-1; y++ {
-		for x := r.Min.X; x < r.Max.X-1; x++ {
-			p := img.Pix[y*img.Stride+x*4:]
-			q := img.Pix[y*img.Stride+(x+1)*4:]
-			d := img.Pix[(y+1)*img.Stride+x*4:]
+		row := img.Pix[y*img.Stride+r.Min.X*4:][:4*(w+1)]
+		below := img.Pix[(y+1)*img.Stride+r.Min.X*4:][:4*w]
+		for x := 0; x+4 <= len(below); x += 4 {
+			p, q, d := row[x:x+4:x+4], row[x+4:x+8:x+8], below[x:x+4:x+4]
 			rg0, bg0 := int(p[0])-int(p[1]), int(p[2])-int(p[1])
 			rg1, bg1 := int(q[0])-int(q[1]), int(q[2])-int(q[1])
 			rg2, bg2 := int(d[0])-int(d[1]), int(d[2])-int(d[1])
 			sum += absInt(rg0-rg1) + absInt(bg0-bg1) + absInt(rg0-rg2) + absInt(bg0-bg2)
-			n++
 		}
 	}
-	return float64(sum) / float64(n) / 2
+	return float64(sum) / float64(w*(r.Dy()-1)) / 2
 }
 
 func absInt(v int) int {

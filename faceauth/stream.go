@@ -77,10 +77,9 @@ type Stream struct {
 	phase   int
 	start   time.Time
 
-	obs  []frameObs
-	sig  []signals
-	seen int
-	done bool
+	obs   []frameObs
+	steps *stepTracker
+	done  bool
 
 	closeOnce sync.Once
 	leave     func()
@@ -117,7 +116,7 @@ func (e *Engine) BeginStream(ctx context.Context, tmpl *Template, actions []Acti
 	return &Stream{
 		e: e, op: op, tmpl: tmpl, actions: slices.Clone(actions), opt: opt,
 		lim: e.cfg.Limits, max: StreamMaxFrames(e.cfg.Limits, len(actions)), phase: phase,
-		start: e.cfg.Clock(), leave: leave,
+		start: e.cfg.Clock(), leave: leave, steps: newStepTracker(slices.Clone(actions), opt),
 	}, nil
 }
 
@@ -145,45 +144,27 @@ func (s *Stream) Push(ctx context.Context, frame []byte) (Progress, error) {
 		return Progress{}, err
 	}
 	s.obs = append(s.obs, o)
-	p := Progress{Frame: idx, StepsSeen: s.seen}
+	p := Progress{Frame: idx, StepsSeen: s.steps.stepsSeen()}
 	if ierr := checkFaces(s.obs[idx:], minFaceSide); ierr != nil {
 		p.Refusal = ierr
 		return p, nil
 	}
-	s.sig = append(s.sig, signalsOf(o.pts, s.opt.Mirrored))
-	if err := s.follow(ctx); err != nil {
+	if err := s.follow(ctx, o); err != nil {
 		return Progress{}, err
 	}
-	p.StepsSeen = s.seen
+	p.StepsSeen = s.steps.stepsSeen()
 	return p, nil
 }
 
-// follow updates how many steps are seen, judging the frames so far as
-// the final decision will judge them all. When a step is newly seen, its
-// peak frame is described now, so that Finish need not.
-func (s *Stream) follow(ctx context.Context) error {
-	lp := DefaultLivenessParams()
-	if len(s.sig) < lp.BaselineFrames+1 || len(s.sig) != len(s.obs) {
-		return nil
-	}
-	steps, _ := judgeSteps(s.sig, baseline(s.sig, lp.BaselineFrames), s.actions, lp)
-	seen := 0
-	for _, st := range steps {
-		if !st.Passed {
-			break
-		}
-		seen++
-	}
-	if seen <= s.seen {
-		return nil
-	}
+// follow updates how many steps are seen after frame o. When a step is
+// newly seen, its peak frame is described now, so that Finish need not.
+func (s *Stream) follow(ctx context.Context, o frameObs) error {
 	var peaks []int
-	for _, st := range steps[s.seen:seen] {
-		if !s.obs[st.PeakFrame].described && !slices.Contains(peaks, st.PeakFrame) {
-			peaks = append(peaks, st.PeakFrame)
+	for _, p := range s.steps.add(o.index, o.pts) {
+		if !s.obs[p].described {
+			peaks = append(peaks, p)
 		}
 	}
-	s.seen = seen
 	return s.e.describeFrames(ctx, s.obs, peaks)
 }
 
@@ -221,6 +202,6 @@ func (s *Stream) Close() {
 	s.done = true
 	s.closeOnce.Do(func() {
 		s.leave()
-		s.obs, s.sig = nil, nil
+		s.obs, s.steps = nil, nil
 	})
 }

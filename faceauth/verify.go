@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"slices"
+	"sync"
 	"time"
 )
 
@@ -97,12 +98,77 @@ func (e *Engine) analyseChallenge(ctx context.Context, frames [][]byte, actions 
 			return nil, liveness{}, err
 		}
 	}
-	obs, err := e.analyseFrames(ctx, frames, e.cfg.Limits, challengeSide, plan)
+	var obs []frameObs
+	var err error
+	if describeAll {
+		obs, err = e.analyseFrames(ctx, frames, e.cfg.Limits, challengeSide, nil)
+	} else {
+		obs, err = e.analyseFramesFollowingSteps(ctx, frames, plan, actions, opt)
+	}
 	if err != nil {
 		return nil, liveness{}, err
 	}
 	live, err := e.completeAnalysis(ctx, obs, actions, opt, describeAll)
 	return obs, live, err
+}
+
+// analyseFramesFollowingSteps is analyseFrames for a challenge verified in
+// one go, with the streamed form's head start: the frames go to the pool
+// in order, a stepTracker follows them as they complete, in order, and
+// each step's peak frame, once seen, is described at once beside the
+// frames still being analysed. The second pass then rarely has a peak
+// left to describe, which it would do on one worker while the others
+// wait.
+func (e *Engine) analyseFramesFollowingSteps(ctx context.Context, frames [][]byte, plan []bool, actions []Action, opt Options) ([]frameObs, error) {
+	obs := make([]frameObs, len(frames))
+	completed := make(chan int, len(frames))
+	var peaks sync.WaitGroup
+	peakErrs := make(chan error, len(frames))
+	tracked := make(chan struct{})
+	go func() {
+		defer close(tracked)
+		steps := newStepTracker(actions, opt)
+		ready := make([]bool, len(frames))
+		scheduled := map[int]bool{}
+		next := 0
+		for i := range completed {
+			ready[i] = true
+			for ; next < len(frames) && ready[next]; next++ {
+				if obs[next].faces != 1 {
+					continue // the tracker stops at a frame it cannot use
+				}
+				for _, p := range steps.add(next, obs[next].pts) {
+					if scheduled[p] || obs[p].described {
+						continue
+					}
+					scheduled[p] = true
+					peaks.Go(func() {
+						if err := e.describeFrame(ctx, &obs[p]); err != nil {
+							peakErrs <- err
+						}
+					})
+				}
+			}
+		}
+	}()
+	err := e.forEach(ctx, len(frames), func(i int) (err error) {
+		obs[i], err = e.analyseFrame(ctx, frames[i], i, e.cfg.Limits, challengeSide, plan[i], false)
+		if err == nil {
+			completed <- i
+		}
+		return err
+	})
+	close(completed)
+	<-tracked
+	peaks.Wait()
+	close(peakErrs)
+	if err != nil {
+		return nil, err
+	}
+	if err := <-peakErrs; err != nil {
+		return nil, err
+	}
+	return obs, nil
 }
 
 // completeAnalysis is the second pass over a challenge's analysed frames,
