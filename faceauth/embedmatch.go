@@ -99,6 +99,7 @@ func (e *Engine) embedFrame(ctx context.Context, o *frameObs) error {
 	if err != nil {
 		return fmt.Errorf("frame %d: %w", o.index, err)
 	}
+	e.bufs.release(o.img)
 	o.emb, o.img = emb, nil
 	return nil
 }

@@ -176,6 +176,7 @@ func (e *Engine) analyseFramesFollowingSteps(ctx context.Context, frames [][]byt
 // a descriptor for each action's peak frame, and the second embedder on
 // the frames the match uses.
 func (e *Engine) completeAnalysis(ctx context.Context, obs []frameObs, actions []Action, opt Options, describeAll bool) (liveness, error) {
+	defer e.releaseImages(obs)
 	if checkFaces(obs, minFaceSide) != nil {
 		return liveness{}, nil // decide refuses the frames as they are
 	}
@@ -206,6 +207,17 @@ func (e *Engine) completeAnalysis(ctx context.Context, obs []frameObs, actions [
 	// ...except when fewer than minRestFrames are at rest and the match
 	// uses every described frame, the peaks included: embed those now.
 	return live, e.embedFrames(ctx, obs, matchFrames(describedFrames(obs), live))
+}
+
+// releaseImages returns the analysis copies frames kept for the second
+// embedder to the engine's buffers, once no more embedding will happen.
+func (e *Engine) releaseImages(obs []frameObs) {
+	for i := range obs {
+		if obs[i].img != nil {
+			e.bufs.release(obs[i].img)
+			obs[i].img = nil
+		}
+	}
 }
 
 // descriptorPlan picks the frames of a challenge that get a descriptor in
