@@ -50,10 +50,7 @@ func TestBrowserCooperativeCamera(t *testing.T) {
 		logintest.Run(t, ctx, "sign in with the password",
 			chromedp.Navigate(rpBase+"/"),
 			chromedp.Click("#sign-in", chromedp.ByID),
-			chromedp.WaitVisible("#username", chromedp.ByID),
-			chromedp.SendKeys("#username", "alice", chromedp.ByID),
-			chromedp.SendKeys("#password", userPW, chromedp.ByID),
-			chromedp.Submit("#password", chromedp.ByID),
+			logintest.SubmitPassword("alice", userPW),
 			chromedp.WaitEnabled("#face-start", chromedp.ByID),
 		)
 		var purpose string

@@ -52,10 +52,7 @@ func TestBrowserFaceSignIn(t *testing.T) {
 		logintest.Run(t, ctx, "open the demo app and sign in",
 			chromedp.Navigate(rpBase+"/"),
 			chromedp.Click("#sign-in", chromedp.ByID),
-			chromedp.WaitVisible("#username", chromedp.ByID),
-			chromedp.SendKeys("#username", "alice", chromedp.ByID),
-			chromedp.SendKeys("#password", userPW, chromedp.ByID),
-			chromedp.Submit("#password", chromedp.ByID),
+			logintest.SubmitPassword("alice", userPW),
 			chromedp.WaitEnabled("#face-start", chromedp.ByID),
 		)
 		var purpose string
@@ -95,10 +92,7 @@ func TestBrowserFaceSignIn(t *testing.T) {
 	ctx2 := logintest.NewChromium(t, photoY4M, logintest.AllowCamera)
 	logintest.Run(t, ctx2, "bob signs in",
 		chromedp.Navigate(rpBase+"/login"),
-		chromedp.WaitVisible("#username", chromedp.ByID),
-		chromedp.SendKeys("#username", "bob", chromedp.ByID),
-		chromedp.SendKeys("#password", userPW, chromedp.ByID),
-		chromedp.Submit("#password", chromedp.ByID),
+		logintest.SubmitPassword("bob", userPW),
 		chromedp.WaitEnabled("#face-start", chromedp.ByID),
 		chromedp.Click("#face-start", chromedp.ByID),
 	)
@@ -118,10 +112,7 @@ func TestBrowserFaceSignIn(t *testing.T) {
 	before, _ := e.store.ListAudit(e.ctx, storage.AuditFilter{UserID: "bob"})
 	logintest.Run(t, ctx3, "bob signs in and denies the camera",
 		chromedp.Navigate(rpBase+"/login"),
-		chromedp.WaitVisible("#username", chromedp.ByID),
-		chromedp.SendKeys("#username", "bob", chromedp.ByID),
-		chromedp.SendKeys("#password", userPW, chromedp.ByID),
-		chromedp.Submit("#password", chromedp.ByID),
+		logintest.SubmitPassword("bob", userPW),
 		chromedp.WaitEnabled("#face-start", chromedp.ByID),
 		chromedp.Click("#face-start", chromedp.ByID),
 	)
@@ -151,10 +142,7 @@ func TestBrowserFaceSignIn(t *testing.T) {
 	ctx4 := logintest.NewChromium(t, liveY4M, logintest.DenyCamera)
 	logintest.Run(t, ctx4, "alice signs in and denies the camera",
 		chromedp.Navigate(rpBase+"/login"),
-		chromedp.WaitVisible("#username", chromedp.ByID),
-		chromedp.SendKeys("#username", "alice", chromedp.ByID),
-		chromedp.SendKeys("#password", userPW, chromedp.ByID),
-		chromedp.Submit("#password", chromedp.ByID),
+		logintest.SubmitPassword("alice", userPW),
 		chromedp.WaitEnabled("#face-start", chromedp.ByID),
 		chromedp.Click("#face-start", chromedp.ByID),
 	)

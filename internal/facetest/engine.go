@@ -56,3 +56,11 @@ func EngineONNX(t testing.TB) *faceauth.Engine {
 	}
 	return onnxVal
 }
+
+// BlinkPicker pins every challenge to one blink (face.Deps.Picker, a
+// test-only seam) for browser tests whose fake camera loops one clip.
+type BlinkPicker struct{}
+
+func (BlinkPicker) Pick(int) ([]faceauth.Action, error) {
+	return []faceauth.Action{faceauth.ActionBlink}, nil
+}

@@ -1,0 +1,14 @@
+package logintest
+
+import "github.com/chromedp/chromedp"
+
+// SubmitPassword waits for the login page's form, fills in username and
+// password and submits it.
+func SubmitPassword(username, password string) chromedp.Tasks {
+	return chromedp.Tasks{
+		chromedp.WaitVisible("#username", chromedp.ByID),
+		chromedp.SendKeys("#username", username, chromedp.ByID),
+		chromedp.SendKeys("#password", password, chromedp.ByID),
+		chromedp.Submit("#password", chromedp.ByID),
+	}
+}
