@@ -5,17 +5,13 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
-	"fmt"
 	"html"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	gooidc "github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
@@ -27,13 +23,11 @@ import (
 	"github.com/faceidp/faceidp/idp"
 	"github.com/faceidp/faceidp/idp/passkeyweb"
 	"github.com/faceidp/faceidp/internal/logintest"
+	"github.com/faceidp/faceidp/internal/logintest/testidp"
 	"github.com/faceidp/faceidp/internal/softauthn"
 	"github.com/faceidp/faceidp/internal/testclock"
-	"github.com/faceidp/faceidp/internal/teststore"
-	"github.com/faceidp/faceidp/keyring"
 	"github.com/faceidp/faceidp/models"
 	"github.com/faceidp/faceidp/storage"
-	"github.com/faceidp/faceidp/storage/sqlstore"
 )
 
 // The passkey surface over HTTP with a software authenticator
@@ -49,68 +43,13 @@ const (
 	userPW     = "correct horse battery"
 )
 
-// fakeFace is a face second factor whose verdict the test picks
-// (?result=pass|fail) and whose enrolment state it sets, so the flow
-// after a passkey is tested without the face engine (idp/faceweb's tests
-// use the real one).
-type fakeFace struct {
-	mu       sync.Mutex
-	enrolled map[string]bool
-}
-
-func (f *fakeFace) AMR() string { return policy.AMRFace }
-func (f *fakeFace) Enrolled(_ context.Context, uid string) (bool, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.enrolled[uid], nil
-}
-func (f *fakeFace) Path(step models.LoginStep, id string) string {
-	return "/login/face/?step=" + string(step) + "&authRequestID=" + url.QueryEscape(id)
-}
-func (f *fakeFace) enrol(uid string) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.enrolled[uid] = true
-}
-
-func (f *fakeFace) Mount(mux *http.ServeMux, flow idp.FlowControl) {
-	mux.HandleFunc("GET /login/face/{$}", func(w http.ResponseWriter, r *http.Request) {
-		if _, err := flow.LoadFactor(r, r.URL.Query().Get("authRequestID"), f.AMR()); err != nil {
-			flow.RenderError(w, r, err)
-			return
-		}
-		fmt.Fprint(w, "fake face page")
-	})
-	mux.HandleFunc("POST /login/face/answer", func(w http.ResponseWriter, r *http.Request) {
-		fl, err := flow.LoadFactor(r, r.URL.Query().Get("authRequestID"), f.AMR())
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusConflict)
-			return
-		}
-		if r.URL.Query().Get("result") != "pass" {
-			_ = flow.Fail(r.Context(), fl, nil, "no_match", nil)
-			http.Error(w, "fail", http.StatusUnauthorized)
-			return
-		}
-		if fl.Request.Step == models.StepFaceEnrol {
-			f.enrol(fl.User.ID)
-		}
-		next, err := flow.Advance(w, r, fl, f.AMR())
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusInternalServerError)
-			return
-		}
-		fmt.Fprint(w, next)
-	})
-}
-
 type env struct {
 	t      *testing.T
 	ctx    context.Context
 	issuer string
 	store  storage.Storage
 	clock  *testclock.Clock
-	face   *fakeFace
+	face   *testidp.FakeFace
 	svc    *passkey.Service
 	rec    *recovery.Service
 	hasher *password.Hasher
@@ -122,58 +61,27 @@ type envConfig struct {
 	uv       string // passkeys.user_verification
 }
 
+// newEnv runs the provider with the passkey surface as a first factor
+// and a fake face (the flow after a passkey is tested without the face
+// engine; idp/faceweb's tests use the real one).
 func newEnv(t *testing.T, cfg envConfig) *env {
 	t.Helper()
-	ctx := context.Background()
-	clock := testclock.New(time.Now().UTC().Truncate(time.Second))
-	store := teststore.SQLite(t, sqlstore.WithClock(clock.Now))
-	kr, err := keyring.New([]keyring.Key{{ID: "k1", Secret: randBytes(t, 32)}}, rand.Reader)
+	d := testidp.NewDeps(t)
+	svc, err := passkey.New(passkey.Config{RPID: rpID, Origins: []string{origin}, UserVerification: cfg.uv}, d.Store, d.Clock.Now, rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, err := passkey.New(passkey.Config{RPID: rpID, Origins: []string{origin}, UserVerification: cfg.uv}, store, clock.Now, rand.Reader)
+	surface, err := passkeyweb.New(svc, d.Store, passkeyweb.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec, err := recovery.New(store, kr, clock.Now, rand.Reader, recovery.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	surface, err := passkeyweb.New(svc, store, passkeyweb.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	face := &fakeFace{enrolled: map[string]bool{}}
-	var tokenKey [32]byte
-	copy(tokenKey[:], randBytes(t, 32))
-	srv := httptest.NewUnstartedServer(nil)
-	issuer := "http://" + srv.Listener.Addr().String()
-	s, err := idp.New(ctx, idp.Options{
-		Issuer: issuer, Store: store, Keyring: kr,
-		CookieHashKey: randBytes(t, 32), CookieBlockKey: randBytes(t, 32), TokenKey: tokenKey,
-		Clock: clock.Now, FaceMode: cfg.faceMode, Policy: cfg.policy,
-		SecondFactors: []idp.SecondFactor{face}, FirstFactors: []idp.FirstFactor{surface}, Recovery: rec,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = s.Close() })
-	srv.Config.Handler = s.Handler()
-	srv.Start()
-	t.Cleanup(srv.Close)
-	hasher, err := password.New(password.Params{}, rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &env{t: t, ctx: ctx, issuer: issuer, store: store, clock: clock, face: face, svc: svc, rec: rec, hasher: hasher}
-}
-
-func randBytes(t testing.TB, n int) []byte {
-	b := make([]byte, n)
-	if _, err := rand.Read(b); err != nil {
-		t.Fatal(err)
-	}
-	return b
+	face := testidp.NewFakeFace()
+	srv, issuer := testidp.NewServer()
+	opts := d.Options(issuer)
+	opts.FaceMode, opts.Policy = cfg.faceMode, cfg.policy
+	opts.SecondFactors, opts.FirstFactors = []idp.SecondFactor{face}, []idp.FirstFactor{surface}
+	testidp.Serve(t, srv, opts, nil)
+	return &env{t: t, ctx: context.Background(), issuer: issuer, store: d.Store, clock: d.Clock, face: face, svc: svc, rec: d.Recovery, hasher: d.Hasher}
 }
 
 func (e *env) addUser(id string) *models.User {

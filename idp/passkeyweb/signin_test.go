@@ -23,7 +23,7 @@ import (
 func setupAlice(t *testing.T, e *env, r *rp) (*models.User, *softauthn.Authenticator, *softauthn.Credential) {
 	t.Helper()
 	alice := e.addUser("alice")
-	e.face.enrol(alice.ID)
+	e.face.Enrol(alice.ID)
 	b := e.browser()
 	loc, a := b.signInPasswordFace(r, alice)
 	r.redeem(loc, a)
@@ -301,7 +301,7 @@ func TestRenameAndRemove(t *testing.T) {
 	}
 	// Another user's passkey id is not found, not removed.
 	mallory := e.addUser("mallory")
-	e.face.enrol(mallory.ID)
+	e.face.Enrol(mallory.ID)
 	mb := e.browser()
 	loc, a = mb.signInPasswordFace(r, mallory)
 	r.redeem(loc, a)
