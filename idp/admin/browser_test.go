@@ -3,7 +3,6 @@ package admin_test
 import (
 	"context"
 	"crypto/rand"
-	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
@@ -149,9 +148,8 @@ func TestConsoleBrowser(t *testing.T) {
 	})
 
 	t.Run("creates a client and signs in to it", func(t *testing.T) {
-		app := &logintest.RP{}
-		rpSrv := httptest.NewUnstartedServer(app)
-		rpBase := "http://" + rpSrv.Listener.Addr().String()
+		app := logintest.NewRPServer()
+		rpBase := app.Base
 		logintest.Run(t, ctx, "register the client",
 			chromedp.Navigate(e.issuer+"/admin/clients"),
 			chromedp.SendKeys(`#client-create input[name="id"]`, "shop", chromedp.ByQuery),
@@ -165,9 +163,7 @@ func TestConsoleBrowser(t *testing.T) {
 		if err != nil || !c.Public() || !slices.Equal(c.RedirectURIs, []string{rpBase + "/callback"}) {
 			t.Fatalf("registered client %+v, %v", c, err)
 		}
-		app.Init(t, e.issuer, "shop", rpBase)
-		rpSrv.Start()
-		t.Cleanup(rpSrv.Close)
+		app.Start(t, e.issuer, "shop")
 		logintest.Run(t, ctx, "sign in to the new client",
 			chromedp.Navigate(rpBase+"/"),
 			chromedp.Click("#sign-in", chromedp.ByID),

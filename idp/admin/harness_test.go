@@ -70,7 +70,7 @@ func newEnvWith(t *testing.T, d *testidp.Deps, face idp.SecondFactor) *env {
 	}
 	opts := d.Options(issuer)
 	opts.SecondFactors, opts.Admin = []idp.SecondFactor{face}, adm.Handler
-	testidp.Serve(t, srv, opts, nil)
+	testidp.Serve(t, srv, opts)
 	return &env{t: t, ctx: ctx, issuer: issuer, store: d.Store, clock: d.Clock, acc: acc}
 }
 

@@ -3,7 +3,6 @@ package faceweb_test
 import (
 	"context"
 	"math/rand/v2"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -29,9 +28,9 @@ import (
 // server's word), with a countdown.
 func TestBrowserCooperativeCamera(t *testing.T) {
 	logintest.ChromiumPath(t)
-	app := &logintest.RP{}
-	rpSrv := httptest.NewUnstartedServer(app)
-	rpBase := "http://" + rpSrv.Listener.Addr().String()
+	// The relying party listens on its own 127.0.0.1 port.
+	app := logintest.NewRPServer()
+	rpBase := app.Base
 	e := newEnv(t, envConfig{steps: 2, faceMode: policy.FaceRequired,
 		redirectURIs: []string{rpBase + "/callback"}, logoutURIs: []string{rpBase + "/signed-out"}})
 	all := append([]faceauth.Action(nil), faceauth.AllActions...)
@@ -39,9 +38,7 @@ func TestBrowserCooperativeCamera(t *testing.T) {
 	e.picker.def = all[:2]
 	t.Logf("challenge: %v", e.picker.def)
 	alice := e.addUser("alice")
-	app.Init(t, e.issuer, clientID, rpBase)
-	rpSrv.Start()
-	t.Cleanup(rpSrv.Close)
+	app.Start(t, e.issuer, clientID)
 
 	ctx := logintest.NewChromium(t, "", logintest.AllowCamera)
 	logintest.InstallCooperativeCamera(t, ctx)

@@ -1,7 +1,6 @@
 package faceweb_test
 
 import (
-	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
@@ -33,17 +32,14 @@ func TestBrowserFaceSignIn(t *testing.T) {
 	photoY4M := logintest.MakeY4M(t, "spoof_static_photo_p02")
 
 	// The relying party listens on its own 127.0.0.1 port.
-	app := &logintest.RP{}
-	rpSrv := httptest.NewUnstartedServer(app)
-	rpBase := "http://" + rpSrv.Listener.Addr().String()
+	app := logintest.NewRPServer()
+	rpBase := app.Base
 	e := newEnv(t, envConfig{steps: 1, faceMode: policy.FaceRequired,
 		redirectURIs: []string{rpBase + "/callback"}, logoutURIs: []string{rpBase + "/signed-out"}})
 	e.picker.def = []faceauth.Action{faceauth.ActionBlink}
 	alice := e.addUser("alice")
 	e.addUser("bob")
-	app.Init(t, e.issuer, clientID, rpBase)
-	rpSrv.Start()
-	t.Cleanup(rpSrv.Close)
+	app.Start(t, e.issuer, clientID)
 
 	// Run 1: the live clip.
 	ctx := logintest.NewChromium(t, liveY4M, logintest.AllowCamera)

@@ -88,7 +88,7 @@ func TestBrowserPasskeySignIn(t *testing.T) {
 	}
 	opts := d.Options(issuer)
 	opts.FaceMode, opts.SecondFactors, opts.FirstFactors = policy.FaceOptional, []idp.SecondFactor{faceFactor}, []idp.FirstFactor{surface}
-	testidp.Serve(t, idpSrv, opts, nil)
+	testidp.Serve(t, idpSrv, opts)
 
 	hash, _ := d.Hasher.Hash(userPW)
 	alice := &models.User{ID: "user-alice", Username: "alice", Email: "alice@example.test", Name: "Alice", PasswordHash: hash}

@@ -80,7 +80,7 @@ func newEnv(t *testing.T, cfg envConfig) *env {
 	opts := d.Options(issuer)
 	opts.FaceMode, opts.Policy = cfg.faceMode, cfg.policy
 	opts.SecondFactors, opts.FirstFactors = []idp.SecondFactor{face}, []idp.FirstFactor{surface}
-	testidp.Serve(t, srv, opts, nil)
+	testidp.Serve(t, srv, opts)
 	return &env{t: t, ctx: context.Background(), issuer: issuer, store: d.Store, clock: d.Clock, face: face, svc: svc, rec: d.Recovery, hasher: d.Hasher}
 }
 

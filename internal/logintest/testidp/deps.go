@@ -7,7 +7,6 @@ package testidp
 import (
 	"context"
 	"crypto/rand"
-	"net/http"
 	"net/http/httptest"
 	"testing"
 	"time"
@@ -75,9 +74,9 @@ func NewServer() (*httptest.Server, string) {
 	return srv, "http://" + srv.Listener.Addr().String()
 }
 
-// Serve builds the provider of opts and starts srv serving its handler,
-// through wrap when wrap is not nil; both are closed when the test ends.
-func Serve(t testing.TB, srv *httptest.Server, opts idp.Options, wrap func(http.Handler) http.Handler) *idp.Server {
+// Serve builds the provider of opts and starts srv serving it; both are
+// closed when the test ends.
+func Serve(t testing.TB, srv *httptest.Server, opts idp.Options) *idp.Server {
 	t.Helper()
 	s, err := idp.New(context.Background(), opts)
 	if err != nil {
@@ -85,9 +84,6 @@ func Serve(t testing.TB, srv *httptest.Server, opts idp.Options, wrap func(http.
 	}
 	t.Cleanup(func() { _ = s.Close() })
 	srv.Config.Handler = s.Handler()
-	if wrap != nil {
-		srv.Config.Handler = wrap(s.Handler())
-	}
 	srv.Start()
 	t.Cleanup(srv.Close)
 	return s
