@@ -21,9 +21,6 @@ import (
 	"github.com/faceidp/faceidp/internal/logintest/testidp"
 	"github.com/faceidp/faceidp/internal/testclock"
 
-	gooidc "github.com/coreos/go-oidc/v3/oidc"
-	"golang.org/x/oauth2"
-
 	"github.com/faceidp/faceidp/faceauth"
 	"github.com/faceidp/faceidp/factors/face"
 	"github.com/faceidp/faceidp/factors/password"
@@ -232,60 +229,11 @@ func parseFacePage(t testing.TB, body string) facePage {
 	return fp
 }
 
-// rp is the relying party (coreos/go-oidc + x/oauth2) with a public client.
-type rp struct {
-	cfg      oauth2.Config
-	verifier *gooidc.IDTokenVerifier
-	provider *gooidc.Provider
-}
-
-func (e *env) rp(redirect string) *rp {
+// rp is the relying party's client (openid profile) with redirect as its
+// redirect URI.
+func (e *env) rp(redirect string) *logintest.CodeClient {
 	e.t.Helper()
-	p, err := gooidc.NewProvider(e.ctx, e.issuer)
-	if err != nil {
-		e.t.Fatalf("discovery: %v", err)
-	}
-	return &rp{
-		cfg:      oauth2.Config{ClientID: clientID, Endpoint: p.Endpoint(), RedirectURL: redirect, Scopes: []string{gooidc.ScopeOpenID, "profile"}},
-		verifier: p.Verifier(&gooidc.Config{ClientID: clientID}),
-		provider: p,
-	}
-}
-
-type authStart struct{ url, state, nonce, verifier string }
-
-func (r *rp) start() authStart {
-	a := authStart{state: oauth2.GenerateVerifier(), nonce: oauth2.GenerateVerifier(), verifier: oauth2.GenerateVerifier()}
-	a.url = r.cfg.AuthCodeURL(a.state, oauth2.S256ChallengeOption(a.verifier), gooidc.Nonce(a.nonce))
-	return a
-}
-
-// idTokenClaims exchanges the code and verifies the ID token.
-type claims struct {
-	Sub string   `json:"sub"`
-	AMR []string `json:"amr"`
-	ACR string   `json:"acr"`
-}
-
-func (r *rp) redeem(ctx context.Context, t testing.TB, code string, a authStart) claims {
-	t.Helper()
-	tok, err := r.cfg.Exchange(ctx, code, oauth2.VerifierOption(a.verifier))
-	if err != nil {
-		t.Fatalf("token exchange: %v", err)
-	}
-	raw, _ := tok.Extra("id_token").(string)
-	idt, err := r.verifier.Verify(ctx, raw)
-	if err != nil {
-		t.Fatalf("verify ID token: %v", err)
-	}
-	if idt.Nonce != a.nonce {
-		t.Fatalf("nonce %q, want %q", idt.Nonce, a.nonce)
-	}
-	var c claims
-	if err := idt.Claims(&c); err != nil {
-		t.Fatal(err)
-	}
-	return c
+	return logintest.NewCodeClient(e.t, e.issuer, clientID, redirect, "profile")
 }
 
 // signInPassword opens the authorize URL and submits the password; it
@@ -381,15 +329,15 @@ func (e *env) answerCSRF(c *http.Client, fp facePage, challengeID string, frames
 
 // follow opens next (the answer's redirect target) and returns the code
 // the provider sends to the relying party.
-func (e *env) follow(b *http.Client, next string, a authStart) string {
+func (e *env) follow(b *http.Client, next string, a logintest.AuthStart) string {
 	e.t.Helper()
 	p := e.get(b, next)
 	loc, err := url.Parse(p.header.Get("Location"))
 	if err != nil || p.status/100 != 3 || !strings.HasPrefix(loc.String(), rpRedirect) {
 		e.t.Fatalf("after face: want a redirect to the client, got %d %s:\n%s", p.status, p.header.Get("Location"), p.body)
 	}
-	if loc.Query().Get("state") != a.state {
-		e.t.Fatalf("state %q, want %q", loc.Query().Get("state"), a.state)
+	if loc.Query().Get("state") != a.State {
+		e.t.Fatalf("state %q, want %q", loc.Query().Get("state"), a.State)
 	}
 	return loc.Query().Get("code")
 }

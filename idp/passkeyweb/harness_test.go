@@ -13,9 +13,6 @@ import (
 	"strings"
 	"testing"
 
-	gooidc "github.com/coreos/go-oidc/v3/oidc"
-	"golang.org/x/oauth2"
-
 	"github.com/faceidp/faceidp/factors/passkey"
 	"github.com/faceidp/faceidp/factors/password"
 	"github.com/faceidp/faceidp/factors/policy"
@@ -103,12 +100,7 @@ func (e *env) addClient(c *models.Client) *rp {
 	if err := e.store.CreateClient(e.ctx, c); err != nil {
 		e.t.Fatal(err)
 	}
-	p, err := gooidc.NewProvider(e.ctx, e.issuer)
-	if err != nil {
-		e.t.Fatalf("discovery: %v", err)
-	}
-	return &rp{e: e, cfg: oauth2.Config{ClientID: c.ID, Endpoint: p.Endpoint(), RedirectURL: rpRedirect, Scopes: []string{gooidc.ScopeOpenID}},
-		verifier: p.Verifier(&gooidc.Config{ClientID: c.ID})}
+	return &rp{e: e, CodeClient: logintest.NewCodeClient(e.t, e.issuer, c.ID, rpRedirect)}
 }
 
 // --- a browser --------------------------------------------------------------
@@ -200,28 +192,15 @@ func (b *browser) postJSON(u string, body any, csrf string) page {
 
 // --- the relying party ------------------------------------------------------
 
+// rp is the relying party's client, whose redirect URI nothing serves:
+// the test reads the code from the redirect.
 type rp struct {
-	e        *env
-	cfg      oauth2.Config
-	verifier *gooidc.IDTokenVerifier
-}
-
-type authStart struct{ url, state, nonce, verifier string }
-
-func (r *rp) start(opts ...oauth2.AuthCodeOption) authStart {
-	a := authStart{state: oauth2.GenerateVerifier(), nonce: oauth2.GenerateVerifier(), verifier: oauth2.GenerateVerifier()}
-	a.url = r.cfg.AuthCodeURL(a.state, append([]oauth2.AuthCodeOption{oauth2.S256ChallengeOption(a.verifier), gooidc.Nonce(a.nonce)}, opts...)...)
-	return a
-}
-
-type claims struct {
-	Sub string   `json:"sub"`
-	AMR []string `json:"amr"`
-	ACR string   `json:"acr"`
+	e *env
+	*logintest.CodeClient
 }
 
 // redeem follows a redirect to the relying party and returns the ID token's claims.
-func (r *rp) redeem(loc *url.URL, a authStart) claims {
+func (r *rp) redeem(loc *url.URL, a logintest.AuthStart) logintest.Claims {
 	t := r.e.t
 	t.Helper()
 	if loc == nil || !strings.HasPrefix(loc.String(), rpRedirect) {
@@ -230,31 +209,18 @@ func (r *rp) redeem(loc *url.URL, a authStart) claims {
 	if e := loc.Query().Get("error"); e != "" {
 		t.Fatalf("client got error %s: %s", e, loc.Query().Get("error_description"))
 	}
-	if loc.Query().Get("state") != a.state {
-		t.Fatalf("state %q, want %q", loc.Query().Get("state"), a.state)
+	if loc.Query().Get("state") != a.State {
+		t.Fatalf("state %q, want %q", loc.Query().Get("state"), a.State)
 	}
-	tok, err := r.cfg.Exchange(r.e.ctx, loc.Query().Get("code"), oauth2.VerifierOption(a.verifier))
-	if err != nil {
-		t.Fatalf("token exchange: %v", err)
-	}
-	raw, _ := tok.Extra("id_token").(string)
-	idt, err := r.verifier.Verify(r.e.ctx, raw)
-	if err != nil || idt.Nonce != a.nonce {
-		t.Fatalf("ID token: %v", err)
-	}
-	var c claims
-	if err := idt.Claims(&c); err != nil {
-		t.Fatal(err)
-	}
-	return c
+	return r.Redeem(t, r.e.ctx, loc.Query().Get("code"), a)
 }
 
 // --- steps ------------------------------------------------------------------
 
 // open starts a sign-in and returns the login page and its auth request id.
-func (b *browser) open(a authStart) (page, string) {
+func (b *browser) open(a logintest.AuthStart) (page, string) {
 	b.e.t.Helper()
-	p := b.get(a.url)
+	p := b.get(a.URL)
 	if p.status != http.StatusOK || p.url.Path != "/login/" {
 		b.e.t.Fatalf("authorize: want the login page, got %d at %s:\n%s", p.status, p.url, p.body)
 	}
@@ -324,7 +290,7 @@ func options(t *testing.T, p page) []byte {
 
 // signInWithPasskey runs a usernameless sign-in with a at the sign-in
 // started by start; it returns the finish answer.
-func (b *browser) signInWithPasskey(a *softauthn.Authenticator, start authStart) page {
+func (b *browser) signInWithPasskey(a *softauthn.Authenticator, start logintest.AuthStart) page {
 	b.e.t.Helper()
 	_, id := b.open(start)
 	begun := b.passkeyBegin(id, map[string]any{})
@@ -337,9 +303,9 @@ func (b *browser) signInWithPasskey(a *softauthn.Authenticator, start authStart)
 
 // signInPasswordFace signs u in with the password (and the fake face when
 // asked) and returns the redirect to the client.
-func (b *browser) signInPasswordFace(r *rp, u *models.User) (*url.URL, authStart) {
+func (b *browser) signInPasswordFace(r *rp, u *models.User) (*url.URL, logintest.AuthStart) {
 	b.e.t.Helper()
-	a := r.start()
+	a := r.Start()
 	p, _ := b.open(a)
 	next := b.password(p, u.Username)
 	if next.status/100 == 3 {
