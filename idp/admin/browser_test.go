@@ -2,7 +2,6 @@ package admin_test
 
 import (
 	"context"
-	"crypto/rand"
 	"slices"
 	"strings"
 	"testing"
@@ -10,13 +9,10 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/faceidp/faceidp/factors/face"
 	"github.com/faceidp/faceidp/factors/policy"
 	"github.com/faceidp/faceidp/factors/recovery"
 	"github.com/faceidp/faceidp/factors/throttle"
 	"github.com/faceidp/faceidp/idp/accounts"
-	"github.com/faceidp/faceidp/idp/faceweb"
-	"github.com/faceidp/faceidp/internal/facetest"
 	"github.com/faceidp/faceidp/internal/logintest"
 	"github.com/faceidp/faceidp/internal/logintest/testidp"
 	"github.com/faceidp/faceidp/models"
@@ -28,16 +24,7 @@ import (
 func newFaceEnv(t *testing.T) *env {
 	t.Helper()
 	d := testidp.NewDeps(t)
-	svc, err := face.New(face.Deps{Store: d.Store, Engine: facetest.Engine(t), Keyring: d.Keyring, Now: d.Clock.Now, Rand: rand.Reader, Picker: facetest.BlinkPicker{}},
-		face.Options{Steps: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	factor, err := faceweb.New(svc, faceweb.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return newEnvWith(t, d, factor)
+	return newEnvWith(t, d, testidp.BlinkFace(t, d))
 }
 
 // TestConsoleBrowser drives the console's main tasks in headless Chromium
@@ -57,10 +44,7 @@ func TestConsoleBrowser(t *testing.T) {
 
 	t.Run("admin signs in with password and face", func(t *testing.T) {
 		logintest.Run(t, ctx, "open the console",
-			chromedp.Navigate(e.issuer+"/admin"),
-			logintest.SubmitPassword("root", userPW),
-			chromedp.WaitEnabled("#face-start", chromedp.ByID),
-			chromedp.Click("#face-start", chromedp.ByID),
+			logintest.StartFaceSignIn(e.issuer+"/admin", "root", userPW),
 		)
 		out := logintest.WaitFaceOutcome(t, ctx, e.issuer+"/admin/users")
 		if !strings.HasPrefix(out.Href, e.issuer+"/admin/users") {
@@ -128,10 +112,7 @@ func TestConsoleBrowser(t *testing.T) {
 		ctxCarol := logintest.NewChromium(t, liveY4M, logintest.DenyCamera)
 		defer closeBrowser(ctxCarol)
 		logintest.Run(t, ctxCarol, "carol signs in to the console's login and uses the bypass",
-			chromedp.Navigate(e.issuer+"/admin"),
-			logintest.SubmitPassword("carol", userPW),
-			chromedp.WaitEnabled("#face-start", chromedp.ByID),
-			chromedp.Click("#face-start", chromedp.ByID),
+			logintest.StartFaceSignIn(e.issuer+"/admin", "carol", userPW),
 			chromedp.WaitVisible("#face-fallback-link", chromedp.ByID),
 			chromedp.Click("#face-fallback-link", chromedp.ByID),
 			chromedp.WaitVisible("#bypass-form", chromedp.ByID),

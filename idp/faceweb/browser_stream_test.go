@@ -44,17 +44,7 @@ func TestBrowserCooperativeCamera(t *testing.T) {
 	logintest.InstallCooperativeCamera(t, ctx)
 	signIn := func(want string, faceFirst bool) stepsSeen {
 		t.Helper()
-		logintest.Run(t, ctx, "sign in with the password",
-			chromedp.Navigate(rpBase+"/"),
-			chromedp.Click("#sign-in", chromedp.ByID),
-			logintest.SubmitPassword("alice", userPW),
-			chromedp.WaitEnabled("#face-start", chromedp.ByID),
-		)
-		var purpose string
-		logintest.Run(t, ctx, "read the face page", chromedp.AttributeValue("#face-app", "data-purpose", &purpose, nil, chromedp.ByID))
-		if purpose != want {
-			t.Fatalf("face page is for %q, want %q", purpose, want)
-		}
+		openFacePage(t, ctx, rpBase, "alice", want)
 		logintest.LoadPerson(t, ctx, "p01")
 		logintest.ShowFace(t, ctx, faceFirst)
 		logintest.Run(t, ctx, "press start", chromedp.Click("#face-start", chromedp.ByID))

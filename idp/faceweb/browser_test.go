@@ -1,6 +1,7 @@
 package faceweb_test
 
 import (
+	"context"
 	"slices"
 	"strings"
 	"testing"
@@ -45,17 +46,7 @@ func TestBrowserFaceSignIn(t *testing.T) {
 	ctx := logintest.NewChromium(t, liveY4M, logintest.AllowCamera)
 	signIn := func(want string) {
 		t.Helper()
-		logintest.Run(t, ctx, "open the demo app and sign in",
-			chromedp.Navigate(rpBase+"/"),
-			chromedp.Click("#sign-in", chromedp.ByID),
-			logintest.SubmitPassword("alice", userPW),
-			chromedp.WaitEnabled("#face-start", chromedp.ByID),
-		)
-		var purpose string
-		logintest.Run(t, ctx, "read the face page", chromedp.AttributeValue("#face-app", "data-purpose", &purpose, nil, chromedp.ByID))
-		if purpose != want {
-			t.Fatalf("face page is for %q, want %q", purpose, want)
-		}
+		openFacePage(t, ctx, rpBase, "alice", want)
 		logintest.Run(t, ctx, "press start", chromedp.Click("#face-start", chromedp.ByID))
 		out := logintest.WaitFaceOutcome(t, ctx, rpBase+"/callback")
 		if !strings.HasPrefix(out.Href, rpBase+"/callback") {
@@ -87,10 +78,7 @@ func TestBrowserFaceSignIn(t *testing.T) {
 	// enrolment is refused with a message, and nothing is stored.
 	ctx2 := logintest.NewChromium(t, photoY4M, logintest.AllowCamera)
 	logintest.Run(t, ctx2, "bob signs in",
-		chromedp.Navigate(rpBase+"/login"),
-		logintest.SubmitPassword("bob", userPW),
-		chromedp.WaitEnabled("#face-start", chromedp.ByID),
-		chromedp.Click("#face-start", chromedp.ByID),
+		logintest.StartFaceSignIn(rpBase+"/login", "bob", userPW),
 	)
 	out := logintest.WaitFaceOutcome(t, ctx2, rpBase+"/callback")
 	if strings.HasPrefix(out.Href, rpBase) {
@@ -107,10 +95,7 @@ func TestBrowserFaceSignIn(t *testing.T) {
 	ctx3 := logintest.NewChromium(t, liveY4M, logintest.DenyCamera)
 	before, _ := e.store.ListAudit(e.ctx, storage.AuditFilter{UserID: "bob"})
 	logintest.Run(t, ctx3, "bob signs in and denies the camera",
-		chromedp.Navigate(rpBase+"/login"),
-		logintest.SubmitPassword("bob", userPW),
-		chromedp.WaitEnabled("#face-start", chromedp.ByID),
-		chromedp.Click("#face-start", chromedp.ByID),
+		logintest.StartFaceSignIn(rpBase+"/login", "bob", userPW),
 	)
 	out = logintest.WaitFaceOutcome(t, ctx3, rpBase+"/callback")
 	if !strings.Contains(out.Message, "Camera access was denied") || !out.Error {
@@ -137,10 +122,7 @@ func TestBrowserFaceSignIn(t *testing.T) {
 	}
 	ctx4 := logintest.NewChromium(t, liveY4M, logintest.DenyCamera)
 	logintest.Run(t, ctx4, "alice signs in and denies the camera",
-		chromedp.Navigate(rpBase+"/login"),
-		logintest.SubmitPassword("alice", userPW),
-		chromedp.WaitEnabled("#face-start", chromedp.ByID),
-		chromedp.Click("#face-start", chromedp.ByID),
+		logintest.StartFaceSignIn(rpBase+"/login", "alice", userPW),
 	)
 	if out := logintest.WaitFaceOutcome(t, ctx4, rpBase+"/callback"); !strings.Contains(out.Message, "Camera access was denied") {
 		t.Fatalf("denied camera: page says %q", out.Message)
@@ -161,5 +143,23 @@ func TestBrowserFaceSignIn(t *testing.T) {
 	logintest.Run(t, ctx4, "no skip", chromedp.Evaluate(`!!document.getElementById("face-skip")`, &skip))
 	if !strings.Contains(enrolTitle, "Set up face sign-in") || skip {
 		t.Fatalf("after a recovery code: page %q (skippable: %v), want the forced face enrolment", enrolTitle, skip)
+	}
+}
+
+// openFacePage signs username in with the password at the relying party
+// at rpBase and checks that the face page it lands on is for want (enrol
+// or verify).
+func openFacePage(t *testing.T, ctx context.Context, rpBase, username, want string) {
+	t.Helper()
+	logintest.Run(t, ctx, "open the demo app and sign in",
+		chromedp.Navigate(rpBase+"/"),
+		chromedp.Click("#sign-in", chromedp.ByID),
+		logintest.SubmitPassword(username, userPW),
+		chromedp.WaitEnabled("#face-start", chromedp.ByID),
+	)
+	var purpose string
+	logintest.Run(t, ctx, "read the face page", chromedp.AttributeValue("#face-app", "data-purpose", &purpose, nil, chromedp.ByID))
+	if purpose != want {
+		t.Fatalf("face page is for %q, want %q", purpose, want)
 	}
 }

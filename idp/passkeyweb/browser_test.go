@@ -11,11 +11,9 @@ import (
 	"github.com/chromedp/cdproto/webauthn"
 	"github.com/chromedp/chromedp"
 
-	"github.com/faceidp/faceidp/factors/face"
 	"github.com/faceidp/faceidp/factors/passkey"
 	"github.com/faceidp/faceidp/factors/policy"
 	"github.com/faceidp/faceidp/idp"
-	"github.com/faceidp/faceidp/idp/faceweb"
 	"github.com/faceidp/faceidp/idp/passkeyweb"
 	"github.com/faceidp/faceidp/internal/facetest"
 	"github.com/faceidp/faceidp/internal/logintest"
@@ -63,14 +61,6 @@ func TestBrowserPasskeySignIn(t *testing.T) {
 	ctx := context.Background()
 	d := testidp.NewDeps(t)
 	store := d.Store
-	faceSvc, err := face.New(face.Deps{Store: store, Engine: facetest.Engine(t), Keyring: d.Keyring, Now: d.Clock.Now, Rand: rand.Reader, Picker: facetest.BlinkPicker{}}, face.Options{Steps: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	faceFactor, err := faceweb.New(faceSvc, faceweb.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
 
 	app := logintest.NewRPServer()
 	rpBase := app.Base
@@ -87,7 +77,7 @@ func TestBrowserPasskeySignIn(t *testing.T) {
 		t.Fatal(err)
 	}
 	opts := d.Options(issuer)
-	opts.FaceMode, opts.SecondFactors, opts.FirstFactors = policy.FaceOptional, []idp.SecondFactor{faceFactor}, []idp.FirstFactor{surface}
+	opts.FaceMode, opts.SecondFactors, opts.FirstFactors = policy.FaceOptional, []idp.SecondFactor{testidp.BlinkFace(t, d)}, []idp.FirstFactor{surface}
 	testidp.Serve(t, idpSrv, opts)
 
 	hash, _ := d.Hasher.Hash(userPW)

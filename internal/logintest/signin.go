@@ -12,3 +12,14 @@ func SubmitPassword(username, password string) chromedp.Tasks {
 		chromedp.Submit("#password", chromedp.ByID),
 	}
 }
+
+// StartFaceSignIn opens url (a page that leads to the login page), signs
+// in with username and password and presses Start on the face page.
+func StartFaceSignIn(url, username, password string) chromedp.Tasks {
+	return chromedp.Tasks{
+		chromedp.Navigate(url),
+		SubmitPassword(username, password),
+		chromedp.WaitEnabled("#face-start", chromedp.ByID),
+		chromedp.Click("#face-start", chromedp.ByID),
+	}
+}
