@@ -15,7 +15,8 @@ import (
 )
 
 // Error is an API error: {"error": Code, "error_description": Desc} with
-// Status. Codes are stable (docs/face-api.md, docs/passkeys-and-fallbacks.md).
+// Status. Codes are stable (docs/face-api.md, the idp/passkeyweb package
+// doc).
 type Error struct {
 	Status int
 	Code   string
