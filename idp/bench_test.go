@@ -27,17 +27,17 @@ import (
 func benchServer(b *testing.B) (*Server, *sqlstore.Store, string) {
 	ctx := context.Background()
 	store := teststore.SQLite(b)
-	kr, err := keyring.New([]keyring.Key{{ID: "k1", Secret: randBytes(b, 32)}}, rand.Reader)
+	kr, err := keyring.New([]keyring.Key{{ID: "k1", Secret: logintest.RandomBytes(b, 32)}}, rand.Reader)
 	if err != nil {
 		b.Fatal(err)
 	}
 	h := &swapHandler{}
 	srv := httptest.NewUnstartedServer(h)
 	var tokenKey [32]byte
-	copy(tokenKey[:], randBytes(b, 32))
+	copy(tokenKey[:], logintest.RandomBytes(b, 32))
 	s, err := New(ctx, Options{
 		Issuer: "http://" + srv.Listener.Addr().String(), Store: store, Keyring: kr,
-		CookieHashKey: randBytes(b, 32), CookieBlockKey: randBytes(b, 32), TokenKey: tokenKey,
+		CookieHashKey: logintest.RandomBytes(b, 32), CookieBlockKey: logintest.RandomBytes(b, 32), TokenKey: tokenKey,
 		LoginsPerIP: 1 << 30, LoginsPerUser: 1 << 30, AuthorizePerIP: 1 << 30,
 	})
 	if err != nil {

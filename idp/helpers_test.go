@@ -56,7 +56,7 @@ func newEnvDB(t *testing.T, dbURL string, opts ...envOption) *env {
 	ctx := context.Background()
 	clock := testclock.New(time.Now().UTC().Truncate(time.Second))
 	store := teststore.Open(t, dbURL, sqlstore.WithClock(clock.Now))
-	kr, err := keyring.New([]keyring.Key{{ID: "k1", Secret: randBytes(t, 32)}}, rand.Reader)
+	kr, err := keyring.New([]keyring.Key{{ID: "k1", Secret: logintest.RandomBytes(t, 32)}}, rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,13 +64,13 @@ func newEnvDB(t *testing.T, dbURL string, opts ...envOption) *env {
 	srv := httptest.NewUnstartedServer(h)
 	issuer := "http://" + srv.Listener.Addr().String()
 	var tokenKey [32]byte
-	copy(tokenKey[:], randBytes(t, 32))
+	copy(tokenKey[:], logintest.RandomBytes(t, 32))
 	o := Options{
 		Issuer:         issuer,
 		Store:          store,
 		Keyring:        kr,
-		CookieHashKey:  randBytes(t, 32),
-		CookieBlockKey: randBytes(t, 32),
+		CookieHashKey:  logintest.RandomBytes(t, 32),
+		CookieBlockKey: logintest.RandomBytes(t, 32),
 		TokenKey:       tokenKey,
 		Clock:          clock.Now,
 	}
@@ -116,14 +116,6 @@ func (e *env) secondInstance(t *testing.T, opts ...envOption) (string, *Server) 
 	srv := httptest.NewServer(s.Handler())
 	t.Cleanup(srv.Close)
 	return srv.URL, s
-}
-
-func randBytes(t testing.TB, n int) []byte {
-	b := make([]byte, n)
-	if _, err := rand.Read(b); err != nil {
-		t.Fatal(err)
-	}
-	return b
 }
 
 func (e *env) addUser(id, username, email, name, pw string) *models.User {

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/faceidp/faceidp/internal/logintest"
 	"github.com/zitadel/oidc/v3/pkg/op"
 )
 
@@ -13,8 +14,8 @@ import (
 // still open.
 func TestTokenCrypto(t *testing.T) {
 	var key, other [32]byte
-	copy(key[:], randBytes(t, 32))
-	copy(other[:], randBytes(t, 32))
+	copy(key[:], logintest.RandomBytes(t, 32))
+	copy(other[:], logintest.RandomBytes(t, 32))
 	c, err := newTokenCrypto(key, rand.Reader)
 	if err != nil {
 		t.Fatal(err)

@@ -226,6 +226,20 @@ func writeList[T any](w http.ResponseWriter, p accounts.Page, items []T) {
 	writeJSON(w, http.StatusOK, l)
 }
 
+// writePage answers the page p of items, each as view shows it; err, when
+// not nil, is returned for the caller's error answer instead.
+func writePage[T, V any](w http.ResponseWriter, p accounts.Page, items []T, err error, view func(*T) V) error {
+	if err != nil {
+		return err
+	}
+	out := make([]V, len(items))
+	for i := range items {
+		out[i] = view(&items[i])
+	}
+	writeList(w, p, out)
+	return nil
+}
+
 func (s *apiServer) userAct(fn func(r *http.Request, ref string) (any, error)) func(w http.ResponseWriter, r *http.Request) error {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		out, err := fn(r, r.PathValue("user"))

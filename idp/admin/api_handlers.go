@@ -32,15 +32,7 @@ func (s *apiServer) listUsers(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	us, err := s.a.acc.SearchUsers(r.Context(), r.URL.Query().Get("q"), p)
-	if err != nil {
-		return err
-	}
-	out := make([]userJSON, len(us))
-	for i := range us {
-		out[i] = userView(&us[i])
-	}
-	writeList(w, p, out)
-	return nil
+	return writePage(w, p, us, err, userView)
 }
 
 func (s *apiServer) createUser(w http.ResponseWriter, r *http.Request) error {
@@ -143,15 +135,11 @@ func (s *apiServer) listFaces(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	fs, err := s.a.acc.ListFaceEnrolments(r.Context(), p)
-	if err != nil {
-		return err
-	}
-	out := make([]map[string]any, len(fs))
-	for i, f := range fs {
-		out[i] = map[string]any{"user_id": f.UserID, "username": f.Username, "samples": f.Samples, "key_id": f.KeyID, "enrolled_at": f.EnrolledAt, "updated_at": f.UpdatedAt}
-	}
-	writeList(w, p, out)
-	return nil
+	return writePage(w, p, fs, err, faceEnrolmentView)
+}
+
+func faceEnrolmentView(f *accounts.FaceEnrolment) map[string]any {
+	return map[string]any{"user_id": f.UserID, "username": f.Username, "samples": f.Samples, "key_id": f.KeyID, "enrolled_at": f.EnrolledAt, "updated_at": f.UpdatedAt}
 }
 
 // clientJSON is a client as the API shows it (never the secret hash).
@@ -247,17 +235,32 @@ func (s *apiServer) createClient(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// writeClient answers the client c as the API shows it; err, when not
+// nil, is returned for the caller's error answer instead.
+func writeClient(w http.ResponseWriter, c *models.Client, err error) error {
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, clientView(c))
+	return nil
+}
+
+// notConsoleClient refuses to change the console's own client (the
+// {client} of the path), which faceidp manages.
+func notConsoleClient(r *http.Request) error {
+	if r.PathValue("client") == ConsoleClientID {
+		return &apiError{http.StatusConflict, "internal_client", "the console's own client is managed by faceidp"}
+	}
+	return nil
+}
+
 func policyModel(p policyJSON) models.ClientPolicy {
 	return models.ClientPolicy{FirstFactors: p.FirstFactors, FaceMode: p.FaceMode, FaceEnrolment: p.FaceEnrolment, PasskeySkipsFace: p.PasskeySkipsFace}
 }
 
 func (s *apiServer) getClient(w http.ResponseWriter, r *http.Request) error {
 	c, err := s.a.acc.GetClient(r.Context(), r.PathValue("client"))
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, clientView(c))
-	return nil
+	return writeClient(w, c, err)
 }
 
 func (s *apiServer) updateClient(w http.ResponseWriter, r *http.Request) error {
@@ -271,18 +274,14 @@ func (s *apiServer) updateClient(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(r, &in); err != nil {
 		return err
 	}
-	if r.PathValue("client") == ConsoleClientID {
-		return &apiError{http.StatusConflict, "internal_client", "the console's own client is managed by faceidp"}
+	if err := notConsoleClient(r); err != nil {
+		return err
 	}
 	c, err := s.a.acc.UpdateClient(r.Context(), r.PathValue("client"), accounts.ClientEdit{
 		Name: in.Name, RedirectURIs: in.RedirectURIs, PostLogoutRedirectURIs: in.PostLogoutRedirectURIs,
 		SkipConsent: in.SkipConsent, RequireFace: in.RequireFace,
 	})
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, clientView(c))
-	return nil
+	return writeClient(w, c, err)
 }
 
 func (s *apiServer) rotateSecret(w http.ResponseWriter, r *http.Request) error {
@@ -299,15 +298,11 @@ func (s *apiServer) setPolicy(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(r, &in); err != nil {
 		return err
 	}
-	if r.PathValue("client") == ConsoleClientID {
-		return &apiError{http.StatusConflict, "internal_client", "the console's own client is managed by faceidp"}
-	}
-	c, err := s.a.acc.SetClientPolicy(r.Context(), r.PathValue("client"), policyModel(in))
-	if err != nil {
+	if err := notConsoleClient(r); err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, clientView(c))
-	return nil
+	c, err := s.a.acc.SetClientPolicy(r.Context(), r.PathValue("client"), policyModel(in))
+	return writeClient(w, c, err)
 }
 
 func (s *apiServer) setClientDisabled(w http.ResponseWriter, r *http.Request) error {
@@ -320,8 +315,8 @@ func (s *apiServer) setClientDisabled(w http.ResponseWriter, r *http.Request) er
 	if in.Disabled == nil {
 		return badRequest(`the body must be {"disabled": true|false}`)
 	}
-	if r.PathValue("client") == ConsoleClientID {
-		return &apiError{http.StatusConflict, "internal_client", "the console's own client is managed by faceidp"}
+	if err := notConsoleClient(r); err != nil {
+		return err
 	}
 	changed, err := s.a.acc.SetClientDisabled(r.Context(), r.PathValue("client"), *in.Disabled)
 	if err != nil {
@@ -393,12 +388,7 @@ func (s *apiServer) audit(w http.ResponseWriter, r *http.Request) error {
 		w.Header().Set("Cache-Control", "no-store")
 		return accounts.WriteAuditCSV(w, evs)
 	}
-	out := make([]map[string]any, len(evs))
-	for i := range evs {
-		out[i] = auditView(&evs[i])
-	}
-	writeList(w, aq.Page, out)
-	return nil
+	return writePage(w, aq.Page, evs, nil, auditView)
 }
 
 func (s *apiServer) abuse(w http.ResponseWriter, r *http.Request) error {

@@ -2,8 +2,6 @@ package admin_test
 
 import (
 	"context"
-	"crypto/rand"
-	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
@@ -11,93 +9,22 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/faceidp/faceidp/faceauth"
-	"github.com/faceidp/faceidp/factors/face"
-	"github.com/faceidp/faceidp/factors/password"
 	"github.com/faceidp/faceidp/factors/policy"
 	"github.com/faceidp/faceidp/factors/recovery"
 	"github.com/faceidp/faceidp/factors/throttle"
-	"github.com/faceidp/faceidp/idp"
 	"github.com/faceidp/faceidp/idp/accounts"
-	"github.com/faceidp/faceidp/idp/admin"
-	"github.com/faceidp/faceidp/idp/clientsecret"
-	"github.com/faceidp/faceidp/idp/faceweb"
-	"github.com/faceidp/faceidp/internal/facetest"
 	"github.com/faceidp/faceidp/internal/logintest"
-	"github.com/faceidp/faceidp/internal/testclock"
-	"github.com/faceidp/faceidp/internal/teststore"
-	"github.com/faceidp/faceidp/keyring"
+	"github.com/faceidp/faceidp/internal/logintest/testidp"
 	"github.com/faceidp/faceidp/models"
 	"github.com/faceidp/faceidp/storage"
-	"github.com/faceidp/faceidp/storage/sqlstore"
 )
-
-// blinkPicker pins every challenge to one blink: the fake camera loops
-// one clip.
-type blinkPicker struct{}
-
-func (blinkPicker) Pick(int) ([]faceauth.Action, error) {
-	return []faceauth.Action{faceauth.ActionBlink}, nil
-}
 
 // newFaceEnv is newEnv with the real face factor (dlib models, the
 // hosted face page) for the Chromium tests.
 func newFaceEnv(t *testing.T) *env {
 	t.Helper()
-	ctx := context.Background()
-	clock := testclock.New(time.Now().UTC().Truncate(time.Second))
-	store := teststore.SQLite(t, sqlstore.WithClock(clock.Now))
-	kr, err := keyring.New([]keyring.Key{{ID: "k1", Secret: randBytes(t, 32)}}, rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc, err := face.New(face.Deps{Store: store, Engine: facetest.Engine(t), Keyring: kr, Now: clock.Now, Rand: rand.Reader, Picker: blinkPicker{}},
-		face.Options{Steps: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	factor, err := faceweb.New(svc, faceweb.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec, err := recovery.New(store, kr, clock.Now, rand.Reader, recovery.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hasher, err := password.New(password.Params{}, rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	secrets, err := clientsecret.New(kr, hasher, rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	limiter, err := throttle.New(store, throttle.DefaultRules(), clock.Now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	acc := accounts.New(store, hasher, secrets, clock.Now, rand.Reader).WithRecovery(rec).WithThrottle(limiter)
-	srv := httptest.NewUnstartedServer(nil)
-	issuer := "http://" + srv.Listener.Addr().String()
-	cookieHash, cookieBlock := randBytes(t, 32), randBytes(t, 32)
-	adm, err := admin.New(ctx, issuer, admin.Options{Accounts: acc, Store: store, CookieHashKey: cookieHash, CookieBlockKey: cookieBlock, Clock: clock.Now, Rand: rand.Reader})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var tokenKey [32]byte
-	copy(tokenKey[:], randBytes(t, 32))
-	s, err := idp.New(ctx, idp.Options{
-		Issuer: issuer, Store: store, Keyring: kr, CookieHashKey: cookieHash, CookieBlockKey: cookieBlock, TokenKey: tokenKey,
-		Clock: clock.Now, SecondFactors: []idp.SecondFactor{factor}, Recovery: rec, Admin: adm.Handler,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = s.Close() })
-	srv.Config.Handler = s.Handler()
-	srv.Start()
-	t.Cleanup(srv.Close)
-	return &env{t: t, ctx: ctx, issuer: issuer, store: store, clock: clock, acc: acc}
+	d := testidp.NewDeps(t)
+	return newEnvWith(t, d, testidp.BlinkFace(t, d))
 }
 
 // TestConsoleBrowser drives the console's main tasks in headless Chromium
@@ -117,13 +44,7 @@ func TestConsoleBrowser(t *testing.T) {
 
 	t.Run("admin signs in with password and face", func(t *testing.T) {
 		logintest.Run(t, ctx, "open the console",
-			chromedp.Navigate(e.issuer+"/admin"),
-			chromedp.WaitVisible("#username", chromedp.ByID),
-			chromedp.SendKeys("#username", "root", chromedp.ByID),
-			chromedp.SendKeys("#password", userPW, chromedp.ByID),
-			chromedp.Submit("#password", chromedp.ByID),
-			chromedp.WaitEnabled("#face-start", chromedp.ByID),
-			chromedp.Click("#face-start", chromedp.ByID),
+			logintest.StartFaceSignIn(e.issuer+"/admin", "root", userPW),
 		)
 		out := logintest.WaitFaceOutcome(t, ctx, e.issuer+"/admin/users")
 		if !strings.HasPrefix(out.Href, e.issuer+"/admin/users") {
@@ -191,13 +112,7 @@ func TestConsoleBrowser(t *testing.T) {
 		ctxCarol := logintest.NewChromium(t, liveY4M, logintest.DenyCamera)
 		defer closeBrowser(ctxCarol)
 		logintest.Run(t, ctxCarol, "carol signs in to the console's login and uses the bypass",
-			chromedp.Navigate(e.issuer+"/admin"),
-			chromedp.WaitVisible("#username", chromedp.ByID),
-			chromedp.SendKeys("#username", "carol", chromedp.ByID),
-			chromedp.SendKeys("#password", userPW, chromedp.ByID),
-			chromedp.Submit("#password", chromedp.ByID),
-			chromedp.WaitEnabled("#face-start", chromedp.ByID),
-			chromedp.Click("#face-start", chromedp.ByID),
+			logintest.StartFaceSignIn(e.issuer+"/admin", "carol", userPW),
 			chromedp.WaitVisible("#face-fallback-link", chromedp.ByID),
 			chromedp.Click("#face-fallback-link", chromedp.ByID),
 			chromedp.WaitVisible("#bypass-form", chromedp.ByID),
@@ -214,9 +129,8 @@ func TestConsoleBrowser(t *testing.T) {
 	})
 
 	t.Run("creates a client and signs in to it", func(t *testing.T) {
-		app := &logintest.RP{}
-		rpSrv := httptest.NewUnstartedServer(app)
-		rpBase := "http://" + rpSrv.Listener.Addr().String()
+		app := logintest.NewRPServer()
+		rpBase := app.Base
 		logintest.Run(t, ctx, "register the client",
 			chromedp.Navigate(e.issuer+"/admin/clients"),
 			chromedp.SendKeys(`#client-create input[name="id"]`, "shop", chromedp.ByQuery),
@@ -230,9 +144,7 @@ func TestConsoleBrowser(t *testing.T) {
 		if err != nil || !c.Public() || !slices.Equal(c.RedirectURIs, []string{rpBase + "/callback"}) {
 			t.Fatalf("registered client %+v, %v", c, err)
 		}
-		app.Init(t, e.issuer, "shop", rpBase)
-		rpSrv.Start()
-		t.Cleanup(rpSrv.Close)
+		app.Start(t, e.issuer, "shop")
 		logintest.Run(t, ctx, "sign in to the new client",
 			chromedp.Navigate(rpBase+"/"),
 			chromedp.Click("#sign-in", chromedp.ByID),

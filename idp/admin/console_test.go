@@ -21,7 +21,7 @@ func TestConsoleSignInNeedsAdminRoleAndFace(t *testing.T) {
 	if p.status != http.StatusOK || p.url.Path != "/admin/users" || !strings.Contains(p.body, `id="admin-name">root<`) {
 		t.Fatalf("after signing in: %d at %s\n%s", p.status, p.url, p.body)
 	}
-	if !e.face.enrolled[root.ID] {
+	if ok, _ := e.face.Enrolled(e.ctx, root.ID); !ok {
 		t.Error("the console's sign-in did not require the face factor (no enrolment happened)")
 	}
 

@@ -4,81 +4,27 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
-	"fmt"
 	"html"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
-	"github.com/faceidp/faceidp/factors/password"
-	"github.com/faceidp/faceidp/factors/policy"
-	"github.com/faceidp/faceidp/factors/recovery"
 	"github.com/faceidp/faceidp/factors/throttle"
 	"github.com/faceidp/faceidp/idp"
 	"github.com/faceidp/faceidp/idp/accounts"
 	"github.com/faceidp/faceidp/idp/admin"
 	"github.com/faceidp/faceidp/idp/clientsecret"
 	"github.com/faceidp/faceidp/internal/logintest"
+	"github.com/faceidp/faceidp/internal/logintest/testidp"
 	"github.com/faceidp/faceidp/internal/testclock"
-	"github.com/faceidp/faceidp/internal/teststore"
-	"github.com/faceidp/faceidp/keyring"
 	"github.com/faceidp/faceidp/models"
 	"github.com/faceidp/faceidp/storage"
-	"github.com/faceidp/faceidp/storage/sqlstore"
 )
 
 const userPW = "correct horse battery"
-
-// fakeFace is a second factor whose answer the test chooses (the real
-// face factor is exercised by the Chromium tests of idp/faceweb).
-type fakeFace struct {
-	mu       sync.Mutex
-	enrolled map[string]bool
-}
-
-func (f *fakeFace) AMR() string { return policy.AMRFace }
-func (f *fakeFace) Enrolled(_ context.Context, uid string) (bool, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.enrolled[uid], nil
-}
-func (f *fakeFace) Path(step models.LoginStep, id string) string {
-	return "/login/face/?step=" + string(step) + "&authRequestID=" + url.QueryEscape(id)
-}
-
-func (f *fakeFace) Mount(mux *http.ServeMux, flow idp.FlowControl) {
-	mux.HandleFunc("GET /login/face/{$}", func(w http.ResponseWriter, r *http.Request) {
-		if _, err := flow.LoadFactor(r, r.URL.Query().Get("authRequestID"), f.AMR()); err != nil {
-			flow.RenderError(w, r, err)
-			return
-		}
-		fmt.Fprint(w, "fake face page")
-	})
-	mux.HandleFunc("POST /login/face/answer", func(w http.ResponseWriter, r *http.Request) {
-		fl, err := flow.LoadFactor(r, r.URL.Query().Get("authRequestID"), f.AMR())
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusConflict)
-			return
-		}
-		if fl.Request.Step == models.StepFaceEnrol {
-			f.mu.Lock()
-			f.enrolled[fl.User.ID] = true
-			f.mu.Unlock()
-		}
-		next, err := flow.Advance(w, r, fl, f.AMR())
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusInternalServerError)
-			return
-		}
-		fmt.Fprint(w, next)
-	})
-}
 
 type env struct {
 	t      *testing.T
@@ -87,68 +33,45 @@ type env struct {
 	store  storage.Storage
 	clock  *testclock.Clock
 	acc    *accounts.Service
-	face   *fakeFace
+	face   *testidp.FakeFace
 }
 
+// newEnv runs the provider with the console and a fake face (the real
+// face factor is exercised by the Chromium tests of idp/faceweb).
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	ctx := context.Background()
-	clock := testclock.New(time.Now().UTC().Truncate(time.Second))
-	store := teststore.SQLite(t, sqlstore.WithClock(clock.Now))
-	kr, err := keyring.New([]keyring.Key{{ID: "k1", Secret: randBytes(t, 32)}}, rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec, err := recovery.New(store, kr, clock.Now, rand.Reader, recovery.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hasher, err := password.New(password.Params{}, rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	secrets, err := clientsecret.New(kr, hasher, rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	limiter, err := throttle.New(store, throttle.DefaultRules(), clock.Now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	acc := accounts.New(store, hasher, secrets, clock.Now, rand.Reader).WithRecovery(rec).WithThrottle(limiter).
-		WithKeyRotation(func(ctx context.Context) error {
-			return idp.RotateSigningKeys(ctx, idp.RotateSigningKeysOptions{Store: store, Keyring: kr, Clock: clock.Now, Rand: rand.Reader})
-		})
-	srv := httptest.NewUnstartedServer(nil)
-	issuer := "http://" + srv.Listener.Addr().String()
-	cookieHash, cookieBlock := randBytes(t, 32), randBytes(t, 32)
-	adm, err := admin.New(ctx, issuer, admin.Options{Accounts: acc, Store: store, CookieHashKey: cookieHash, CookieBlockKey: cookieBlock, Clock: clock.Now, Rand: rand.Reader})
-	if err != nil {
-		t.Fatal(err)
-	}
-	face := &fakeFace{enrolled: map[string]bool{}}
-	var tokenKey [32]byte
-	copy(tokenKey[:], randBytes(t, 32))
-	s, err := idp.New(ctx, idp.Options{
-		Issuer: issuer, Store: store, Keyring: kr, CookieHashKey: cookieHash, CookieBlockKey: cookieBlock, TokenKey: tokenKey,
-		Clock: clock.Now, SecondFactors: []idp.SecondFactor{face}, Recovery: rec, Admin: adm.Handler,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = s.Close() })
-	srv.Config.Handler = s.Handler()
-	srv.Start()
-	t.Cleanup(srv.Close)
-	return &env{t: t, ctx: ctx, issuer: issuer, store: store, clock: clock, acc: acc, face: face}
+	face := testidp.NewFakeFace()
+	e := newEnvWith(t, testidp.NewDeps(t), face)
+	e.face = face
+	return e
 }
 
-func randBytes(t testing.TB, n int) []byte {
-	b := make([]byte, n)
-	if _, err := rand.Read(b); err != nil {
+// newEnvWith runs the provider over d with the console and the second
+// factor face.
+func newEnvWith(t *testing.T, d *testidp.Deps, face idp.SecondFactor) *env {
+	t.Helper()
+	ctx := context.Background()
+	secrets, err := clientsecret.New(d.Keyring, d.Hasher, rand.Reader)
+	if err != nil {
 		t.Fatal(err)
 	}
-	return b
+	limiter, err := throttle.New(d.Store, throttle.DefaultRules(), d.Clock.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	acc := accounts.New(d.Store, d.Hasher, secrets, d.Clock.Now, rand.Reader).WithRecovery(d.Recovery).WithThrottle(limiter).
+		WithKeyRotation(func(ctx context.Context) error {
+			return idp.RotateSigningKeys(ctx, idp.RotateSigningKeysOptions{Store: d.Store, Keyring: d.Keyring, Clock: d.Clock.Now, Rand: rand.Reader})
+		})
+	srv, issuer := testidp.NewServer()
+	adm, err := admin.New(ctx, issuer, admin.Options{Accounts: acc, Store: d.Store, CookieHashKey: d.CookieHashKey, CookieBlockKey: d.CookieBlockKey, Clock: d.Clock.Now, Rand: rand.Reader})
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := d.Options(issuer)
+	opts.SecondFactors, opts.Admin = []idp.SecondFactor{face}, adm.Handler
+	testidp.Serve(t, srv, opts)
+	return &env{t: t, ctx: ctx, issuer: issuer, store: d.Store, clock: d.Clock, acc: acc}
 }
 
 func (e *env) addUser(name string, isAdmin bool) *models.User {
@@ -256,7 +179,7 @@ func (b *browser) signIn(next string, u *models.User) page {
 	if p.url.Path != "/login/face/" {
 		b.e.t.Fatalf("the console's client did not ask for the face: %d at %s\n%s", p.status, p.url, p.body)
 	}
-	next2 := b.post("/login/face/answer?authRequestID="+url.QueryEscape(p.url.Query().Get("authRequestID")), url.Values{})
+	next2 := b.post("/login/face/answer?result=pass&authRequestID="+url.QueryEscape(p.url.Query().Get("authRequestID")), url.Values{})
 	if next2.status != http.StatusOK {
 		b.e.t.Fatalf("face answer: %d %s", next2.status, next2.body)
 	}

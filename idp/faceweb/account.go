@@ -6,6 +6,7 @@ import (
 
 	"github.com/faceidp/faceidp/factors/face"
 	"github.com/faceidp/faceidp/idp"
+	"github.com/faceidp/faceidp/idp/webapi"
 	"github.com/faceidp/faceidp/models"
 )
 
@@ -96,13 +97,13 @@ func (f *Factor) accountSubmit(w http.ResponseWriter, r *http.Request) {
 }
 
 // accountUser returns the signed-in, recently re-authenticated user.
-func (f *Factor) accountUser(r *http.Request) (*models.Session, *models.User, *apiError) {
+func (f *Factor) accountUser(r *http.Request) (*models.Session, *models.User, *webapi.Error) {
 	sess, u := f.account.SignedIn(r)
 	if sess == nil {
-		return nil, nil, &apiError{Status: http.StatusUnauthorized, Code: "not_signed_in", Desc: "Sign in first."}
+		return nil, nil, &webapi.Error{Status: http.StatusUnauthorized, Code: "not_signed_in", Desc: "Sign in first."}
 	}
 	if !f.account.Reauthenticated(r, sess) {
-		return nil, nil, &apiError{Status: http.StatusForbidden, Code: "reauth_required", Desc: "Enter your password again on the account page first."}
+		return nil, nil, &webapi.Error{Status: http.StatusForbidden, Code: "reauth_required", Desc: "Enter your password again on the account page first."}
 	}
 	return sess, u, nil
 }
@@ -122,7 +123,7 @@ func (f *Factor) accountEnrolPage(w http.ResponseWriter, r *http.Request) {
 func (f *Factor) accountChallenge(w http.ResponseWriter, r *http.Request) {
 	sess, u, e := f.accountUser(r)
 	if e != nil {
-		writeError(w, e)
+		webapi.WriteError(w, e)
 		return
 	}
 	// Outside a login flow the challenge is bound to the session alone.
@@ -132,7 +133,7 @@ func (f *Factor) accountChallenge(w http.ResponseWriter, r *http.Request) {
 func (f *Factor) accountAnswer(w http.ResponseWriter, r *http.Request) {
 	sess, u, e := f.accountUser(r)
 	if e != nil {
-		writeError(w, e)
+		webapi.WriteError(w, e)
 		return
 	}
 	out := f.answer(w, r, "", "", sess.ID)
@@ -143,7 +144,7 @@ func (f *Factor) accountAnswer(w http.ResponseWriter, r *http.Request) {
 	if out.Passed() {
 		f.account.ForgetReauthentication(w, r)
 	}
-	writeJSON(w, http.StatusOK, resp)
+	webapi.WriteJSON(w, http.StatusOK, resp)
 }
 
 // accountDecided is the answer to an account re-enrolment's decision

@@ -22,7 +22,7 @@ func TestAccountReenrolAndDelete(t *testing.T) {
 
 	// Optional mode, no template: enrolment is offered; "Not now" signs in
 	// with the password alone.
-	if p := e.skip(b, e.signInPassword(b, rp.start().url, "alice")); p.status/100 != 3 || !strings.HasPrefix(p.header.Get("Location"), rpRedirect) {
+	if p := e.skip(b, e.signInPassword(b, rp.Start().URL, "alice")); p.status/100 != 3 || !strings.HasPrefix(p.header.Get("Location"), rpRedirect) {
 		t.Fatalf("password sign-in: %d %s", p.status, p.header.Get("Location"))
 	}
 
@@ -70,7 +70,7 @@ func TestAccountReenrolAndDelete(t *testing.T) {
 	}
 
 	// The next sign-in (another browser) asks for face.
-	if p := e.signInPassword(e.newBrowser(), rp.start().url, "alice"); parseFacePage(t, p.body).purpose != "verify" {
+	if p := e.signInPassword(e.newBrowser(), rp.Start().URL, "alice"); parseFacePage(t, p.body).purpose != "verify" {
 		t.Fatalf("sign-in after enrolment did not ask for face:\n%s", p.body)
 	}
 

@@ -11,6 +11,7 @@ import (
 	"github.com/faceidp/faceidp/faceauth"
 	"github.com/faceidp/faceidp/factors/face"
 	"github.com/faceidp/faceidp/idp"
+	"github.com/faceidp/faceidp/idp/webapi"
 	"github.com/faceidp/faceidp/models"
 )
 
@@ -66,7 +67,7 @@ func Instruction(a faceauth.Action) string {
 func (f *Factor) issue(w http.ResponseWriter, r *http.Request, userID, authRequestID, sessionID string, purpose models.FacePurpose) {
 	ctx := r.Context()
 	if e := f.rateLimit(ctx, userID); e != nil {
-		writeError(w, e)
+		webapi.WriteError(w, e)
 		return
 	}
 	ch, err := f.svc.IssueChallenge(ctx, userID, authRequestID, sessionID, purpose)
@@ -75,7 +76,7 @@ func (f *Factor) issue(w http.ResponseWriter, r *http.Request, userID, authReque
 		if !known {
 			f.log.ErrorContext(ctx, "issue face challenge", "err", err)
 		}
-		writeError(w, e)
+		webapi.WriteError(w, e)
 		return
 	}
 	resp := challengeResponse{
@@ -86,10 +87,10 @@ func (f *Factor) issue(w http.ResponseWriter, r *http.Request, userID, authReque
 	for _, a := range ch.Actions {
 		resp.Instructions = append(resp.Instructions, Instruction(a))
 	}
-	writeJSON(w, http.StatusOK, resp)
+	webapi.WriteJSON(w, http.StatusOK, resp)
 }
 
-func (f *Factor) rateLimit(ctx context.Context, userID string) *apiError {
+func (f *Factor) rateLimit(ctx context.Context, userID string) *webapi.Error {
 	lc, err := f.limit.Get(ctx, "face:"+userID)
 	if err != nil {
 		f.log.ErrorContext(ctx, "face rate limiter", "err", err)
@@ -100,7 +101,7 @@ func (f *Factor) rateLimit(ctx context.Context, userID string) *apiError {
 		if wait < time.Second {
 			wait = time.Second
 		}
-		return &apiError{Status: http.StatusTooManyRequests, Code: "rate_limited",
+		return &webapi.Error{Status: http.StatusTooManyRequests, Code: "rate_limited",
 			Desc: "Too many face checks were started. Wait a minute and try again.", RetryAfter: wait}
 	}
 	return nil
@@ -113,7 +114,7 @@ func (f *Factor) answer(w http.ResponseWriter, r *http.Request, clientID, authRe
 	ctx := callerContext(r, clientID)
 	up, e := readUpload(r, f.svc.Limits())
 	if e != nil {
-		writeError(w, e)
+		webapi.WriteError(w, e)
 		return nil
 	}
 	out, err := f.svc.Answer(ctx, up.challengeID, authRequestID, sessionID, up.frames, faceauth.Options{Mirrored: up.mirrored})
@@ -122,7 +123,7 @@ func (f *Factor) answer(w http.ResponseWriter, r *http.Request, clientID, authRe
 		if !known {
 			f.log.ErrorContext(ctx, "answer face challenge", "err", err)
 		}
-		writeError(w, e)
+		webapi.WriteError(w, e)
 		return nil
 	}
 	return out
@@ -192,7 +193,7 @@ func (f *Factor) loadFlow(w http.ResponseWriter, r *http.Request) *idp.Flow {
 		if e == errInternal {
 			f.log.ErrorContext(r.Context(), "load face sign-in", "err", err)
 		}
-		writeError(w, e)
+		webapi.WriteError(w, e)
 		return nil
 	}
 	return fl
@@ -243,10 +244,10 @@ func (f *Factor) flowAnswer(w http.ResponseWriter, r *http.Request) {
 	resp := resultResponse(out)
 	if !out.Passed() {
 		if e := f.recordFailure(ctx, fl, att, out, &resp); e != nil {
-			writeError(w, e)
+			webapi.WriteError(w, e)
 			return
 		}
-		writeJSON(w, http.StatusOK, resp)
+		webapi.WriteJSON(w, http.StatusOK, resp)
 		return
 	}
 	next, err := f.flow.Advance(w, r, fl, f.AMR())
@@ -255,17 +256,17 @@ func (f *Factor) flowAnswer(w http.ResponseWriter, r *http.Request) {
 		if e == errInternal {
 			f.log.ErrorContext(ctx, "continue sign-in after face", "err", err)
 		}
-		writeError(w, e)
+		webapi.WriteError(w, e)
 		return
 	}
 	resp.Next = next
-	writeJSON(w, http.StatusOK, resp)
+	webapi.WriteJSON(w, http.StatusOK, resp)
 }
 
 // recordFailure counts a failed verification of the sign-in fl (one-shot
 // or streamed) and adds any wait to resp; a failure that disables face is
 // returned as the error to send instead of resp.
-func (f *Factor) recordFailure(ctx context.Context, fl *idp.Flow, att *idp.FactorAttempt, out *face.Outcome, resp *answerResponse) *apiError {
+func (f *Factor) recordFailure(ctx context.Context, fl *idp.Flow, att *idp.FactorAttempt, out *face.Outcome, resp *answerResponse) *webapi.Error {
 	if out.Purpose != models.FacePurposeVerify {
 		return nil
 	}
@@ -277,7 +278,7 @@ func (f *Factor) recordFailure(ctx context.Context, fl *idp.Flow, att *idp.Facto
 		return flowError(te)
 	case errors.As(err, &te):
 		// The next attempt must wait: say so with this result.
-		resp.RetryAfter = int((te.Wait + time.Second - 1) / time.Second)
+		resp.RetryAfter = webapi.RetrySeconds(te.Wait)
 		resp.Message += " " + te.Message()
 	case err != nil:
 		f.log.ErrorContext(ctx, "record failed face attempt", "err", err)
@@ -296,5 +297,5 @@ func (f *Factor) writeFlowError(w http.ResponseWriter, r *http.Request, fl *idp.
 	if e == errInternal {
 		f.log.ErrorContext(r.Context(), "face sign-in", "err", err)
 	}
-	writeError(w, e)
+	webapi.WriteError(w, e)
 }

@@ -48,8 +48,8 @@ func testSignIn(t *testing.T, actions []faceauth.Action, frames [][]byte) {
 
 	for i, want := range []string{"enrol", "verify"} {
 		b := e.newBrowser()
-		a := rp.start()
-		p := e.signInPassword(b, a.url, "alice")
+		a := rp.Start()
+		p := e.signInPassword(b, a.URL, "alice")
 		if p.status != http.StatusOK {
 			t.Fatalf("sign-in %d: after password got %d at %s:\n%s", i, p.status, p.url, p.body)
 		}
@@ -75,7 +75,7 @@ func testSignIn(t *testing.T, actions []faceauth.Action, frames [][]byte) {
 			t.Fatalf("sign-in %d (%s): answer %d %s", i, want, res.status, res.raw)
 		}
 		code := e.follow(b, res.str("next"), a)
-		c := rp.redeem(e.ctx, t, code, a)
+		c := rp.Redeem(t, e.ctx, code, a)
 		if c.Sub != u.ID {
 			t.Fatalf("sub %q", c.Sub)
 		}
@@ -120,7 +120,7 @@ func TestFaceAPIRefusals(t *testing.T) {
 
 	startFlow := func() (*http.Client, facePage) {
 		b := e.newBrowser()
-		p := e.signInPassword(b, rp.start().url, "alice")
+		p := e.signInPassword(b, rp.Start().URL, "alice")
 		return b, parseFacePage(t, p.body)
 	}
 	b, fp := startFlow()
@@ -277,7 +277,7 @@ func TestFaceAPIThrottleAndDisable(t *testing.T) {
 	u := e.addUser("alice")
 	e.enrolFromPhotos(u.ID, "p01")
 	b := e.newBrowser()
-	pg := e.signInPassword(b, e.rp(rpRedirect).start().url, "alice")
+	pg := e.signInPassword(b, e.rp(rpRedirect).Start().URL, "alice")
 	fp := parseFacePage(t, pg.body)
 	if fp.purpose != "verify" || !strings.Contains(pg.body, "/login/cancel?authRequestID=") {
 		t.Fatalf("face page: purpose %q, and it must offer the way back:\n%s", fp.purpose, pg.body)
@@ -325,7 +325,7 @@ func TestFaceAPIThrottleAndDisable(t *testing.T) {
 	// sign-in stops at a page that says so, with the way back.
 	e.clock.Advance(48 * time.Hour)
 	b = e.newBrowser()
-	if p := e.signInPassword(b, e.rp(rpRedirect).start().url, "alice"); p.status != http.StatusForbidden || !strings.Contains(p.body, "Face sign-in is turned off") ||
+	if p := e.signInPassword(b, e.rp(rpRedirect).Start().URL, "alice"); p.status != http.StatusForbidden || !strings.Contains(p.body, "Face sign-in is turned off") ||
 		!strings.Contains(p.body, `action="/login/cancel"`) || !strings.Contains(p.body, "Return to Demo app") {
 		t.Fatalf("face page while disabled: %d\n%s", p.status, p.body)
 	}
@@ -343,7 +343,7 @@ func TestFaceAPIThrottleAndDisable(t *testing.T) {
 	if cleared, err := accounts.New(e.store, hasher, nil, e.clock.Now, rand.Reader).EnableFace(e.ctx, "alice"); err != nil || !cleared {
 		t.Fatalf("enable-face: %v %v", cleared, err)
 	}
-	fp = parseFacePage(t, e.signInPassword(b, e.rp(rpRedirect).start().url, "alice").body)
+	fp = parseFacePage(t, e.signInPassword(b, e.rp(rpRedirect).Start().URL, "alice").body)
 	if r := e.challenge(b, fp); r.status != http.StatusOK {
 		t.Fatalf("challenge after enable-face: %d %s", r.status, r.raw)
 	}
@@ -360,7 +360,7 @@ func TestChallengeLimitSharedAcrossInstancesViaRedis(t *testing.T) {
 	e := newEnv(t, envConfig{steps: 1, faceMode: policy.FaceRequired, redisURL: redisURL})
 	e.addUser("alice")
 	b := e.newBrowser()
-	fp := parseFacePage(t, e.signInPassword(b, e.rp(rpRedirect).start().url, "alice").body)
+	fp := parseFacePage(t, e.signInPassword(b, e.rp(rpRedirect).Start().URL, "alice").body)
 	onB := fp
 	onB.challengeURL = e.startInstance() + fp.challengeURL
 

@@ -3,7 +3,6 @@ package faceweb_test
 import (
 	"context"
 	"math/rand/v2"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -29,9 +28,9 @@ import (
 // server's word), with a countdown.
 func TestBrowserCooperativeCamera(t *testing.T) {
 	logintest.ChromiumPath(t)
-	app := &logintest.RP{}
-	rpSrv := httptest.NewUnstartedServer(app)
-	rpBase := "http://" + rpSrv.Listener.Addr().String()
+	// The relying party listens on its own 127.0.0.1 port.
+	app := logintest.NewRPServer()
+	rpBase := app.Base
 	e := newEnv(t, envConfig{steps: 2, faceMode: policy.FaceRequired,
 		redirectURIs: []string{rpBase + "/callback"}, logoutURIs: []string{rpBase + "/signed-out"}})
 	all := append([]faceauth.Action(nil), faceauth.AllActions...)
@@ -39,28 +38,13 @@ func TestBrowserCooperativeCamera(t *testing.T) {
 	e.picker.def = all[:2]
 	t.Logf("challenge: %v", e.picker.def)
 	alice := e.addUser("alice")
-	app.Init(t, e.issuer, clientID, rpBase)
-	rpSrv.Start()
-	t.Cleanup(rpSrv.Close)
+	app.Start(t, e.issuer, clientID)
 
 	ctx := logintest.NewChromium(t, "", logintest.AllowCamera)
 	logintest.InstallCooperativeCamera(t, ctx)
 	signIn := func(want string, faceFirst bool) stepsSeen {
 		t.Helper()
-		logintest.Run(t, ctx, "sign in with the password",
-			chromedp.Navigate(rpBase+"/"),
-			chromedp.Click("#sign-in", chromedp.ByID),
-			chromedp.WaitVisible("#username", chromedp.ByID),
-			chromedp.SendKeys("#username", "alice", chromedp.ByID),
-			chromedp.SendKeys("#password", userPW, chromedp.ByID),
-			chromedp.Submit("#password", chromedp.ByID),
-			chromedp.WaitEnabled("#face-start", chromedp.ByID),
-		)
-		var purpose string
-		logintest.Run(t, ctx, "read the face page", chromedp.AttributeValue("#face-app", "data-purpose", &purpose, nil, chromedp.ByID))
-		if purpose != want {
-			t.Fatalf("face page is for %q, want %q", purpose, want)
-		}
+		openFacePage(t, ctx, rpBase, "alice", want)
 		logintest.LoadPerson(t, ctx, "p01")
 		logintest.ShowFace(t, ctx, faceFirst)
 		logintest.Run(t, ctx, "press start", chromedp.Click("#face-start", chromedp.ByID))

@@ -1,7 +1,7 @@
 package faceweb_test
 
 import (
-	"net/http/httptest"
+	"context"
 	"slices"
 	"strings"
 	"testing"
@@ -33,36 +33,20 @@ func TestBrowserFaceSignIn(t *testing.T) {
 	photoY4M := logintest.MakeY4M(t, "spoof_static_photo_p02")
 
 	// The relying party listens on its own 127.0.0.1 port.
-	app := &logintest.RP{}
-	rpSrv := httptest.NewUnstartedServer(app)
-	rpBase := "http://" + rpSrv.Listener.Addr().String()
+	app := logintest.NewRPServer()
+	rpBase := app.Base
 	e := newEnv(t, envConfig{steps: 1, faceMode: policy.FaceRequired,
 		redirectURIs: []string{rpBase + "/callback"}, logoutURIs: []string{rpBase + "/signed-out"}})
 	e.picker.def = []faceauth.Action{faceauth.ActionBlink}
 	alice := e.addUser("alice")
 	e.addUser("bob")
-	app.Init(t, e.issuer, clientID, rpBase)
-	rpSrv.Start()
-	t.Cleanup(rpSrv.Close)
+	app.Start(t, e.issuer, clientID)
 
 	// Run 1: the live clip.
 	ctx := logintest.NewChromium(t, liveY4M, logintest.AllowCamera)
 	signIn := func(want string) {
 		t.Helper()
-		logintest.Run(t, ctx, "open the demo app and sign in",
-			chromedp.Navigate(rpBase+"/"),
-			chromedp.Click("#sign-in", chromedp.ByID),
-			chromedp.WaitVisible("#username", chromedp.ByID),
-			chromedp.SendKeys("#username", "alice", chromedp.ByID),
-			chromedp.SendKeys("#password", userPW, chromedp.ByID),
-			chromedp.Submit("#password", chromedp.ByID),
-			chromedp.WaitEnabled("#face-start", chromedp.ByID),
-		)
-		var purpose string
-		logintest.Run(t, ctx, "read the face page", chromedp.AttributeValue("#face-app", "data-purpose", &purpose, nil, chromedp.ByID))
-		if purpose != want {
-			t.Fatalf("face page is for %q, want %q", purpose, want)
-		}
+		openFacePage(t, ctx, rpBase, "alice", want)
 		logintest.Run(t, ctx, "press start", chromedp.Click("#face-start", chromedp.ByID))
 		out := logintest.WaitFaceOutcome(t, ctx, rpBase+"/callback")
 		if !strings.HasPrefix(out.Href, rpBase+"/callback") {
@@ -94,13 +78,7 @@ func TestBrowserFaceSignIn(t *testing.T) {
 	// enrolment is refused with a message, and nothing is stored.
 	ctx2 := logintest.NewChromium(t, photoY4M, logintest.AllowCamera)
 	logintest.Run(t, ctx2, "bob signs in",
-		chromedp.Navigate(rpBase+"/login"),
-		chromedp.WaitVisible("#username", chromedp.ByID),
-		chromedp.SendKeys("#username", "bob", chromedp.ByID),
-		chromedp.SendKeys("#password", userPW, chromedp.ByID),
-		chromedp.Submit("#password", chromedp.ByID),
-		chromedp.WaitEnabled("#face-start", chromedp.ByID),
-		chromedp.Click("#face-start", chromedp.ByID),
+		logintest.StartFaceSignIn(rpBase+"/login", "bob", userPW),
 	)
 	out := logintest.WaitFaceOutcome(t, ctx2, rpBase+"/callback")
 	if strings.HasPrefix(out.Href, rpBase) {
@@ -117,13 +95,7 @@ func TestBrowserFaceSignIn(t *testing.T) {
 	ctx3 := logintest.NewChromium(t, liveY4M, logintest.DenyCamera)
 	before, _ := e.store.ListAudit(e.ctx, storage.AuditFilter{UserID: "bob"})
 	logintest.Run(t, ctx3, "bob signs in and denies the camera",
-		chromedp.Navigate(rpBase+"/login"),
-		chromedp.WaitVisible("#username", chromedp.ByID),
-		chromedp.SendKeys("#username", "bob", chromedp.ByID),
-		chromedp.SendKeys("#password", userPW, chromedp.ByID),
-		chromedp.Submit("#password", chromedp.ByID),
-		chromedp.WaitEnabled("#face-start", chromedp.ByID),
-		chromedp.Click("#face-start", chromedp.ByID),
+		logintest.StartFaceSignIn(rpBase+"/login", "bob", userPW),
 	)
 	out = logintest.WaitFaceOutcome(t, ctx3, rpBase+"/callback")
 	if !strings.Contains(out.Message, "Camera access was denied") || !out.Error {
@@ -150,13 +122,7 @@ func TestBrowserFaceSignIn(t *testing.T) {
 	}
 	ctx4 := logintest.NewChromium(t, liveY4M, logintest.DenyCamera)
 	logintest.Run(t, ctx4, "alice signs in and denies the camera",
-		chromedp.Navigate(rpBase+"/login"),
-		chromedp.WaitVisible("#username", chromedp.ByID),
-		chromedp.SendKeys("#username", "alice", chromedp.ByID),
-		chromedp.SendKeys("#password", userPW, chromedp.ByID),
-		chromedp.Submit("#password", chromedp.ByID),
-		chromedp.WaitEnabled("#face-start", chromedp.ByID),
-		chromedp.Click("#face-start", chromedp.ByID),
+		logintest.StartFaceSignIn(rpBase+"/login", "alice", userPW),
 	)
 	if out := logintest.WaitFaceOutcome(t, ctx4, rpBase+"/callback"); !strings.Contains(out.Message, "Camera access was denied") {
 		t.Fatalf("denied camera: page says %q", out.Message)
@@ -177,5 +143,23 @@ func TestBrowserFaceSignIn(t *testing.T) {
 	logintest.Run(t, ctx4, "no skip", chromedp.Evaluate(`!!document.getElementById("face-skip")`, &skip))
 	if !strings.Contains(enrolTitle, "Set up face sign-in") || skip {
 		t.Fatalf("after a recovery code: page %q (skippable: %v), want the forced face enrolment", enrolTitle, skip)
+	}
+}
+
+// openFacePage signs username in with the password at the relying party
+// at rpBase and checks that the face page it lands on is for want (enrol
+// or verify).
+func openFacePage(t *testing.T, ctx context.Context, rpBase, username, want string) {
+	t.Helper()
+	logintest.Run(t, ctx, "open the demo app and sign in",
+		chromedp.Navigate(rpBase+"/"),
+		chromedp.Click("#sign-in", chromedp.ByID),
+		logintest.SubmitPassword(username, userPW),
+		chromedp.WaitEnabled("#face-start", chromedp.ByID),
+	)
+	var purpose string
+	logintest.Run(t, ctx, "read the face page", chromedp.AttributeValue("#face-app", "data-purpose", &purpose, nil, chromedp.ByID))
+	if purpose != want {
+		t.Fatalf("face page is for %q, want %q", purpose, want)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/faceidp/faceidp/factors/policy"
 	"github.com/faceidp/faceidp/idp"
 	"github.com/faceidp/faceidp/internal/fixtures"
+	"github.com/faceidp/faceidp/internal/logintest"
 	"github.com/faceidp/faceidp/models"
 	"github.com/faceidp/faceidp/storage"
 )
@@ -27,14 +28,14 @@ func (e *env) skip(b *http.Client, enrolPage page) page {
 }
 
 // codeFrom returns the code of a redirect to the relying party.
-func codeFrom(t *testing.T, p page, a authStart) string {
+func codeFrom(t *testing.T, p page, a logintest.AuthStart) string {
 	t.Helper()
 	loc, err := url.Parse(p.header.Get("Location"))
 	if err != nil || p.status/100 != 3 || !strings.HasPrefix(loc.String(), rpRedirect) || loc.Query().Get("code") == "" {
 		t.Fatalf("want a redirect to the client with a code, got %d %q at %s:\n%s", p.status, p.header.Get("Location"), p.url, p.body)
 	}
-	if loc.Query().Get("state") != a.state {
-		t.Fatalf("state %q, want %q", loc.Query().Get("state"), a.state)
+	if loc.Query().Get("state") != a.State {
+		t.Fatalf("state %q, want %q", loc.Query().Get("state"), a.State)
 	}
 	return loc.Query().Get("code")
 }
@@ -50,8 +51,8 @@ func TestOptionalEnrolmentOffer(t *testing.T) {
 	rp := e.rp(rpRedirect)
 	b := e.newBrowser()
 
-	a := rp.start()
-	p := e.signInPassword(b, a.url, "alice")
+	a := rp.Start()
+	p := e.signInPassword(b, a.URL, "alice")
 	if p.status != http.StatusOK || p.url.Path != "/login/face/enrol" || parseFacePage(t, p.body).purpose != "enrol" {
 		t.Fatalf("after the password: %d at %s, want the enrolment page:\n%s", p.status, p.url, p.body)
 	}
@@ -68,7 +69,7 @@ func TestOptionalEnrolmentOffer(t *testing.T) {
 		t.Fatalf("a refused Not now was recorded: %+v", evs)
 	}
 
-	c := rp.redeem(e.ctx, t, codeFrom(t, e.skip(b, p), a), a)
+	c := rp.Redeem(t, e.ctx, codeFrom(t, e.skip(b, p), a), a)
 	if c.Sub != u.ID || !slices.Equal(c.AMR, []string{policy.AMRPassword}) || c.ACR != policy.ACRSingleFactor {
 		t.Fatalf("after Not now: sub %q amr %v acr %q, want the password alone", c.Sub, c.AMR, c.ACR)
 	}
@@ -82,8 +83,8 @@ func TestOptionalEnrolmentOffer(t *testing.T) {
 
 	// The same browser (its session stands in for the password) is not
 	// asked again: straight back to the client.
-	a = rp.start()
-	c = rp.redeem(e.ctx, t, codeFrom(t, e.get(b, a.url), a), a)
+	a = rp.Start()
+	c = rp.Redeem(t, e.ctx, codeFrom(t, e.get(b, a.URL), a), a)
 	if !slices.Equal(c.AMR, []string{policy.AMRPassword}) {
 		t.Fatalf("second sign-in amr %v", c.AMR)
 	}
@@ -96,31 +97,31 @@ func TestOptionalEnrolmentOffer(t *testing.T) {
 	// blocked by the offer: the user cannot be asked.
 	iss, _ := url.Parse(e.issuer)
 	b.Jar.SetCookies(iss, []*http.Cookie{{Name: "faceidp_enrol_later", Value: "", Path: "/", MaxAge: -1}})
-	a = rp.start()
-	codeFrom(t, e.get(b, a.url+"&prompt=none"), a)
+	a = rp.Start()
+	codeFrom(t, e.get(b, a.URL+"&prompt=none"), a)
 
 	// After 30 days (the session is long gone) the offer comes back.
 	e.clock.Advance(idp.EnrolPostponeTTL + time.Hour)
-	if p := e.signInPassword(b, rp.start().url, "alice"); p.url.Path != "/login/face/enrol" {
+	if p := e.signInPassword(b, rp.Start().URL, "alice"); p.url.Path != "/login/face/enrol" {
 		t.Fatalf("after 30 days: %d at %s, want the enrolment page again", p.status, p.url)
 	}
 
 	// Another browser is asked; enrolling there counts as the face factor.
 	b2 := e.newBrowser()
-	a = rp.start()
-	p = e.signInPassword(b2, a.url, "alice")
+	a = rp.Start()
+	p = e.signInPassword(b2, a.URL, "alice")
 	fp := parseFacePage(t, p.body)
 	ch := e.challenge(b2, fp)
 	res := e.answer(b2, fp, ch.str("challenge_id"), jpegs(fixtures.ClipFramesByID(t, "p01_blink", 1)))
 	if res.status != http.StatusOK || res.str("result") != "pass" {
 		t.Fatalf("enrolment: %d %s", res.status, res.raw)
 	}
-	c = rp.redeem(e.ctx, t, e.follow(b2, res.str("next"), a), a)
+	c = rp.Redeem(t, e.ctx, e.follow(b2, res.str("next"), a), a)
 	if !slices.Equal(c.AMR, []string{policy.AMRPassword, policy.AMRFace, policy.AMRMFA}) {
 		t.Fatalf("after enrolling: amr %v", c.AMR)
 	}
 	// Enrolled now: the next sign-in verifies, with no skip.
-	p = e.signInPassword(e.newBrowser(), rp.start().url, "alice")
+	p = e.signInPassword(e.newBrowser(), rp.Start().URL, "alice")
 	if parseFacePage(t, p.body).purpose != "verify" || strings.Contains(p.body, "Not now") {
 		t.Fatalf("enrolled user: want verification without Not now:\n%s", p.body)
 	}
@@ -157,7 +158,7 @@ func TestRequiredEnrolmentHasNoSkip(t *testing.T) {
 				}
 			}
 			b := e.newBrowser()
-			p := e.signInPassword(b, e.rp(rpRedirect).start().url, "bob")
+			p := e.signInPassword(b, e.rp(rpRedirect).Start().URL, "bob")
 			if p.url.Path != "/login/face/enrol" {
 				t.Fatalf("after the password: %d at %s, want the enrolment page", p.status, p.url)
 			}

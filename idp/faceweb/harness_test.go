@@ -10,7 +10,6 @@ import (
 	"io"
 	"mime/multipart"
 	"net/http"
-	"net/http/httptest"
 	"net/textproto"
 	"net/url"
 	"regexp"
@@ -18,13 +17,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
+	"github.com/faceidp/faceidp/internal/logintest/testidp"
 	"github.com/faceidp/faceidp/internal/testclock"
-	"github.com/faceidp/faceidp/internal/teststore"
-
-	gooidc "github.com/coreos/go-oidc/v3/oidc"
-	"golang.org/x/oauth2"
 
 	"github.com/faceidp/faceidp/faceauth"
 	"github.com/faceidp/faceidp/factors/face"
@@ -34,7 +29,6 @@ import (
 	"github.com/faceidp/faceidp/idp"
 	"github.com/faceidp/faceidp/idp/faceweb"
 	"github.com/faceidp/faceidp/internal/facetest"
-	"github.com/faceidp/faceidp/internal/fixtures"
 	"github.com/faceidp/faceidp/internal/logintest"
 	"github.com/faceidp/faceidp/keyring"
 	"github.com/faceidp/faceidp/models"
@@ -60,10 +54,6 @@ func (p *pinnedPicker) Pick(n int) ([]faceauth.Action, error) {
 	p.queue = p.queue[1:]
 	return a, nil
 }
-
-type swapHandler struct{ h http.Handler }
-
-func (s *swapHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.h.ServeHTTP(w, r) }
 
 const (
 	rpRedirect = "http://127.0.0.1:9/callback"
@@ -92,9 +82,6 @@ type env struct {
 type envConfig struct {
 	steps    int
 	faceMode policy.FaceMode
-	// handler wraps the provider's handler (the browser test mounts its
-	// relying party beside it); nil serves the provider alone.
-	wrap func(issuer string, h http.Handler) http.Handler
 	// redirectURIs registered for the client; default rpRedirect.
 	redirectURIs, logoutURIs []string
 	// engine replaces the shared test engine (e.g. one with a tiny queue).
@@ -108,29 +95,17 @@ type envConfig struct {
 func newEnv(t *testing.T, cfg envConfig) *env {
 	t.Helper()
 	ctx := context.Background()
-	clock := testclock.New(time.Now().UTC().Truncate(time.Second))
-	store := teststore.SQLite(t, sqlstore.WithClock(clock.Now))
-	kr, err := keyring.New([]keyring.Key{{ID: "k1", Secret: randBytes(t, 32)}}, rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := testidp.NewDeps(t)
 	picker := &pinnedPicker{def: []faceauth.Action{faceauth.ActionBlink}}
 	engine := cfg.engine
 	if engine == nil {
 		engine = facetest.Engine(t)
 	}
-	svc, err := face.New(face.Deps{Store: store, Engine: engine, Keyring: kr, Now: clock.Now, Rand: rand.Reader, Picker: picker},
+	svc, err := face.New(face.Deps{Store: d.Store, Engine: engine, Keyring: d.Keyring, Now: d.Clock.Now, Rand: rand.Reader, Picker: picker},
 		face.Options{Steps: cfg.steps})
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec, err := recovery.New(store, kr, clock.Now, rand.Reader, recovery.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cookieHash, cookieBlock := randBytes(t, 32), randBytes(t, 32)
-	var tokenKey [32]byte
-	copy(tokenKey[:], randBytes(t, 32))
 	// start serves a provider on a new port and returns its base URL; an
 	// empty issuer means the base URL itself.
 	start := func(issuer string) string {
@@ -138,53 +113,26 @@ func newEnv(t *testing.T, cfg envConfig) *env {
 		if err != nil {
 			t.Fatal(err)
 		}
-		h := &swapHandler{}
-		srv := httptest.NewUnstartedServer(h)
-		base := "http://" + srv.Listener.Addr().String()
+		srv, base := testidp.NewServer()
 		if issuer == "" {
 			issuer = base
 		}
-		s, err := idp.New(ctx, idp.Options{
-			Issuer: issuer, Store: store, Keyring: kr,
-			CookieHashKey: cookieHash, CookieBlockKey: cookieBlock, TokenKey: tokenKey,
-			Clock: clock.Now, FaceMode: cfg.faceMode, SecondFactors: []idp.SecondFactor{factor},
-			RateLimitRedisURL: cfg.redisURL, Recovery: rec,
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = s.Close() })
-		h.h = s.Handler()
-		if cfg.wrap != nil {
-			h.h = cfg.wrap(issuer, s.Handler())
-		}
-		srv.Start()
-		t.Cleanup(srv.Close)
+		opts := d.Options(issuer)
+		opts.FaceMode, opts.SecondFactors, opts.RateLimitRedisURL = cfg.faceMode, []idp.SecondFactor{factor}, cfg.redisURL
+		testidp.Serve(t, srv, opts)
 		return base
 	}
 	issuer := start("")
-	hasher, err := password.New(password.Params{}, rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := &env{t: t, ctx: ctx, issuer: issuer, store: store, clock: clock, picker: picker, svc: svc, hasher: hasher, kr: kr, rec: rec,
+	e := &env{t: t, ctx: ctx, issuer: issuer, store: d.Store, clock: d.Clock, picker: picker, svc: svc, hasher: d.Hasher, kr: d.Keyring, rec: d.Recovery,
 		startInstance: func() string { return start(issuer) }}
 	if cfg.redirectURIs == nil {
 		cfg.redirectURIs = []string{rpRedirect}
 	}
-	if err := store.CreateClient(ctx, &models.Client{ID: clientID, Name: "Demo app", RedirectURIs: cfg.redirectURIs,
+	if err := d.Store.CreateClient(ctx, &models.Client{ID: clientID, Name: "Demo app", RedirectURIs: cfg.redirectURIs,
 		PostLogoutRedirectURIs: cfg.logoutURIs, SkipConsent: true}); err != nil {
 		t.Fatal(err)
 	}
 	return e
-}
-
-func randBytes(t testing.TB, n int) []byte {
-	b := make([]byte, n)
-	if _, err := rand.Read(b); err != nil {
-		t.Fatal(err)
-	}
-	return b
 }
 
 func (e *env) addUser(id string) *models.User {
@@ -281,60 +229,11 @@ func parseFacePage(t testing.TB, body string) facePage {
 	return fp
 }
 
-// rp is the relying party (coreos/go-oidc + x/oauth2) with a public client.
-type rp struct {
-	cfg      oauth2.Config
-	verifier *gooidc.IDTokenVerifier
-	provider *gooidc.Provider
-}
-
-func (e *env) rp(redirect string) *rp {
+// rp is the relying party's client (openid profile) with redirect as its
+// redirect URI.
+func (e *env) rp(redirect string) *logintest.CodeClient {
 	e.t.Helper()
-	p, err := gooidc.NewProvider(e.ctx, e.issuer)
-	if err != nil {
-		e.t.Fatalf("discovery: %v", err)
-	}
-	return &rp{
-		cfg:      oauth2.Config{ClientID: clientID, Endpoint: p.Endpoint(), RedirectURL: redirect, Scopes: []string{gooidc.ScopeOpenID, "profile"}},
-		verifier: p.Verifier(&gooidc.Config{ClientID: clientID}),
-		provider: p,
-	}
-}
-
-type authStart struct{ url, state, nonce, verifier string }
-
-func (r *rp) start() authStart {
-	a := authStart{state: oauth2.GenerateVerifier(), nonce: oauth2.GenerateVerifier(), verifier: oauth2.GenerateVerifier()}
-	a.url = r.cfg.AuthCodeURL(a.state, oauth2.S256ChallengeOption(a.verifier), gooidc.Nonce(a.nonce))
-	return a
-}
-
-// idTokenClaims exchanges the code and verifies the ID token.
-type claims struct {
-	Sub string   `json:"sub"`
-	AMR []string `json:"amr"`
-	ACR string   `json:"acr"`
-}
-
-func (r *rp) redeem(ctx context.Context, t testing.TB, code string, a authStart) claims {
-	t.Helper()
-	tok, err := r.cfg.Exchange(ctx, code, oauth2.VerifierOption(a.verifier))
-	if err != nil {
-		t.Fatalf("token exchange: %v", err)
-	}
-	raw, _ := tok.Extra("id_token").(string)
-	idt, err := r.verifier.Verify(ctx, raw)
-	if err != nil {
-		t.Fatalf("verify ID token: %v", err)
-	}
-	if idt.Nonce != a.nonce {
-		t.Fatalf("nonce %q, want %q", idt.Nonce, a.nonce)
-	}
-	var c claims
-	if err := idt.Claims(&c); err != nil {
-		t.Fatal(err)
-	}
-	return c
+	return logintest.NewCodeClient(e.t, e.issuer, clientID, redirect, "profile")
 }
 
 // signInPassword opens the authorize URL and submits the password; it
@@ -430,15 +329,15 @@ func (e *env) answerCSRF(c *http.Client, fp facePage, challengeID string, frames
 
 // follow opens next (the answer's redirect target) and returns the code
 // the provider sends to the relying party.
-func (e *env) follow(b *http.Client, next string, a authStart) string {
+func (e *env) follow(b *http.Client, next string, a logintest.AuthStart) string {
 	e.t.Helper()
 	p := e.get(b, next)
 	loc, err := url.Parse(p.header.Get("Location"))
 	if err != nil || p.status/100 != 3 || !strings.HasPrefix(loc.String(), rpRedirect) {
 		e.t.Fatalf("after face: want a redirect to the client, got %d %s:\n%s", p.status, p.header.Get("Location"), p.body)
 	}
-	if loc.Query().Get("state") != a.state {
-		e.t.Fatalf("state %q, want %q", loc.Query().Get("state"), a.state)
+	if loc.Query().Get("state") != a.State {
+		e.t.Fatalf("state %q, want %q", loc.Query().Get("state"), a.State)
 	}
 	return loc.Query().Get("code")
 }
@@ -447,15 +346,5 @@ func (e *env) follow(b *http.Client, next string, a authStart) string {
 // (no live challenge), for tests about verification only.
 func (e *env) enrolFromPhotos(userID, person string) {
 	e.t.Helper()
-	tmpl, err := facetest.Engine(e.t).EnrolFromImages(e.ctx, fixtures.EnrolPhotos(e.t, person))
-	if err != nil {
-		e.t.Fatalf("enrol %s from photos: %v", person, err)
-	}
-	keyID, sealed, err := faceauth.SealTemplate(e.kr, userID, tmpl)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	if err := e.store.SaveFaceTemplate(e.ctx, &models.FaceTemplate{UserID: userID, KeyID: keyID, Sealed: sealed, Samples: tmpl.Samples()}); err != nil {
-		e.t.Fatal(err)
-	}
+	facetest.EnrolFromPhotos(e.t, e.store, e.kr, userID, person)
 }

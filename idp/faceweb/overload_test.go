@@ -43,7 +43,7 @@ func TestFaceAPIEngineBusy(t *testing.T) {
 	for i := range attempts {
 		a := &attempt{user: fmt.Sprintf("user%d", i), b: e.newBrowser()}
 		e.addUser(a.user)
-		a.fp = parseFacePage(t, e.signInPassword(a.b, rp.start().url, a.user).body)
+		a.fp = parseFacePage(t, e.signInPassword(a.b, rp.Start().URL, a.user).body)
 		ch := e.challenge(a.b, a.fp)
 		if ch.status != http.StatusOK {
 			t.Fatalf("challenge %d: %d %s", i, ch.status, ch.raw)
@@ -135,7 +135,7 @@ func TestFaceAPIRequestTooLarge(t *testing.T) {
 	e := newEnv(t, envConfig{steps: 1, faceMode: policy.FaceRequired})
 	u := e.addUser("alice")
 	b := e.newBrowser()
-	fp := parseFacePage(t, e.signInPassword(b, e.rp(rpRedirect).start().url, "alice").body)
+	fp := parseFacePage(t, e.signInPassword(b, e.rp(rpRedirect).Start().URL, "alice").body)
 	ch := e.challenge(b, fp)
 	if ch.status != http.StatusOK {
 		t.Fatalf("challenge: %d %s", ch.status, ch.raw)

@@ -67,7 +67,7 @@ func TestFaceAPIScreenReplaysRefused(t *testing.T) {
 	attempt := func(frames [][]byte) apiResp {
 		t.Helper()
 		b := e.newBrowser()
-		p := e.signInPassword(b, rp.start().url, "alice")
+		p := e.signInPassword(b, rp.Start().URL, "alice")
 		fp := parseFacePage(t, p.body)
 		if fp.purpose != "verify" {
 			t.Fatalf("face page purpose %q, want verify", fp.purpose)

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/faceidp/faceidp/idp/webapi"
 	"github.com/faceidp/faceidp/models"
 )
 
@@ -29,7 +30,7 @@ type readyResponse struct {
 }
 
 // readFrameBody reads one frame sent as a request body.
-func readFrameBody(r *http.Request, maxBytes int64) ([]byte, *apiError) {
+func readFrameBody(r *http.Request, maxBytes int64) ([]byte, *webapi.Error) {
 	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	var magic []byte
 	switch ct {
@@ -38,7 +39,7 @@ func readFrameBody(r *http.Request, maxBytes int64) ([]byte, *apiError) {
 	case "image/png":
 		magic = pngMagic
 	default:
-		return nil, &apiError{Status: http.StatusUnsupportedMediaType, Code: "unsupported_frame_type",
+		return nil, &webapi.Error{Status: http.StatusUnsupportedMediaType, Code: "unsupported_frame_type",
 			Desc: "Send one frame as the body, with Content-Type image/jpeg or image/png."}
 	}
 	b, err := io.ReadAll(io.LimitReader(r.Body, maxBytes+1))
@@ -46,11 +47,11 @@ func readFrameBody(r *http.Request, maxBytes int64) ([]byte, *apiError) {
 		return nil, readError(err)
 	}
 	if int64(len(b)) > maxBytes {
-		return nil, &apiError{Status: http.StatusRequestEntityTooLarge, Code: "frame_too_large",
+		return nil, &webapi.Error{Status: http.StatusRequestEntityTooLarge, Code: "frame_too_large",
 			Desc: "The frame is too large."}
 	}
 	if !bytes.HasPrefix(b, magic) {
-		return nil, &apiError{Status: http.StatusUnsupportedMediaType, Code: "unsupported_frame_type",
+		return nil, &webapi.Error{Status: http.StatusUnsupportedMediaType, Code: "unsupported_frame_type",
 			Desc: "The frame is not a " + strings.TrimPrefix(ct, "image/") + " image."}
 	}
 	return b, nil
@@ -63,13 +64,13 @@ func (f *Factor) ready(w http.ResponseWriter, r *http.Request, userID, clientID 
 	if err != nil {
 		f.log.ErrorContext(ctx, "face ready rate limiter", "err", err)
 	} else if lc.Reached {
-		writeError(w, &apiError{Status: http.StatusTooManyRequests, Code: "rate_limited",
+		webapi.WriteError(w, &webapi.Error{Status: http.StatusTooManyRequests, Code: "rate_limited",
 			Desc: "Too many pictures were checked. Wait a minute and try again.", RetryAfter: f.opts.RetryAfter})
 		return
 	}
 	frame, e := readFrameBody(r, f.svc.Limits().MaxFrameBytes)
 	if e != nil {
-		writeError(w, e)
+		webapi.WriteError(w, e)
 		return
 	}
 	rd, err := f.svc.CheckReady(ctx, frame)
@@ -78,10 +79,10 @@ func (f *Factor) ready(w http.ResponseWriter, r *http.Request, userID, clientID 
 		if !known {
 			f.log.ErrorContext(ctx, "face ready check", "err", err)
 		}
-		writeError(w, e)
+		webapi.WriteError(w, e)
 		return
 	}
-	writeJSON(w, http.StatusOK, readyResponse{Ready: rd.Ready, Code: rd.Code, Hint: rd.Hint})
+	webapi.WriteJSON(w, http.StatusOK, readyResponse{Ready: rd.Ready, Code: rd.Code, Hint: rd.Hint})
 }
 
 func (f *Factor) flowReady(w http.ResponseWriter, r *http.Request) {
@@ -102,7 +103,7 @@ func (f *Factor) flowReady(w http.ResponseWriter, r *http.Request) {
 func (f *Factor) accountReady(w http.ResponseWriter, r *http.Request) {
 	_, u, e := f.accountUser(r)
 	if e != nil {
-		writeError(w, e)
+		webapi.WriteError(w, e)
 		return
 	}
 	f.ready(w, r, u.ID, "")

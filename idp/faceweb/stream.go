@@ -16,6 +16,7 @@ import (
 	"github.com/faceidp/faceidp/faceauth"
 	"github.com/faceidp/faceidp/factors/face"
 	"github.com/faceidp/faceidp/idp"
+	"github.com/faceidp/faceidp/idp/webapi"
 	"github.com/faceidp/faceidp/models"
 )
 
@@ -89,7 +90,7 @@ type streamProgress struct {
 // send), aborted records a stream ended without a decision.
 type streamHooks struct {
 	clientID, authRequestID, sessionID string
-	decided                            func(ctx context.Context, out *face.Outcome) (any, *apiError)
+	decided                            func(ctx context.Context, out *face.Outcome) (any, *webapi.Error)
 	// refused is called when the stream ends without a decision after
 	// frames were analysed (reason: an abort reason or the refusal's
 	// code); counted says whether any frame had been analysed.
@@ -143,14 +144,14 @@ func (f *Factor) serveStream(w http.ResponseWriter, r *http.Request, h streamHoo
 	}
 
 	frames := 0
-	abort := func(e *apiError) {
+	abort := func(e *webapi.Error) {
 		ans.Abort(ctx, e.Code)
 		h.refused(ctx, e.Code, frames > 0)
 		s.fail(ctx, e)
 	}
 	for {
 		if !f.flow.Now().Before(ch.ExpiresAt) {
-			abort(&apiError{Status: http.StatusGone, Code: face.AbortExpired, Desc: "The time for this face challenge ran out. Start the face check again."})
+			abort(&webapi.Error{Status: http.StatusGone, Code: face.AbortExpired, Desc: "The time for this face challenge ran out. Start the face check again."})
 			return
 		}
 		typ, data, e := s.read(ctx, stallTimeout)
@@ -216,9 +217,9 @@ func (f *Factor) serveStream(w http.ResponseWriter, r *http.Request, h streamHoo
 
 // readStreamError names why a read failed: an oversized message or a
 // closed connection.
-func readStreamError(err error) *apiError {
+func readStreamError(err error) *webapi.Error {
 	if strings.Contains(err.Error(), "read limited at") || websocket.CloseStatus(err) == websocket.StatusMessageTooBig {
-		return &apiError{Status: http.StatusRequestEntityTooLarge, Code: face.AbortTooLarge, Desc: "A message is larger than a frame may be."}
+		return &webapi.Error{Status: http.StatusRequestEntityTooLarge, Code: face.AbortTooLarge, Desc: "A message is larger than a frame may be."}
 	}
 	return errBadRequest(face.AbortClosed, "The connection closed before the end of the challenge.")
 }
@@ -258,7 +259,7 @@ func (s *streamConn) readLoop(ctx context.Context) {
 
 // read returns the next message, or the error that ends the stream: a
 // stall of timeout, or the read's own.
-func (s *streamConn) read(ctx context.Context, timeout time.Duration) (websocket.MessageType, []byte, *apiError) {
+func (s *streamConn) read(ctx context.Context, timeout time.Duration) (websocket.MessageType, []byte, *webapi.Error) {
 	t := time.NewTimer(timeout)
 	defer t.Stop()
 	select {
@@ -268,7 +269,7 @@ func (s *streamConn) read(ctx context.Context, timeout time.Duration) (websocket
 		}
 		return m.typ, m.data, nil
 	case <-t.C:
-		return 0, nil, &apiError{Status: http.StatusRequestTimeout, Code: face.AbortStalled,
+		return 0, nil, &webapi.Error{Status: http.StatusRequestTimeout, Code: face.AbortStalled,
 			Desc: fmt.Sprintf("Nothing arrived for %d seconds; the face check stopped. Check your connection and try again.", int(timeout/time.Second))}
 	case <-ctx.Done():
 		return 0, nil, errBadRequest(face.AbortClosed, "The connection closed before the end of the challenge.")
@@ -286,7 +287,7 @@ func (s *streamConn) send(ctx context.Context, v any) error {
 }
 
 // readControl reads one text message into v within timeout.
-func (s *streamConn) readControl(ctx context.Context, timeout time.Duration, v any) *apiError {
+func (s *streamConn) readControl(ctx context.Context, timeout time.Duration, v any) *webapi.Error {
 	typ, data, e := s.read(ctx, timeout)
 	if e != nil {
 		return e
@@ -298,14 +299,11 @@ func (s *streamConn) readControl(ctx context.Context, timeout time.Duration, v a
 }
 
 // fail sends the API error body as an "error" message and closes.
-func (s *streamConn) fail(ctx context.Context, e *apiError) {
-	body := map[string]any{}
-	for k, v := range e.Extra {
-		body[k] = v
-	}
-	body["type"], body["error"], body["error_description"], body["status"] = "error", e.Code, e.Desc, e.Status
+func (s *streamConn) fail(ctx context.Context, e *webapi.Error) {
+	body := e.Body()
+	body["type"], body["status"] = "error", e.Status
 	if e.RetryAfter > 0 {
-		body["retry_after"] = int((e.RetryAfter + time.Second - 1) / time.Second)
+		body["retry_after"] = webapi.RetrySeconds(e.RetryAfter)
 	}
 	_ = s.send(ctx, body)
 	code := websocket.StatusPolicyViolation
@@ -343,7 +341,7 @@ func (f *Factor) flowStream(w http.ResponseWriter, r *http.Request) {
 	}()
 	f.serveStream(w, r, streamHooks{
 		clientID: fl.Client.ID, authRequestID: fl.Request.ID, sessionID: fl.Request.BrowserBinding,
-		decided: func(ctx context.Context, out *face.Outcome) (any, *apiError) {
+		decided: func(ctx context.Context, out *face.Outcome) (any, *webapi.Error) {
 			resp := resultResponse(out)
 			if !out.Passed() {
 				counted = true
@@ -422,12 +420,12 @@ func typedResult(resp *answerResponse) any {
 func (f *Factor) accountStream(w http.ResponseWriter, r *http.Request) {
 	sess, u, e := f.accountUser(r)
 	if e != nil {
-		writeError(w, e)
+		webapi.WriteError(w, e)
 		return
 	}
 	f.serveStream(w, r, streamHooks{
 		sessionID: sess.ID,
-		decided: func(ctx context.Context, out *face.Outcome) (any, *apiError) {
+		decided: func(ctx context.Context, out *face.Outcome) (any, *webapi.Error) {
 			resp := f.accountDecided(r, u, out)
 			return typedResult(&resp), nil
 		},

@@ -105,9 +105,9 @@ func TestFaceStreamSignIn(t *testing.T) {
 	u := e.addUser("alice")
 	e.enrolFromPhotos(u.ID, "p01")
 	rp := e.rp(rpRedirect)
-	a := rp.start()
+	a := rp.Start()
 	b := e.newBrowser()
-	fp := parseFacePage(t, e.signInPassword(b, a.url, "alice").body)
+	fp := parseFacePage(t, e.signInPassword(b, a.URL, "alice").body)
 	actions := []faceauth.Action{faceauth.ActionBlink, faceauth.ActionTurnLeft}
 	e.pin(actions...)
 	ch := e.challenge(b, fp)
@@ -155,7 +155,7 @@ func TestFaceStreamSignIn(t *testing.T) {
 	}
 
 	code := e.follow(b, next, a)
-	c := rp.redeem(e.ctx, t, code, a)
+	c := rp.Redeem(t, e.ctx, code, a)
 	if c.Sub != u.ID || !containsAll(c.AMR, policy.AMRPassword, policy.AMRFace, policy.AMRMFA) {
 		t.Fatalf("claims %+v", c)
 	}
@@ -191,7 +191,7 @@ func TestFaceStreamRefusals(t *testing.T) {
 	u := e.addUser("alice")
 	e.enrolFromPhotos(u.ID, "p01")
 	b := e.newBrowser()
-	fp := parseFacePage(t, e.signInPassword(b, e.rp(rpRedirect).start().url, "alice").body)
+	fp := parseFacePage(t, e.signInPassword(b, e.rp(rpRedirect).Start().URL, "alice").body)
 	frames := fixtures.ClipFramesByID(t, "p01_blink", 2)
 
 	failures := func() []string {
@@ -264,7 +264,7 @@ func TestFaceReady(t *testing.T) {
 	u := e.addUser("alice")
 	e.enrolFromPhotos(u.ID, "p01")
 	b := e.newBrowser()
-	fp := parseFacePage(t, e.signInPassword(b, e.rp(rpRedirect).start().url, "alice").body)
+	fp := parseFacePage(t, e.signInPassword(b, e.rp(rpRedirect).Start().URL, "alice").body)
 	readyURL := strings.Replace(fp.answerURL, "/answer", "/ready", 1)
 	post := func(ct string, body []byte, csrf bool) apiResp {
 		req, _ := http.NewRequest(http.MethodPost, e.abs(readyURL), strings.NewReader(string(body)))

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/faceidp/faceidp/faceauth"
+	"github.com/faceidp/faceidp/idp/webapi"
 )
 
 // upload is a parsed answer: multipart/form-data with challenge_id,
@@ -32,10 +33,10 @@ var (
 // readUpload parses and checks an answer upload against the engine's
 // limits: content type, frame count, per-frame size and image format (by
 // content, matching the declared type).
-func readUpload(r *http.Request, lim faceauth.Limits) (*upload, *apiError) {
+func readUpload(r *http.Request, lim faceauth.Limits) (*upload, *webapi.Error) {
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || mt != "multipart/form-data" {
-		return nil, &apiError{Status: http.StatusUnsupportedMediaType, Code: "unsupported_media_type",
+		return nil, &webapi.Error{Status: http.StatusUnsupportedMediaType, Code: "unsupported_media_type",
 			Desc: "Send the frames as multipart/form-data."}
 	}
 	up := &upload{}
@@ -70,7 +71,7 @@ func readUpload(r *http.Request, lim faceauth.Limits) (*upload, *apiError) {
 	return up, nil
 }
 
-func (up *upload) fromReader(mr *multipart.Reader, lim faceauth.Limits, mirrored *string) *apiError {
+func (up *upload) fromReader(mr *multipart.Reader, lim faceauth.Limits, mirrored *string) *webapi.Error {
 	for {
 		p, err := mr.NextPart()
 		if errors.Is(err, io.EOF) {
@@ -102,7 +103,7 @@ func (up *upload) fromReader(mr *multipart.Reader, lim faceauth.Limits, mirrored
 	}
 }
 
-func (up *upload) fromForm(form *multipart.Form, lim faceauth.Limits, mirrored *string) *apiError {
+func (up *upload) fromForm(form *multipart.Form, lim faceauth.Limits, mirrored *string) *webapi.Error {
 	if v := form.Value["challenge_id"]; len(v) > 0 {
 		up.challengeID = v[0]
 	}
@@ -123,7 +124,7 @@ func (up *upload) fromForm(form *multipart.Form, lim faceauth.Limits, mirrored *
 	return nil
 }
 
-func (up *upload) addFrame(r io.Reader, contentType string, lim faceauth.Limits) *apiError {
+func (up *upload) addFrame(r io.Reader, contentType string, lim faceauth.Limits) *webapi.Error {
 	n := len(up.frames)
 	if n >= lim.MaxFrames {
 		return errBadRequest("too_many_frames", fmt.Sprintf("At most %d frames may be sent.", lim.MaxFrames))
@@ -136,7 +137,7 @@ func (up *upload) addFrame(r io.Reader, contentType string, lim faceauth.Limits)
 	case "image/png":
 		magic = pngMagic
 	default:
-		return &apiError{Status: http.StatusUnsupportedMediaType, Code: "unsupported_frame_type",
+		return &webapi.Error{Status: http.StatusUnsupportedMediaType, Code: "unsupported_frame_type",
 			Desc: fmt.Sprintf("Frame %d is %q; only image/jpeg and image/png are accepted.", n, truncate(contentType, 60))}
 	}
 	b, err := io.ReadAll(io.LimitReader(r, lim.MaxFrameBytes+1))
@@ -144,21 +145,21 @@ func (up *upload) addFrame(r io.Reader, contentType string, lim faceauth.Limits)
 		return readError(err)
 	}
 	if int64(len(b)) > lim.MaxFrameBytes {
-		return &apiError{Status: http.StatusRequestEntityTooLarge, Code: "frame_too_large",
+		return &webapi.Error{Status: http.StatusRequestEntityTooLarge, Code: "frame_too_large",
 			Desc: fmt.Sprintf("Frame %d is larger than %d bytes.", n, lim.MaxFrameBytes)}
 	}
 	if !bytes.HasPrefix(b, magic) {
-		return &apiError{Status: http.StatusUnsupportedMediaType, Code: "unsupported_frame_type",
+		return &webapi.Error{Status: http.StatusUnsupportedMediaType, Code: "unsupported_frame_type",
 			Desc: fmt.Sprintf("Frame %d is not a %s image.", n, strings.TrimPrefix(ct, "image/"))}
 	}
 	up.frames = append(up.frames, b)
 	return nil
 }
 
-func readError(err error) *apiError {
+func readError(err error) *webapi.Error {
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
-		return &apiError{Status: http.StatusRequestEntityTooLarge, Code: "request_too_large",
+		return &webapi.Error{Status: http.StatusRequestEntityTooLarge, Code: "request_too_large",
 			Desc: fmt.Sprintf("The upload is larger than %d bytes.", mbe.Limit)}
 	}
 	return errBadRequest("invalid_request", "The upload could not be read.")

@@ -10,6 +10,7 @@ import (
 	"github.com/faceidp/faceidp/factors/passkey"
 	"github.com/faceidp/faceidp/factors/throttle"
 	"github.com/faceidp/faceidp/idp"
+	"github.com/faceidp/faceidp/idp/webapi"
 	"github.com/faceidp/faceidp/models"
 )
 
@@ -80,7 +81,7 @@ func (p *Surface) signedIn(w http.ResponseWriter, r *http.Request) (*models.Sess
 
 // mayChange checks that the browser re-authenticated lately and, for
 // adding a passkey, that the session is strong enough.
-func (p *Surface) mayChange(r *http.Request, sess *models.Session, u *models.User, adding bool) *apiError {
+func (p *Surface) mayChange(r *http.Request, sess *models.Session, u *models.User, adding bool) *webapi.Error {
 	if !p.ctl.Reauthenticated(r, sess) {
 		return errReauth
 	}
@@ -127,7 +128,7 @@ func (p *Surface) reauthFinish(w http.ResponseWriter, r *http.Request) {
 	var refused *throttle.Refused
 	if errors.As(err, &refused) {
 		p.ctl.AuditUser(ctx, u.ID, "reauth."+throttle.FactorPasskey, "failure", "throttled", nil)
-		writeError(w, &apiError{Status: http.StatusTooManyRequests, Code: "passkey_throttled",
+		writeError(w, &webapi.Error{Status: http.StatusTooManyRequests, Code: "passkey_throttled",
 			Desc: "Too many failed passkey attempts. Try again later.", RetryAfter: refused.Wait(p.ctl.Now())})
 		return
 	}
@@ -172,7 +173,7 @@ func (p *Surface) reauthFinish(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errUnavailable)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"next": idp.AccountPath + "?done=reauth"})
+	webapi.WriteJSON(w, http.StatusOK, map[string]string{"next": idp.AccountPath + "?done=reauth"})
 }
 
 func (p *Surface) registerBegin(w http.ResponseWriter, r *http.Request) {
@@ -211,7 +212,7 @@ func (p *Surface) registerFinish(w http.ResponseWriter, r *http.Request) {
 	_, err := p.svc.FinishRegistration(callerContext(r, ""), u, in.CeremonyID, sessionBinding(sess), in.Name, in.Credential)
 	if err != nil {
 		if errors.Is(err, passkey.ErrVerification) {
-			writeError(w, &apiError{Status: http.StatusBadRequest, Code: "passkey_refused", Desc: "The new passkey could not be verified. Try again."})
+			writeError(w, &webapi.Error{Status: http.StatusBadRequest, Code: "passkey_refused", Desc: "The new passkey could not be verified. Try again."})
 			return
 		}
 		if e := ceremonyError(err); e != nil {
@@ -222,7 +223,7 @@ func (p *Surface) registerFinish(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errUnavailable)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"next": idp.AccountPath + "?done=" + doneAdded})
+	webapi.WriteJSON(w, http.StatusOK, map[string]string{"next": idp.AccountPath + "?done=" + doneAdded})
 }
 
 // manage runs a form action on one of the user's passkeys and returns to

@@ -85,7 +85,7 @@ func TestRegistrationNeedsReauthAndAStrongSession(t *testing.T) {
 		}
 	}
 	// A synced passkey signs in as swk.
-	fin = e.browser().signInWithPasskey(second, r.start())
+	fin = e.browser().signInWithPasskey(second, r.Start())
 	if fin.status != http.StatusOK {
 		t.Fatalf("synced passkey: %d %s", fin.status, fin.body)
 	}
@@ -106,7 +106,7 @@ func TestPasskeyPostsNeedCSRF(t *testing.T) {
 	loc, a := b.signInPasswordFace(r, alice)
 	r.redeem(loc, a)
 	b.reauth()
-	_, id := b.open(r.start(oauth2.SetAuthURLParam("prompt", "login")))
+	_, id := b.open(r.Start(oauth2.SetAuthURLParam("prompt", "login")))
 	q := "?authRequestID=" + url.QueryEscape(id)
 	for _, path := range []string{"/login/passkey/begin" + q, "/login/passkey/finish" + q, "/login/passkey/reauth/begin", "/login/passkey/reauth/finish",
 		"/login/passkey/register/begin", "/login/passkey/register/finish",

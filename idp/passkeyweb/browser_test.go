@@ -4,33 +4,22 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
-	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/chromedp/cdproto/webauthn"
 	"github.com/chromedp/chromedp"
 
-	"github.com/faceidp/faceidp/faceauth"
-	"github.com/faceidp/faceidp/factors/face"
 	"github.com/faceidp/faceidp/factors/passkey"
-	"github.com/faceidp/faceidp/factors/password"
 	"github.com/faceidp/faceidp/factors/policy"
-	"github.com/faceidp/faceidp/factors/recovery"
 	"github.com/faceidp/faceidp/idp"
-	"github.com/faceidp/faceidp/idp/faceweb"
 	"github.com/faceidp/faceidp/idp/passkeyweb"
 	"github.com/faceidp/faceidp/internal/facetest"
-	"github.com/faceidp/faceidp/internal/fixtures"
 	"github.com/faceidp/faceidp/internal/logintest"
-	"github.com/faceidp/faceidp/internal/testclock"
-	"github.com/faceidp/faceidp/internal/teststore"
-	"github.com/faceidp/faceidp/keyring"
+	"github.com/faceidp/faceidp/internal/logintest/testidp"
 	"github.com/faceidp/faceidp/models"
 	"github.com/faceidp/faceidp/storage"
-	"github.com/faceidp/faceidp/storage/sqlstore"
 )
 
 // The browser end-to-end test of passkeys: headless Chromium with a
@@ -53,12 +42,6 @@ import (
 // The challenge is pinned to a single blink (face.Deps.Picker, a test-only
 // seam) because the fake camera loops one clip.
 
-type blinkPicker struct{}
-
-func (blinkPicker) Pick(int) ([]faceauth.Action, error) {
-	return []faceauth.Action{faceauth.ActionBlink}, nil
-}
-
 // fill sets form fields by id and submits the form with id form ("" for
 // none), in the page: robust against the DOM node churn of autofill.
 func fill(fields map[string]string, form string) chromedp.Action {
@@ -76,31 +59,16 @@ func TestBrowserPasskeySignIn(t *testing.T) {
 	logintest.ChromiumPath(t)
 	y4m := logintest.MakeY4M(t, "p01_blink")
 	ctx := context.Background()
+	d := testidp.NewDeps(t)
+	store := d.Store
 
-	clock := testclock.New(time.Now().UTC().Truncate(time.Second))
-	store := teststore.SQLite(t, sqlstore.WithClock(clock.Now))
-	kr, err := keyring.New([]keyring.Key{{ID: "k1", Secret: randBytes(t, 32)}}, rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	engine := facetest.Engine(t)
-	faceSvc, err := face.New(face.Deps{Store: store, Engine: engine, Keyring: kr, Now: clock.Now, Rand: rand.Reader, Picker: blinkPicker{}}, face.Options{Steps: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	faceFactor, err := faceweb.New(faceSvc, faceweb.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-
-	app := &logintest.RP{}
-	rpSrv := httptest.NewUnstartedServer(app)
-	rpBase := "http://" + rpSrv.Listener.Addr().String()
-	idpSrv := httptest.NewUnstartedServer(nil)
+	app := logintest.NewRPServer()
+	rpBase := app.Base
+	idpSrv, _ := testidp.NewServer()
 	_, port, _ := strings.Cut(idpSrv.Listener.Addr().String(), ":")
 	issuer := "http://localhost:" + port
 
-	pk, err := passkey.New(passkey.Config{RPID: "localhost", Origins: []string{issuer}}, store, clock.Now, rand.Reader)
+	pk, err := passkey.New(passkey.Config{RPID: "localhost", Origins: []string{issuer}}, store, d.Clock.Now, rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,51 +76,22 @@ func TestBrowserPasskeySignIn(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec, err := recovery.New(store, kr, clock.Now, rand.Reader, recovery.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var tokenKey [32]byte
-	copy(tokenKey[:], randBytes(t, 32))
-	srv, err := idp.New(ctx, idp.Options{
-		Issuer: issuer, Store: store, Keyring: kr,
-		CookieHashKey: randBytes(t, 32), CookieBlockKey: randBytes(t, 32), TokenKey: tokenKey, Clock: clock.Now,
-		FaceMode: policy.FaceOptional, SecondFactors: []idp.SecondFactor{faceFactor},
-		FirstFactors: []idp.FirstFactor{surface}, Recovery: rec,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = srv.Close() })
-	idpSrv.Config.Handler = srv.Handler()
-	idpSrv.Start()
-	t.Cleanup(idpSrv.Close)
+	opts := d.Options(issuer)
+	opts.FaceMode, opts.SecondFactors, opts.FirstFactors = policy.FaceOptional, []idp.SecondFactor{testidp.BlinkFace(t, d)}, []idp.FirstFactor{surface}
+	testidp.Serve(t, idpSrv, opts)
 
-	hasher, _ := password.New(password.Params{}, rand.Reader)
-	hash, _ := hasher.Hash(userPW)
+	hash, _ := d.Hasher.Hash(userPW)
 	alice := &models.User{ID: "user-alice", Username: "alice", Email: "alice@example.test", Name: "Alice", PasswordHash: hash}
 	if err := store.CreateUser(ctx, alice); err != nil {
 		t.Fatal(err)
 	}
 	// alice's face template from the enrolment photos of the clip's person.
-	tmpl, err := engine.EnrolFromImages(ctx, fixtures.EnrolPhotos(t, "p01"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyID, sealed, err := faceauth.SealTemplate(kr, alice.ID, tmpl)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := store.SaveFaceTemplate(ctx, &models.FaceTemplate{UserID: alice.ID, KeyID: keyID, Sealed: sealed, Samples: tmpl.Samples()}); err != nil {
-		t.Fatal(err)
-	}
+	facetest.EnrolFromPhotos(t, store, d.Keyring, alice.ID, "p01")
 	if err := store.CreateClient(ctx, &models.Client{ID: "demo", Name: "Demo app", RedirectURIs: []string{rpBase + "/callback"},
 		PostLogoutRedirectURIs: []string{rpBase + "/signed-out"}, SkipConsent: true, RequireFace: true}); err != nil {
 		t.Fatal(err)
 	}
-	app.Init(t, issuer, "demo", rpBase)
-	rpSrv.Start()
-	t.Cleanup(rpSrv.Close)
+	app.Start(t, issuer, "demo")
 
 	b := logintest.NewChromium(t, y4m, logintest.AllowCamera)
 	var authID webauthn.AuthenticatorID

@@ -5,20 +5,13 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
-	"fmt"
 	"html"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
-	"time"
-
-	gooidc "github.com/coreos/go-oidc/v3/oidc"
-	"golang.org/x/oauth2"
 
 	"github.com/faceidp/faceidp/factors/passkey"
 	"github.com/faceidp/faceidp/factors/password"
@@ -27,13 +20,11 @@ import (
 	"github.com/faceidp/faceidp/idp"
 	"github.com/faceidp/faceidp/idp/passkeyweb"
 	"github.com/faceidp/faceidp/internal/logintest"
+	"github.com/faceidp/faceidp/internal/logintest/testidp"
 	"github.com/faceidp/faceidp/internal/softauthn"
 	"github.com/faceidp/faceidp/internal/testclock"
-	"github.com/faceidp/faceidp/internal/teststore"
-	"github.com/faceidp/faceidp/keyring"
 	"github.com/faceidp/faceidp/models"
 	"github.com/faceidp/faceidp/storage"
-	"github.com/faceidp/faceidp/storage/sqlstore"
 )
 
 // The passkey surface over HTTP with a software authenticator
@@ -49,68 +40,13 @@ const (
 	userPW     = "correct horse battery"
 )
 
-// fakeFace is a face second factor whose verdict the test picks
-// (?result=pass|fail) and whose enrolment state it sets, so the flow
-// after a passkey is tested without the face engine (idp/faceweb's tests
-// use the real one).
-type fakeFace struct {
-	mu       sync.Mutex
-	enrolled map[string]bool
-}
-
-func (f *fakeFace) AMR() string { return policy.AMRFace }
-func (f *fakeFace) Enrolled(_ context.Context, uid string) (bool, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.enrolled[uid], nil
-}
-func (f *fakeFace) Path(step models.LoginStep, id string) string {
-	return "/login/face/?step=" + string(step) + "&authRequestID=" + url.QueryEscape(id)
-}
-func (f *fakeFace) enrol(uid string) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.enrolled[uid] = true
-}
-
-func (f *fakeFace) Mount(mux *http.ServeMux, flow idp.FlowControl) {
-	mux.HandleFunc("GET /login/face/{$}", func(w http.ResponseWriter, r *http.Request) {
-		if _, err := flow.LoadFactor(r, r.URL.Query().Get("authRequestID"), f.AMR()); err != nil {
-			flow.RenderError(w, r, err)
-			return
-		}
-		fmt.Fprint(w, "fake face page")
-	})
-	mux.HandleFunc("POST /login/face/answer", func(w http.ResponseWriter, r *http.Request) {
-		fl, err := flow.LoadFactor(r, r.URL.Query().Get("authRequestID"), f.AMR())
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusConflict)
-			return
-		}
-		if r.URL.Query().Get("result") != "pass" {
-			_ = flow.Fail(r.Context(), fl, nil, "no_match", nil)
-			http.Error(w, "fail", http.StatusUnauthorized)
-			return
-		}
-		if fl.Request.Step == models.StepFaceEnrol {
-			f.enrol(fl.User.ID)
-		}
-		next, err := flow.Advance(w, r, fl, f.AMR())
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusInternalServerError)
-			return
-		}
-		fmt.Fprint(w, next)
-	})
-}
-
 type env struct {
 	t      *testing.T
 	ctx    context.Context
 	issuer string
 	store  storage.Storage
 	clock  *testclock.Clock
-	face   *fakeFace
+	face   *testidp.FakeFace
 	svc    *passkey.Service
 	rec    *recovery.Service
 	hasher *password.Hasher
@@ -122,58 +58,27 @@ type envConfig struct {
 	uv       string // passkeys.user_verification
 }
 
+// newEnv runs the provider with the passkey surface as a first factor
+// and a fake face (the flow after a passkey is tested without the face
+// engine; idp/faceweb's tests use the real one).
 func newEnv(t *testing.T, cfg envConfig) *env {
 	t.Helper()
-	ctx := context.Background()
-	clock := testclock.New(time.Now().UTC().Truncate(time.Second))
-	store := teststore.SQLite(t, sqlstore.WithClock(clock.Now))
-	kr, err := keyring.New([]keyring.Key{{ID: "k1", Secret: randBytes(t, 32)}}, rand.Reader)
+	d := testidp.NewDeps(t)
+	svc, err := passkey.New(passkey.Config{RPID: rpID, Origins: []string{origin}, UserVerification: cfg.uv}, d.Store, d.Clock.Now, rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, err := passkey.New(passkey.Config{RPID: rpID, Origins: []string{origin}, UserVerification: cfg.uv}, store, clock.Now, rand.Reader)
+	surface, err := passkeyweb.New(svc, d.Store, passkeyweb.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec, err := recovery.New(store, kr, clock.Now, rand.Reader, recovery.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	surface, err := passkeyweb.New(svc, store, passkeyweb.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	face := &fakeFace{enrolled: map[string]bool{}}
-	var tokenKey [32]byte
-	copy(tokenKey[:], randBytes(t, 32))
-	srv := httptest.NewUnstartedServer(nil)
-	issuer := "http://" + srv.Listener.Addr().String()
-	s, err := idp.New(ctx, idp.Options{
-		Issuer: issuer, Store: store, Keyring: kr,
-		CookieHashKey: randBytes(t, 32), CookieBlockKey: randBytes(t, 32), TokenKey: tokenKey,
-		Clock: clock.Now, FaceMode: cfg.faceMode, Policy: cfg.policy,
-		SecondFactors: []idp.SecondFactor{face}, FirstFactors: []idp.FirstFactor{surface}, Recovery: rec,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = s.Close() })
-	srv.Config.Handler = s.Handler()
-	srv.Start()
-	t.Cleanup(srv.Close)
-	hasher, err := password.New(password.Params{}, rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &env{t: t, ctx: ctx, issuer: issuer, store: store, clock: clock, face: face, svc: svc, rec: rec, hasher: hasher}
-}
-
-func randBytes(t testing.TB, n int) []byte {
-	b := make([]byte, n)
-	if _, err := rand.Read(b); err != nil {
-		t.Fatal(err)
-	}
-	return b
+	face := testidp.NewFakeFace()
+	srv, issuer := testidp.NewServer()
+	opts := d.Options(issuer)
+	opts.FaceMode, opts.Policy = cfg.faceMode, cfg.policy
+	opts.SecondFactors, opts.FirstFactors = []idp.SecondFactor{face}, []idp.FirstFactor{surface}
+	testidp.Serve(t, srv, opts)
+	return &env{t: t, ctx: context.Background(), issuer: issuer, store: d.Store, clock: d.Clock, face: face, svc: svc, rec: d.Recovery, hasher: d.Hasher}
 }
 
 func (e *env) addUser(id string) *models.User {
@@ -195,12 +100,7 @@ func (e *env) addClient(c *models.Client) *rp {
 	if err := e.store.CreateClient(e.ctx, c); err != nil {
 		e.t.Fatal(err)
 	}
-	p, err := gooidc.NewProvider(e.ctx, e.issuer)
-	if err != nil {
-		e.t.Fatalf("discovery: %v", err)
-	}
-	return &rp{e: e, cfg: oauth2.Config{ClientID: c.ID, Endpoint: p.Endpoint(), RedirectURL: rpRedirect, Scopes: []string{gooidc.ScopeOpenID}},
-		verifier: p.Verifier(&gooidc.Config{ClientID: c.ID})}
+	return &rp{e: e, CodeClient: logintest.NewCodeClient(e.t, e.issuer, c.ID, rpRedirect)}
 }
 
 // --- a browser --------------------------------------------------------------
@@ -292,28 +192,15 @@ func (b *browser) postJSON(u string, body any, csrf string) page {
 
 // --- the relying party ------------------------------------------------------
 
+// rp is the relying party's client, whose redirect URI nothing serves:
+// the test reads the code from the redirect.
 type rp struct {
-	e        *env
-	cfg      oauth2.Config
-	verifier *gooidc.IDTokenVerifier
-}
-
-type authStart struct{ url, state, nonce, verifier string }
-
-func (r *rp) start(opts ...oauth2.AuthCodeOption) authStart {
-	a := authStart{state: oauth2.GenerateVerifier(), nonce: oauth2.GenerateVerifier(), verifier: oauth2.GenerateVerifier()}
-	a.url = r.cfg.AuthCodeURL(a.state, append([]oauth2.AuthCodeOption{oauth2.S256ChallengeOption(a.verifier), gooidc.Nonce(a.nonce)}, opts...)...)
-	return a
-}
-
-type claims struct {
-	Sub string   `json:"sub"`
-	AMR []string `json:"amr"`
-	ACR string   `json:"acr"`
+	e *env
+	*logintest.CodeClient
 }
 
 // redeem follows a redirect to the relying party and returns the ID token's claims.
-func (r *rp) redeem(loc *url.URL, a authStart) claims {
+func (r *rp) redeem(loc *url.URL, a logintest.AuthStart) logintest.Claims {
 	t := r.e.t
 	t.Helper()
 	if loc == nil || !strings.HasPrefix(loc.String(), rpRedirect) {
@@ -322,31 +209,18 @@ func (r *rp) redeem(loc *url.URL, a authStart) claims {
 	if e := loc.Query().Get("error"); e != "" {
 		t.Fatalf("client got error %s: %s", e, loc.Query().Get("error_description"))
 	}
-	if loc.Query().Get("state") != a.state {
-		t.Fatalf("state %q, want %q", loc.Query().Get("state"), a.state)
+	if loc.Query().Get("state") != a.State {
+		t.Fatalf("state %q, want %q", loc.Query().Get("state"), a.State)
 	}
-	tok, err := r.cfg.Exchange(r.e.ctx, loc.Query().Get("code"), oauth2.VerifierOption(a.verifier))
-	if err != nil {
-		t.Fatalf("token exchange: %v", err)
-	}
-	raw, _ := tok.Extra("id_token").(string)
-	idt, err := r.verifier.Verify(r.e.ctx, raw)
-	if err != nil || idt.Nonce != a.nonce {
-		t.Fatalf("ID token: %v", err)
-	}
-	var c claims
-	if err := idt.Claims(&c); err != nil {
-		t.Fatal(err)
-	}
-	return c
+	return r.Redeem(t, r.e.ctx, loc.Query().Get("code"), a)
 }
 
 // --- steps ------------------------------------------------------------------
 
 // open starts a sign-in and returns the login page and its auth request id.
-func (b *browser) open(a authStart) (page, string) {
+func (b *browser) open(a logintest.AuthStart) (page, string) {
 	b.e.t.Helper()
-	p := b.get(a.url)
+	p := b.get(a.URL)
 	if p.status != http.StatusOK || p.url.Path != "/login/" {
 		b.e.t.Fatalf("authorize: want the login page, got %d at %s:\n%s", p.status, p.url, p.body)
 	}
@@ -416,7 +290,7 @@ func options(t *testing.T, p page) []byte {
 
 // signInWithPasskey runs a usernameless sign-in with a at the sign-in
 // started by start; it returns the finish answer.
-func (b *browser) signInWithPasskey(a *softauthn.Authenticator, start authStart) page {
+func (b *browser) signInWithPasskey(a *softauthn.Authenticator, start logintest.AuthStart) page {
 	b.e.t.Helper()
 	_, id := b.open(start)
 	begun := b.passkeyBegin(id, map[string]any{})
@@ -429,9 +303,9 @@ func (b *browser) signInWithPasskey(a *softauthn.Authenticator, start authStart)
 
 // signInPasswordFace signs u in with the password (and the fake face when
 // asked) and returns the redirect to the client.
-func (b *browser) signInPasswordFace(r *rp, u *models.User) (*url.URL, authStart) {
+func (b *browser) signInPasswordFace(r *rp, u *models.User) (*url.URL, logintest.AuthStart) {
 	b.e.t.Helper()
-	a := r.start()
+	a := r.Start()
 	p, _ := b.open(a)
 	next := b.password(p, u.Username)
 	if next.status/100 == 3 {

@@ -11,6 +11,7 @@ import (
 	"github.com/faceidp/faceidp/factors/policy"
 	"github.com/faceidp/faceidp/factors/throttle"
 	"github.com/faceidp/faceidp/idp"
+	"github.com/faceidp/faceidp/idp/webapi"
 	"github.com/faceidp/faceidp/storage"
 )
 
@@ -162,5 +163,5 @@ func (p *Surface) loginFinish(w http.ResponseWriter, r *http.Request) {
 		p.writeFlowError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"next": next})
+	webapi.WriteJSON(w, http.StatusOK, map[string]string{"next": next})
 }

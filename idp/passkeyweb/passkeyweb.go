@@ -54,6 +54,7 @@ import (
 	"github.com/faceidp/faceidp/factors/passkey"
 	"github.com/faceidp/faceidp/factors/policy"
 	"github.com/faceidp/faceidp/idp"
+	"github.com/faceidp/faceidp/idp/webapi"
 	"github.com/faceidp/faceidp/models"
 )
 
@@ -129,7 +130,7 @@ func (p *Surface) Mount(mux *http.ServeMux, ctl idp.FirstFactorControl) {
 }
 
 // rateLimit counts a ceremony begun from the request's address.
-func (p *Surface) rateLimit(ctx context.Context) *apiError {
+func (p *Surface) rateLimit(ctx context.Context) *webapi.Error {
 	lc, err := p.limit.Get(ctx, "passkey:ip:"+idp.RemoteIP(ctx))
 	if err != nil {
 		p.log.ErrorContext(ctx, "passkey rate limiter", "err", err)
@@ -137,7 +138,7 @@ func (p *Surface) rateLimit(ctx context.Context) *apiError {
 	}
 	if lc.Reached {
 		wait := max(time.Until(time.Unix(lc.Reset, 0)), time.Second)
-		return &apiError{Status: http.StatusTooManyRequests, Code: "rate_limited", Desc: "Too many passkey requests from your network. Wait a minute and try again.", RetryAfter: wait}
+		return &webapi.Error{Status: http.StatusTooManyRequests, Code: "rate_limited", Desc: "Too many passkey requests from your network. Wait a minute and try again.", RetryAfter: wait}
 	}
 	return nil
 }
@@ -174,7 +175,7 @@ func (p *Surface) writeCeremony(w http.ResponseWriter, r *http.Request, what str
 		writeError(w, errUnavailable)
 		return
 	}
-	writeJSON(w, http.StatusOK, p.ceremony(c))
+	webapi.WriteJSON(w, http.StatusOK, p.ceremony(c))
 }
 
 func (p *Surface) ceremony(c *passkey.Ceremony) ceremonyResponse {

@@ -23,7 +23,7 @@ import (
 func setupAlice(t *testing.T, e *env, r *rp) (*models.User, *softauthn.Authenticator, *softauthn.Credential) {
 	t.Helper()
 	alice := e.addUser("alice")
-	e.face.enrol(alice.ID)
+	e.face.Enrol(alice.ID)
 	b := e.browser()
 	loc, a := b.signInPasswordFace(r, alice)
 	r.redeem(loc, a)
@@ -48,7 +48,7 @@ func TestPasskeySignInThenFace(t *testing.T) {
 	alice, key, _ := setupAlice(t, e, r)
 
 	b := e.browser()
-	a := r.start()
+	a := r.Start()
 	login, _ := b.open(a)
 	for _, want := range []string{`autocomplete="username webauthn"`, `id="passkey-signin"`, "/login/passkey/begin?authRequestID=", `name="password"`, `href="/login/account/"`} {
 		if !strings.Contains(login.body, want) {
@@ -88,7 +88,7 @@ func TestPerClientPasskeyPolicy(t *testing.T) {
 	fast := e.addClient(&models.Client{ID: "fast", Name: "Fast", Policy: models.ClientPolicy{PasskeySkipsFace: &skips, FirstFactors: []string{"passkey"}}})
 
 	b := e.browser()
-	a := fast.start()
+	a := fast.Start()
 	login, id := b.open(a)
 	if strings.Contains(login.body, `name="password"`) || !strings.Contains(login.body, `id="passkey-signin"`) {
 		t.Fatalf("passkey-only login page:\n%s", login.body)
@@ -104,7 +104,7 @@ func TestPerClientPasskeyPolicy(t *testing.T) {
 	// Without user verification the passkey is one factor: face follows.
 	key.UserVerified = false
 	b = e.browser()
-	a = fast.start()
+	a = fast.Start()
 	fin = b.signInWithPasskey(key, a)
 	if !strings.HasPrefix(fin.str("next"), "/login/face/") {
 		t.Fatalf("passkey without UV at a face-optional client with an enrolled user: next %q, want face", fin.str("next"))
@@ -124,7 +124,7 @@ func TestUsernameFirstAndConditionalUI(t *testing.T) {
 	_, key, cred := setupAlice(t, e, r)
 
 	b := e.browser()
-	a := r.start()
+	a := r.Start()
 	_, id := b.open(a)
 	type opts struct {
 		Mediation string `json:"mediation"`
@@ -203,14 +203,14 @@ func TestCounterRegressionRefused(t *testing.T) {
 	alice, key, cred := setupAlice(t, e, r)
 	clone := *cred
 	b := e.browser()
-	if fin := b.signInWithPasskey(key, r.start()); fin.status != http.StatusOK {
+	if fin := b.signInWithPasskey(key, r.Start()); fin.status != http.StatusOK {
 		t.Fatalf("first sign-in: %d %s", fin.status, fin.body)
 	}
 	// The clone still has the counter from before that sign-in.
 	cloned := softauthn.New(origin)
 	cloneCred := clone
 	cloned.Adopt(&cloneCred)
-	fin := e.browser().signInWithPasskey(cloned, r.start())
+	fin := e.browser().signInWithPasskey(cloned, r.Start())
 	if fin.status != http.StatusUnauthorized || fin.str("error") != "passkey_refused" || !strings.Contains(fin.str("error_description"), "copied") {
 		t.Fatalf("cloned authenticator: %d %s", fin.status, fin.body)
 	}
@@ -224,7 +224,7 @@ func TestCounterRegressionRefused(t *testing.T) {
 		t.Fatalf("passkey throttle counter after the clone: %+v %v", c, err)
 	}
 	// The genuine authenticator still works (and resets the counter).
-	if fin := e.browser().signInWithPasskey(key, r.start()); fin.status != http.StatusOK {
+	if fin := e.browser().signInWithPasskey(key, r.Start()); fin.status != http.StatusOK {
 		t.Fatalf("genuine authenticator after the clone: %d %s", fin.status, fin.body)
 	}
 	if _, err := e.store.GetThrottle(e.ctx, "user:"+alice.ID, "hwk"); err == nil {
@@ -243,16 +243,16 @@ func TestFailedAssertionsAreThrottled(t *testing.T) {
 	evil.Adopt(cred)
 	b := e.browser()
 	for i := range 5 {
-		fin := b.signInWithPasskey(evil, r.start())
+		fin := b.signInWithPasskey(evil, r.Start())
 		if fin.status != http.StatusUnauthorized || fin.str("error") != "passkey_refused" {
 			t.Fatalf("attempt %d: %d %s", i+1, fin.status, fin.body)
 		}
-		if i == 4 && fin.header.Get("Retry-After") == "" {
+		if i == 4 && (fin.header.Get("Retry-After") == "" || fin.json["retry_after"] == nil) {
 			t.Fatalf("the 5th failure does not say when to try again: %s", fin.body)
 		}
 	}
-	fin := b.signInWithPasskey(key, r.start())
-	if fin.status != http.StatusTooManyRequests || fin.str("error") != "passkey_throttled" || fin.header.Get("Retry-After") != "60" {
+	fin := b.signInWithPasskey(key, r.Start())
+	if fin.status != http.StatusTooManyRequests || fin.str("error") != "passkey_throttled" || fin.header.Get("Retry-After") != "60" || fin.json["retry_after"] != float64(60) {
 		t.Fatalf("6th attempt (genuine): %d %s Retry-After=%s", fin.status, fin.body, fin.header.Get("Retry-After"))
 	}
 	if evs := e.audit(alice.ID, "throttle.hwk"); len(evs) < 2 {
@@ -265,7 +265,7 @@ func TestFailedAssertionsAreThrottled(t *testing.T) {
 		t.Fatalf("passkey counter after a password success: %+v %v", c, err)
 	}
 	e.clock.Advance(time.Minute + time.Second)
-	if fin := e.browser().signInWithPasskey(key, r.start()); fin.status != http.StatusOK {
+	if fin := e.browser().signInWithPasskey(key, r.Start()); fin.status != http.StatusOK {
 		t.Fatalf("after the wait: %d %s", fin.status, fin.body)
 	}
 }
@@ -301,7 +301,7 @@ func TestRenameAndRemove(t *testing.T) {
 	}
 	// Another user's passkey id is not found, not removed.
 	mallory := e.addUser("mallory")
-	e.face.enrol(mallory.ID)
+	e.face.Enrol(mallory.ID)
 	mb := e.browser()
 	loc, a = mb.signInPasswordFace(r, mallory)
 	r.redeem(loc, a)
@@ -317,7 +317,7 @@ func TestRenameAndRemove(t *testing.T) {
 			t.Fatalf("%s audit: %+v", typ, evs)
 		}
 	}
-	fin := e.browser().signInWithPasskey(key, r.start())
+	fin := e.browser().signInWithPasskey(key, r.Start())
 	if fin.status != http.StatusUnauthorized || fin.str("error") != "passkey_refused" {
 		t.Fatalf("removed passkey: %d %s", fin.status, fin.body)
 	}
@@ -333,7 +333,7 @@ func TestDisabledAccount(t *testing.T) {
 	if err := e.store.UpdateUser(e.ctx, alice); err != nil {
 		t.Fatal(err)
 	}
-	fin := e.browser().signInWithPasskey(key, r.start())
+	fin := e.browser().signInWithPasskey(key, r.Start())
 	if fin.status != http.StatusForbidden || fin.str("error") != "account_disabled" {
 		t.Fatalf("disabled account: %d %s", fin.status, fin.body)
 	}
@@ -349,16 +349,16 @@ func TestACR2FAWithPasskeys(t *testing.T) {
 	acr2 := oauth2.SetAuthURLParam("acr_values", policy.ACRMultiFactor)
 
 	b := e.browser()
-	a := noface.start(acr2)
+	a := noface.Start(acr2)
 	fin := b.signInWithPasskey(key, a)
 	if c := noface.redeem(b.follow(fin.str("next")), a); c.ACR != policy.ACRMultiFactor || !slices.Equal(c.AMR, []string{"hwk", "mfa"}) {
 		t.Fatalf("acr 2fa with a user-verified passkey at a face-off client: %+v", c)
 	}
 	b = e.browser()
-	a = noface.start(acr2)
+	a = noface.Start(acr2)
 	p, _ := b.open(a)
 	loc := b.password(p, alice.Username).location()
-	if loc == nil || loc.Query().Get("error") != "unmet_authentication_requirements" || loc.Query().Get("state") != a.state {
+	if loc == nil || loc.Query().Get("error") != "unmet_authentication_requirements" || loc.Query().Get("state") != a.State {
 		t.Fatalf("acr 2fa with a password at a face-off client: %v", loc)
 	}
 }

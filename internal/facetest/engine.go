@@ -4,11 +4,15 @@
 package facetest
 
 import (
+	"context"
 	"sync"
 	"testing"
 
 	"github.com/faceidp/faceidp/faceauth"
 	"github.com/faceidp/faceidp/internal/fixtures"
+	"github.com/faceidp/faceidp/keyring"
+	"github.com/faceidp/faceidp/models"
+	"github.com/faceidp/faceidp/storage"
 )
 
 var (
@@ -55,4 +59,30 @@ func EngineONNX(t testing.TB) *faceauth.Engine {
 		t.Fatalf("face engine with the ONNX embedder: %v", onnxErr)
 	}
 	return onnxVal
+}
+
+// BlinkPicker pins every challenge to one blink (face.Deps.Picker, a
+// test-only seam) for browser tests whose fake camera loops one clip.
+type BlinkPicker struct{}
+
+func (BlinkPicker) Pick(int) ([]faceauth.Action, error) {
+	return []faceauth.Action{faceauth.ActionBlink}, nil
+}
+
+// EnrolFromPhotos stores for userID a template the engine builds from
+// person's enrolment photos (no live challenge), sealed with kr, for tests
+// about verification only.
+func EnrolFromPhotos(t testing.TB, store storage.Storage, kr *keyring.Keyring, userID, person string) {
+	t.Helper()
+	tmpl, err := Engine(t).EnrolFromImages(context.Background(), fixtures.EnrolPhotos(t, person))
+	if err != nil {
+		t.Fatalf("enrol %s from photos: %v", person, err)
+	}
+	keyID, sealed, err := faceauth.SealTemplate(kr, userID, tmpl)
+	if err != nil {
+		t.Fatalf("seal %s's template: %v", person, err)
+	}
+	if err := store.SaveFaceTemplate(context.Background(), &models.FaceTemplate{UserID: userID, KeyID: keyID, Sealed: sealed, Samples: tmpl.Samples()}); err != nil {
+		t.Fatalf("save %s's template: %v", person, err)
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"html"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"sync"
 	"testing"
@@ -46,6 +47,31 @@ type Claims struct {
 	Sub string   `json:"sub"`
 	AMR []string `json:"amr"`
 	ACR string   `json:"acr"`
+}
+
+// RPServer is an RP on its own 127.0.0.1 port.
+type RPServer struct {
+	*RP
+	// Base is where the RP is served: register Base/callback and
+	// Base/signed-out with the provider.
+	Base string
+	srv  *httptest.Server
+}
+
+// NewRPServer reserves the RP's port; Start it once the provider runs.
+func NewRPServer() *RPServer {
+	a := &RP{}
+	srv := httptest.NewUnstartedServer(a)
+	return &RPServer{RP: a, Base: "http://" + srv.Listener.Addr().String(), srv: srv}
+}
+
+// Start inits the RP as clientID of the provider at issuer and serves it
+// until the test ends.
+func (s *RPServer) Start(t testing.TB, issuer, clientID string) {
+	t.Helper()
+	s.Init(t, issuer, clientID, s.Base)
+	s.srv.Start()
+	t.Cleanup(s.srv.Close)
 }
 
 // Init discovers the provider at issuer; base is where the RP is served.
