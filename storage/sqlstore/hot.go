@@ -76,10 +76,14 @@ type hotQueries struct {
 }
 
 // prepared returns query (written with ? placeholders) prepared on db.
+// The lock is not held while preparing: preparing waits for one of db's
+// connections, and on SQLite's single writer that connection may belong
+// to a transaction that is itself waiting for the lock to look up its
+// next statement (get) — a deadlock that stopped every write for good.
+// Two callers may prepare the same query at once; the second keeps the
+// first's statement and closes its own.
 func (h *hotQueries) prepared(ctx context.Context, db *gorm.DB, dialect Dialect, query string) (*sql.Stmt, error) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if st, ok := h.stmts[query]; ok {
+	if st, ok := h.get(query); ok {
 		return st, nil
 	}
 	sqlDB, err := db.DB()
@@ -89,6 +93,12 @@ func (h *hotQueries) prepared(ctx context.Context, db *gorm.DB, dialect Dialect,
 	st, err := sqlDB.PrepareContext(ctx, rebind(dialect, query))
 	if err != nil {
 		return nil, err
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if first, ok := h.stmts[query]; ok {
+		_ = st.Close()
+		return first, nil
 	}
 	if h.stmts == nil {
 		h.stmts = map[string]*sql.Stmt{}
