@@ -54,15 +54,24 @@ func (s *Store) UpdateThrottle(ctx context.Context, subject, factor string, fn f
 	var out models.FactorThrottle
 	stmts := s.throttleStatements()
 	err := s.rawTransactionOf(ctx, stmts, func(tx *sql.Tx) error {
-		if _, err := s.txExec(ctx, tx, stmts[0], subject, factor, norm(time.Now())); err != nil {
-			return err
-		}
 		sel, err := s.txStmt(ctx, tx, stmts[1])
 		if err != nil {
 			return err
 		}
 		var t models.FactorThrottle
-		if err := sel.QueryRowContext(ctx, subject, factor).Scan(dests(throttleColumns(&t))...); err != nil {
+		// On PostgreSQL a concurrent DeleteThrottle (a reset) may remove
+		// the row between the insert-if-missing, which does not lock an
+		// existing row, and the locking read: then insert it afresh.
+		for try := 0; ; try++ {
+			if _, err := s.txExec(ctx, tx, stmts[0], subject, factor, norm(time.Now())); err != nil {
+				return err
+			}
+			err = sel.QueryRowContext(ctx, subject, factor).Scan(dests(throttleColumns(&t))...)
+			if !errors.Is(err, sql.ErrNoRows) || try == 2 {
+				break
+			}
+		}
+		if err != nil {
 			return err
 		}
 		normTimes(&t)

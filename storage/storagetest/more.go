@@ -16,6 +16,7 @@ var moreTests = []struct {
 	{"AdminAuditFilters", testAuditFilters},
 	{"AdminFailingThrottles", testFailingThrottles},
 	{"ThrottleConcurrentUpdatesNeverLoseACount", testThrottleConcurrent},
+	{"ThrottleUpdateRacingAResetNeverFails", testThrottleUpdateRacingReset},
 	{"AccessTokenCRUD", testAccessTokenCRUD},
 	{"RefreshTokenCreateAtomic", testRefreshTokenCreate},
 	{"RefreshRotation", testRefreshRotation},

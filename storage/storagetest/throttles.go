@@ -144,3 +144,31 @@ func testThrottleConcurrent(t *testing.T, s storage.Storage) {
 		t.Fatalf("%d racing attempts under a limit of %d: %d counted, %d refused, stored %d", n, limit, ok, no, th.Failures)
 	}
 }
+
+// testThrottleUpdateRacingReset: a counter reset (deleted) while other
+// attempts update it, as when one sign-in of an account succeeds while
+// others are being checked, never makes an update fail: it counts on a
+// fresh counter instead. (On PostgreSQL the row a concurrent delete
+// removed between the update's insert-if-missing and its locking read
+// used to be "not found", a 503 for the person signing in.)
+func testThrottleUpdateRacingReset(t *testing.T, s storage.Storage) {
+	ctx := t.Context()
+	const rounds, n = 20, 8
+	for r := range rounds {
+		errs := concurrently(n, func(i int) error {
+			if i%4 == 0 {
+				return s.DeleteThrottle(ctx, "user:race", "pwd")
+			}
+			_, err := s.UpdateThrottle(ctx, "user:race", "pwd", func(th *models.FactorThrottle) error {
+				th.Pending++
+				return nil
+			})
+			return err
+		})
+		for i, err := range errs {
+			if err != nil {
+				t.Fatalf("round %d, racer %d: %v", r, i, err)
+			}
+		}
+	}
+}
