@@ -215,30 +215,42 @@ func (f *Factor) flowChallenge(w http.ResponseWriter, r *http.Request) {
 	f.issue(w, r, fl.User.ID, fl.Request.ID, fl.Request.BrowserBinding, purpose)
 }
 
+// beginFlowAnswer loads the sign-in's flow for an answer to its face step.
+// A verification is a throttled attempt (per user, per factor): it is
+// reserved before anything is read, so parallel answers cannot slip past
+// the limit. Enrolment is not an authentication attempt (att is nil).
+// When fl is nil the request has been answered.
+func (f *Factor) beginFlowAnswer(w http.ResponseWriter, r *http.Request) (fl *idp.Flow, att *idp.FactorAttempt) {
+	fl = f.loadFlow(w, r)
+	if fl == nil || fl.Request.Step == models.StepFaceEnrol {
+		return fl, nil
+	}
+	att, err := f.flow.BeginAttempt(r.Context(), fl, f.AMR())
+	if err != nil {
+		f.writeFlowError(w, r, fl, err)
+		return nil, nil
+	}
+	return fl, att
+}
+
+// releaseAttempt ends an attempt that was refused before a decision (bad
+// upload, no usable face, busy engine, a stream cut short): nothing to
+// count.
+func (f *Factor) releaseAttempt(ctx context.Context, att *idp.FactorAttempt) {
+	if err := att.Release(context.WithoutCancel(ctx)); err != nil {
+		f.log.ErrorContext(ctx, "release face attempt", "err", err)
+	}
+}
+
 func (f *Factor) flowAnswer(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	fl := f.loadFlow(w, r)
+	fl, att := f.beginFlowAnswer(w, r)
 	if fl == nil {
 		return
 	}
-	// A verification is a throttled attempt (per user, per factor): it is
-	// reserved before anything is read, so parallel uploads cannot slip
-	// past the limit. Enrolment is not an authentication attempt.
-	var att *idp.FactorAttempt
-	if fl.Request.Step != models.StepFaceEnrol {
-		var err error
-		if att, err = f.flow.BeginAttempt(ctx, fl, f.AMR()); err != nil {
-			f.writeFlowError(w, r, fl, err)
-			return
-		}
-	}
 	out := f.answer(w, r, fl.Client.ID, fl.Request.ID, fl.Request.BrowserBinding)
 	if out == nil {
-		// Refused before a decision (bad upload, no usable face, busy
-		// engine): nothing to count.
-		if err := att.Release(context.WithoutCancel(ctx)); err != nil {
-			f.log.ErrorContext(ctx, "release face attempt", "err", err)
-		}
+		f.releaseAttempt(ctx, att)
 		return
 	}
 	resp := resultResponse(out)

@@ -319,24 +319,14 @@ func (s *streamConn) fail(ctx context.Context, e *webapi.Error) {
 // verification is a throttled attempt like the one-shot answer.
 func (f *Factor) flowStream(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	fl := f.loadFlow(w, r)
+	fl, att := f.beginFlowAnswer(w, r)
 	if fl == nil {
 		return
-	}
-	var att *idp.FactorAttempt
-	if fl.Request.Step != models.StepFaceEnrol {
-		var err error
-		if att, err = f.flow.BeginAttempt(ctx, fl, f.AMR()); err != nil {
-			f.writeFlowError(w, r, fl, err)
-			return
-		}
 	}
 	counted := false
 	defer func() {
 		if !counted {
-			if err := att.Release(context.WithoutCancel(ctx)); err != nil {
-				f.log.ErrorContext(ctx, "release face attempt", "err", err)
-			}
+			f.releaseAttempt(ctx, att)
 		}
 	}()
 	f.serveStream(w, r, streamHooks{
