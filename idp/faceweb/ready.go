@@ -3,7 +3,6 @@ package faceweb
 import (
 	"bytes"
 	"io"
-	"mime"
 	"net/http"
 	"strings"
 
@@ -31,14 +30,8 @@ type readyResponse struct {
 
 // readFrameBody reads one frame sent as a request body.
 func readFrameBody(r *http.Request, maxBytes int64) ([]byte, *webapi.Error) {
-	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	var magic []byte
-	switch ct {
-	case "image/jpeg":
-		magic = jpegMagic
-	case "image/png":
-		magic = pngMagic
-	default:
+	ct, magic, ok := frameType(r.Header.Get("Content-Type"))
+	if !ok {
 		return nil, &webapi.Error{Status: http.StatusUnsupportedMediaType, Code: "unsupported_frame_type",
 			Desc: "Send one frame as the body, with Content-Type image/jpeg or image/png."}
 	}

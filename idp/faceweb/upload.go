@@ -129,14 +129,8 @@ func (up *upload) addFrame(r io.Reader, contentType string, lim faceauth.Limits)
 	if n >= lim.MaxFrames {
 		return errBadRequest("too_many_frames", fmt.Sprintf("At most %d frames may be sent.", lim.MaxFrames))
 	}
-	ct, _, _ := mime.ParseMediaType(contentType)
-	var magic []byte
-	switch ct {
-	case "image/jpeg":
-		magic = jpegMagic
-	case "image/png":
-		magic = pngMagic
-	default:
+	ct, magic, ok := frameType(contentType)
+	if !ok {
 		return &webapi.Error{Status: http.StatusUnsupportedMediaType, Code: "unsupported_frame_type",
 			Desc: fmt.Sprintf("Frame %d is %q; only image/jpeg and image/png are accepted.", n, truncate(contentType, 60))}
 	}
@@ -154,6 +148,20 @@ func (up *upload) addFrame(r io.Reader, contentType string, lim faceauth.Limits)
 	}
 	up.frames = append(up.frames, b)
 	return nil
+}
+
+// frameType is a frame's media type (Content-Type without parameters) and
+// the magic bytes its body must start with; ok is false for any type but
+// JPEG and PNG.
+func frameType(contentType string) (ct string, magic []byte, ok bool) {
+	ct, _, _ = mime.ParseMediaType(contentType)
+	switch ct {
+	case "image/jpeg":
+		return ct, jpegMagic, true
+	case "image/png":
+		return ct, pngMagic, true
+	}
+	return ct, nil, false
 }
 
 func readError(err error) *webapi.Error {
