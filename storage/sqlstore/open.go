@@ -134,8 +134,13 @@ func Open(ctx context.Context, databaseURL string, opts ...Option) (*Store, erro
 
 	cfg := &gorm.Config{
 		TranslateError: true,
-		// Statements are prepared once per connection and reused.
-		PrepareStmt: true,
+		// No gorm statement cache: it makes a transaction wait for a
+		// statement being prepared by a caller outside it, who waits for
+		// the transaction's connection (go-gorm/gorm#7465), which stopped
+		// every write on SQLite's single writer for good. pgx caches
+		// prepared statements per connection itself; the hot queries are
+		// prepared by this package (hot.go).
+		PrepareStmt: false,
 		Logger:      newGormLogger(o.logger),
 		NowFunc:     func() time.Time { return norm(o.now()) },
 		// Create/Update never cascade into associations (models have none,
