@@ -60,6 +60,9 @@ func (s *Store) Health(ctx context.Context) error {
 
 // Close releases the connection pool.
 func (s *Store) Close() error {
+	if s.stopCheckpoints != nil {
+		s.stopCheckpoints()
+	}
 	s.closeHot()
 	err := s.closeDB(s.db)
 	if s.wdb != s.db {

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -37,12 +38,16 @@ type Store struct {
 	// wdb writes (tx.go): db itself on PostgreSQL, one dedicated
 	// connection on SQLite.
 	wdb *gorm.DB
+	// stopCheckpoints ends the SQLite checkpointer (checkpoint.go); nil
+	// when there is none.
+	stopCheckpoints func()
 }
 
 type options struct {
 	logger       *slog.Logger
 	now          func() time.Time
 	maxOpenConns int
+	checkpoints  time.Duration
 }
 
 // Option configures Open.
@@ -58,6 +63,10 @@ func WithClock(now func() time.Time) Option { return func(o *options) { o.now = 
 // WithMaxOpenConns caps the connection pool (default: 25 for PostgreSQL,
 // 8 for SQLite files, 1 for in-memory SQLite).
 func WithMaxOpenConns(n int) Option { return func(o *options) { o.maxOpenConns = n } }
+
+// WithCheckpointInterval sets how often a SQLite file's WAL is checkpointed
+// (checkpoint.go; default 250ms).
+func WithCheckpointInterval(d time.Duration) Option { return func(o *options) { o.checkpoints = d } }
 
 // sqliteDefaults are applied unless the URL sets the parameter itself.
 // WAL lets readers run beside the single writer; _txlock=immediate takes the
@@ -75,7 +84,7 @@ var sqliteDefaults = [][2]string{
 // Open connects to databaseURL (see the package doc for accepted forms). It
 // does not migrate: call Migrate.
 func Open(ctx context.Context, databaseURL string, opts ...Option) (*Store, error) {
-	o := options{now: time.Now}
+	o := options{now: time.Now, checkpoints: defaultCheckpointInterval}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -86,6 +95,7 @@ func Open(ctx context.Context, databaseURL string, opts ...Option) (*Store, erro
 
 	var (
 		dialector gorm.Dialector
+		sqliteDSN string
 		where     string // for error messages, without credentials
 		maxOpen   int
 		memory    bool
@@ -93,11 +103,12 @@ func Open(ctx context.Context, databaseURL string, opts ...Option) (*Store, erro
 	switch {
 	case strings.HasPrefix(databaseURL, "sqlite://"), strings.HasPrefix(databaseURL, "sqlite:"),
 		strings.HasPrefix(databaseURL, "file:"):
-		dsn, path, err := sqliteDSN(databaseURL)
+		dsn, path, err := sqliteDSNOf(databaseURL)
 		if err != nil {
 			return nil, err
 		}
 		s.dialect = DialectSQLite
+		sqliteDSN = dsn
 		dialector = sqlite.Open(dsn)
 		where = "sqlite database " + path
 		memory = path == ":memory:" || strings.Contains(dsn, "mode=memory")
@@ -147,7 +158,7 @@ func Open(ctx context.Context, databaseURL string, opts ...Option) (*Store, erro
 		// but be explicit).
 		FullSaveAssociations: false,
 	}
-	open := func(maxOpen int) (*gorm.DB, error) {
+	open := func(dialector gorm.Dialector, maxOpen int) (*gorm.DB, error) {
 		db, err := gorm.Open(dialector, cfg)
 		if err != nil {
 			return nil, fmt.Errorf("open %s: %w", where, err)
@@ -168,17 +179,33 @@ func Open(ctx context.Context, databaseURL string, opts ...Option) (*Store, erro
 		return db, nil
 	}
 	var err error
-	if s.db, err = open(maxOpen); err != nil {
+	if s.db, err = open(dialector, maxOpen); err != nil {
 		return nil, err
 	}
 	s.wdb = s.db
 	if s.dialect == DialectSQLite && !memory {
-		if s.wdb, err = open(1); err != nil {
+		writer := sqlite.New(sqlite.Config{Conn: sql.OpenDB(newWriterConnector(sqliteDSN))})
+		if s.wdb, err = open(writer, 1); err != nil {
 			_ = s.closeDB(s.db)
 			return nil, err
 		}
+		s.startCheckpoints(o.checkpoints)
 	}
 	return s, nil
+}
+
+// startCheckpoints runs the WAL checkpointer on the reader pool until
+// Close.
+func (s *Store) startCheckpoints(interval time.Duration) {
+	sqlDB, err := s.db.DB()
+	if err != nil {
+		return
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	c := &checkpointer{db: sqlDB, interval: interval, done: make(chan struct{}),
+		onError: func(err error) { s.log.Warn("sqlite checkpoint failed", "err", err) }}
+	go c.run(ctx)
+	s.stopCheckpoints = func() { cancel(); <-c.done }
 }
 
 func (s *Store) closeDB(db *gorm.DB) error {
@@ -189,9 +216,9 @@ func (s *Store) closeDB(db *gorm.DB) error {
 	return sqlDB.Close()
 }
 
-// sqliteDSN turns a sqlite:// or file: URL into a go-sqlite3 DSN with the
+// sqliteDSNOf turns a sqlite:// or file: URL into a go-sqlite3 DSN with the
 // defaults added; it returns the file path for messages.
-func sqliteDSN(raw string) (dsn, path string, err error) {
+func sqliteDSNOf(raw string) (dsn, path string, err error) {
 	rest := raw
 	switch {
 	case strings.HasPrefix(rest, "sqlite://"):
